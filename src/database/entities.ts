@@ -1,0 +1,6 @@
+import { EmbedChunkEntity } from '../task/embed-chunk.entity';
+import { EmbedTaskChunkEntity } from '../task/embed-task-chunk.entity';
+import { TaskEntity } from '../task/task.entity';
+
+/** Every entity, listed rather than globbed so the same list works under ts-jest, tsx and dist/. */
+export const ENTITIES = [TaskEntity, EmbedChunkEntity, EmbedTaskChunkEntity];

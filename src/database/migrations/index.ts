@@ -1,0 +1,4 @@
+import { InitialSchema1764028800000 } from './1764028800000-initial-schema';
+
+/** Every migration in order; a new one is appended here. */
+export const MIGRATIONS: Function[] = [InitialSchema1764028800000];

@@ -1,0 +1,65 @@
+export type PoolingMode = 'mean' | 'cls' | 'lasttoken' | 'sentence_embedding';
+export type ExecutionDevice = 'cpu' | 'cuda';
+
+export interface EmbedOptions {
+  /** L2-normalise each vector. Default: whether the model lists a sentence-transformers Normalize module. */
+  normalize?: boolean;
+  /** Cut texts longer than the model's limit (default true); when false such a text is an EmbeddingInputError. */
+  truncate?: boolean;
+  /** Name of a prompt from config_sentence_transformers.json, prefixed to every text. */
+  promptName?: string;
+  /** A literal prefix for every text; '' disables the model's default prompt. */
+  prompt?: string;
+  /** Matryoshka: keep the first `dimensions` values (re-normalised when normalising). */
+  dimensions?: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  dimensions: number;
+  /** The longest input in tokens, special tokens included; longer texts are truncated or rejected. */
+  maxTokens: number;
+  pooling: PoolingMode;
+  normalize: boolean;
+  prompts: Record<string, string>;
+  defaultPromptName: string | null;
+  device: ExecutionDevice;
+}
+
+export interface ModelReadiness {
+  id: string;
+  loaded: boolean;
+  warmedUp: boolean;
+  device?: ExecutionDevice;
+  error?: string;
+}
+
+export interface EmbeddingReadiness {
+  ready: boolean;
+  models: ModelReadiness[];
+}
+
+/** Anything with Nest Logger's log/warn shape. */
+export interface EmbeddingLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+/**
+ * Turns texts into vectors. Abstract so it can serve as the Nest DI token; OnnxEmbeddingProvider implements it.
+ * Failures use the classes in embedding.errors.ts so HTTP layers can map them to status codes.
+ */
+export abstract class EmbeddingProvider {
+  /** Loads every configured model and runs a warm-up inference; rejects if any model fails. */
+  abstract init(): Promise<void>;
+  abstract close(): Promise<void>;
+  /** One vector per text, in input order. */
+  abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  abstract describe(model: string): ModelInfo;
+  abstract models(): ModelInfo[];
+  abstract readiness(): EmbeddingReadiness;
+
+  isReady(): boolean {
+    return this.readiness().ready;
+  }
+}

@@ -1,0 +1,146 @@
+import { Tensor } from 'onnxruntime-node';
+import { assertTexts, EmbedRequest, resolveEmbedRequest } from './embed-request';
+import { EmbeddingInputError } from './embedding.errors';
+import { EmbeddingLogger, EmbedOptions, ModelInfo } from './embedding-provider';
+import { GraphSignature, inspectGraph } from './graph-signature';
+import { ModelFiles } from './model-files';
+import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
+import { poolTokenVectors, splitRows } from './pooling';
+import { TextTokenizer, TokenizedText, truncateTokens } from './text-tokenizer';
+import { BatchLimits, padBatch, planBatches, TokenBatch } from './token-batches';
+import { finishVector } from './vector-math';
+
+const WARM_UP_TEXT = 'Warm-up: the first run allocates buffers and picks kernels.';
+
+/** One loaded model: tokenizer, ONNX session and the sentence-transformers steps around it. */
+export class OnnxEmbeddingModel {
+  private dimensions = 0;
+  /** Runs are serialised: each already uses every intra-op thread, so overlapping them only adds contention. */
+  private runQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly id: string,
+    private readonly files: ModelFiles,
+    private readonly tokenizer: TextTokenizer,
+    private readonly onnx: OnnxSession,
+    private readonly graph: GraphSignature,
+    private readonly limits: BatchLimits,
+    /** Padding positions are masked out, so any id works; the tokenizer's own [PAD] keeps dumps readable. */
+    private readonly padId: number,
+  ) {}
+
+  static async load(
+    id: string,
+    files: ModelFiles,
+    session: SessionSettings,
+    limits: BatchLimits,
+    logger?: EmbeddingLogger,
+  ): Promise<OnnxEmbeddingModel> {
+    const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
+    const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
+    const onnx = await createOnnxSession(files.onnxPath, session, logger);
+    try {
+      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, inspectGraph(id, onnx.session), limits, padId);
+    } catch (error) {
+      await onnx.session.release();
+      throw error;
+    }
+  }
+
+  /** The first inference also tells us the vector size, whatever the graph's output metadata says. */
+  async warmUp(): Promise<void> {
+    const [vector] = await this.embed([WARM_UP_TEXT], { normalize: false });
+    this.dimensions = vector.length;
+  }
+
+  info(): ModelInfo {
+    const { settings, maxTokens } = this.files;
+    return {
+      id: this.id,
+      dimensions: this.dimensions,
+      maxTokens,
+      pooling: this.graph.pooledByGraph ? 'sentence_embedding' : settings.pooling,
+      normalize: settings.normalize,
+      prompts: { ...settings.prompts },
+      defaultPromptName: settings.defaultPromptName,
+      device: this.onnx.device,
+    };
+  }
+
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    assertTexts(texts);
+    const request = resolveEmbedRequest(options, {
+      id: this.id,
+      settings: this.files.settings,
+      dimensions: this.dimensions,
+    });
+    const tokenized = await this.tokenize(texts, request);
+    const vectors = new Array<Float32Array>(texts.length);
+    const lengths = tokenized.map((text) => text.ids.length);
+    for (const textIndexes of planBatches(lengths, this.limits)) {
+      const pooled = await this.runBatch(padBatch(tokenized, textIndexes, this.padId));
+      textIndexes.forEach((textIndex, row) => {
+        vectors[textIndex] = finishVector(pooled[row], request.normalize, request.dimensions);
+      });
+    }
+    return vectors;
+  }
+
+  async close(): Promise<void> {
+    await this.runQueue.catch(() => undefined);
+    await this.onnx.session.release();
+  }
+
+  private async tokenize(texts: string[], request: EmbedRequest): Promise<TokenizedText[]> {
+    const { doLowerCase } = this.files.settings;
+    const prompted = texts
+      .map((text) => request.prefix + text)
+      .map((text) => (doLowerCase ? text.toLowerCase() : text));
+    const tokenized = await this.tokenizer.encode(prompted);
+    return tokenized.map((text, index) => this.fitToLimit(text, index, request.truncate));
+  }
+
+  private fitToLimit(text: TokenizedText, index: number, truncate: boolean): TokenizedText {
+    const { maxTokens } = this.files;
+    if (text.ids.length > maxTokens && !truncate) {
+      throw new EmbeddingInputError(
+        `texts[${index}] is ${text.ids.length} tokens long, over the ${maxTokens}-token limit of model "${this.id}" ` +
+          '(set truncate to true to cut it)',
+        'texts',
+        index,
+      );
+    }
+    return truncateTokens(text, maxTokens);
+  }
+
+  private async runBatch(batch: TokenBatch): Promise<Float32Array[]> {
+    const { outputName, pooledByGraph } = this.graph;
+    const outputs = await this.exclusive(() => this.onnx.session.run(this.feedsFor(batch), [outputName]));
+    const output = outputs[outputName];
+    const data = output.data as Float32Array;
+    if (pooledByGraph) {
+      return splitRows(data, batch.batchSize, output.dims[1]);
+    }
+    const { batchSize, sequenceLength, attentionMask } = batch;
+    const tokens = { data, batchSize, sequenceLength, hiddenSize: output.dims[2], attentionMask };
+    return poolTokenVectors(tokens, this.files.settings.pooling);
+  }
+
+  private feedsFor(batch: TokenBatch): Record<string, Tensor> {
+    const shape = [batch.batchSize, batch.sequenceLength];
+    const feeds: Record<string, Tensor> = {
+      input_ids: new Tensor('int64', batch.inputIds, shape),
+      attention_mask: new Tensor('int64', batch.attentionMask, shape),
+    };
+    if (this.graph.feedsTokenTypes) {
+      feeds.token_type_ids = new Tensor('int64', batch.tokenTypeIds, shape);
+    }
+    return feeds;
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.runQueue.then(task, task);
+    this.runQueue = run.catch(() => undefined);
+    return run;
+  }
+}

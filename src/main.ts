@@ -1,0 +1,56 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory';
+import { InvalidConfigError, loadConfig } from './config/config.loader';
+import { EmbeddedPostgresServer } from './database/embedded-postgres';
+
+const logger = new Logger('Main');
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const embedded = config.database.url ? undefined : await startEmbeddedPostgres(config.database.embedded);
+  if (embedded) config.database.url = embedded.url;
+  const app = await createApp(config).catch(async (error) => {
+    await embedded?.server.stop();
+    throw error;
+  });
+  await app.listen(config.http.port, config.http.host);
+  logger.log(`Listening on http://${config.http.host}:${config.http.port} (API docs at /apidocs)`);
+  onShutdownSignal(async () => {
+    await app.close();
+    await embedded?.server.stop();
+  });
+}
+
+async function startEmbeddedPostgres(options: { dataDir: string; port: number }) {
+  logger.log(`DATABASE_URL is unset: starting embedded PostgreSQL with data in ${options.dataDir}`);
+  const server = new EmbeddedPostgresServer({ ...options, log: (line) => logger.debug(line, 'EmbeddedPostgres') });
+  const url = await server.start();
+  logger.log(`Embedded PostgreSQL is up on 127.0.0.1:${options.port}`);
+  return { server, url };
+}
+
+/** Stop taking requests, let modules finish their work, then stop the database they used. */
+function onShutdownSignal(shutdown: () => Promise<void>): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      logger.log(`${signal} received: shutting down`);
+      shutdown().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error(`shutdown failed: ${error}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+bootstrap().catch((error) => {
+  const message = error instanceof InvalidConfigError ? error.message : (error?.stack ?? String(error));
+  logger.error(message);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-errors.decorator';
+import { ParseIdPipe } from '../common/id.pipe';
+import { ChunkResponseDto } from './task.dto';
+import { TaskService } from './task.service';
+
+@ApiTags('chunks')
+@Controller('chunks')
+export class ChunkController {
+  constructor(private readonly service: TaskService) {}
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A chunk with its status in each task it belongs to' })
+  @ApiOkResponse({ type: ChunkResponseDto })
+  @ApiErrors(400, 404)
+  get(@Param('id', ParseIdPipe) id: number): Promise<ChunkResponseDto> {
+    return this.service.getChunk(id);
+  }
+}

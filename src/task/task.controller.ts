@@ -1,0 +1,88 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiCreatedResponse, ApiNoContentResponse } from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-errors.decorator';
+import { ParseIdPipe } from '../common/id.pipe';
+import {
+  AddChunksDto,
+  CreateTaskDto,
+  TaskChunkListQueryDto,
+  TaskChunkPageDto,
+  TaskListQueryDto,
+  TaskPageDto,
+  TaskResponseDto,
+} from './task.dto';
+import { TaskService } from './task.service';
+
+@ApiTags('tasks')
+@Controller('tasks')
+export class TaskController {
+  constructor(private readonly service: TaskService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a task with its chunks, in one transaction' })
+  @ApiCreatedResponse({ type: TaskResponseDto })
+  @ApiErrors(400, 413)
+  create(@Body() dto: CreateTaskDto): Promise<TaskResponseDto> {
+    return this.service.create(dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List tasks, newest first' })
+  @ApiOkResponse({ type: TaskPageDto })
+  @ApiErrors(400)
+  list(@Query() query: TaskListQueryDto): Promise<TaskPageDto> {
+    return this.service.list(query);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A task with its progress' })
+  @ApiOkResponse({ type: TaskResponseDto })
+  @ApiErrors(400, 404)
+  get(@Param('id', ParseIdPipe) id: number): Promise<TaskResponseDto> {
+    return this.service.get(id);
+  }
+
+  @Post(':id/chunks')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Add chunks to a pending or running task' })
+  @ApiOkResponse({ type: TaskResponseDto })
+  @ApiErrors(400, 404, 409, 413)
+  append(@Param('id', ParseIdPipe) id: number, @Body() dto: AddChunksDto): Promise<TaskResponseDto> {
+    return this.service.append(id, dto);
+  }
+
+  @Get(':id/chunks')
+  @ApiOperation({ summary: "A task's chunks with their status and last error" })
+  @ApiOkResponse({ type: TaskChunkPageDto })
+  @ApiErrors(400, 404)
+  listChunks(@Param('id', ParseIdPipe) id: number, @Query() query: TaskChunkListQueryDto): Promise<TaskChunkPageDto> {
+    return this.service.listChunks(id, query);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel a pending or running task; its chunks are no longer claimed' })
+  @ApiOkResponse({ type: TaskResponseDto })
+  @ApiErrors(400, 404, 409)
+  cancel(@Param('id', ParseIdPipe) id: number): Promise<TaskResponseDto> {
+    return this.service.cancel(id);
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Put failed chunks back to pending, with their attempts reset' })
+  @ApiOkResponse({ type: TaskResponseDto })
+  @ApiErrors(400, 404, 409)
+  retry(@Param('id', ParseIdPipe) id: number): Promise<TaskResponseDto> {
+    return this.service.retry(id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a task that is not running (its chunks stay)' })
+  @ApiNoContentResponse()
+  @ApiErrors(400, 404, 409)
+  remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+    return this.service.remove(id);
+  }
+}

@@ -1,0 +1,169 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, Min, ValidateNested } from 'class-validator';
+import { PageMetaDto, PageQueryDto } from '../common/paging.dto';
+import { EnumField, IntField, MetadataField, TextField } from '../common/validation';
+import { CHUNK_STATUSES, ChunkStatus, TASK_STATUSES, TaskStatus } from './task-status';
+
+/**
+ * Arrays may hold more items than the configured per-request limit here, so that the service can answer 413
+ * naming the limit; this cap only stops absurd bodies before validation walks them.
+ */
+const ARRAY_HARD_CAP = 1_000_000;
+
+export class ChunkInputDto {
+  @TextField({ description: 'Text to embed', example: 'PostgreSQL is a relational database.' })
+  text: string;
+
+  @MetadataField({ description: 'Free metadata kept with the chunk', optional: true })
+  metadata?: Record<string, unknown>;
+}
+
+export class AddChunksDto {
+  @ApiPropertyOptional({ type: [ChunkInputDto], description: 'New chunks to create and add' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(ARRAY_HARD_CAP)
+  @ValidateNested({ each: true })
+  @Type(() => ChunkInputDto)
+  chunks?: ChunkInputDto[];
+
+  @ApiPropertyOptional({ type: [Number], description: 'Ids of existing chunks to add', example: [1, 2] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(ARRAY_HARD_CAP)
+  @IsInt({ each: true, message: 'each value in chunkIds must be a positive integer' })
+  @Min(1, { each: true, message: 'each value in chunkIds must be a positive integer' })
+  chunkIds?: number[];
+}
+
+export class CreateTaskDto extends AddChunksDto {
+  @TextField({ description: 'A name for people', maxLength: 500, example: 'handbook v3' })
+  name: string;
+
+  @TextField({ description: 'Model id to embed with', maxLength: 500, example: 'sentence-transformers/all-MiniLM-L6-v2' })
+  model: string;
+
+  @IntField({ description: 'Higher runs first', optional: true, min: -1000, max: 1000, default: 0 })
+  priority?: number;
+
+  @MetadataField({ description: 'Free metadata kept with the task', optional: true })
+  metadata?: Record<string, unknown>;
+}
+
+export class TaskListQueryDto extends PageQueryDto {
+  @EnumField(TASK_STATUSES, { description: 'Only tasks in this status', optional: true })
+  status?: TaskStatus;
+}
+
+export class TaskChunkListQueryDto extends PageQueryDto {
+  @EnumField(CHUNK_STATUSES, { description: "Only chunks in this status within the task", optional: true })
+  status?: ChunkStatus;
+}
+
+export class TaskProgressDto {
+  @ApiProperty({ description: 'Chunks in the task' })
+  total: number;
+  @ApiProperty()
+  pending: number;
+  @ApiProperty()
+  inProgress: number;
+  @ApiProperty()
+  done: number;
+  @ApiProperty()
+  failed: number;
+  @ApiProperty({ description: 'Settled chunks (done or failed) as a percentage of the total, 0–100' })
+  percent: number;
+  @ApiProperty({ type: Number, nullable: true, description: 'Chunks done per second since the task started' })
+  chunksPerSecond: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Seconds until the remaining chunks are done' })
+  etaSeconds: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  estimatedCompletionAt: string | null;
+}
+
+export class TaskResponseDto {
+  @ApiProperty()
+  id: number;
+  @ApiProperty()
+  name: string;
+  @ApiProperty()
+  model: string;
+  @ApiProperty({ enum: TASK_STATUSES, description: 'Derived from the chunks: cancelled is the only status set by hand' })
+  status: TaskStatus;
+  @ApiProperty()
+  priority: number;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  metadata: Record<string, unknown>;
+  @ApiProperty({ type: String, nullable: true })
+  lastError: string | null;
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt: string;
+  @ApiProperty({ type: String, format: 'date-time' })
+  updatedAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  startedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  finishedAt: string | null;
+  @ApiProperty({ type: TaskProgressDto })
+  progress: TaskProgressDto;
+}
+
+export class TaskPageDto extends PageMetaDto {
+  @ApiProperty({ type: [TaskResponseDto] })
+  items: TaskResponseDto[];
+}
+
+export class TaskChunkResponseDto {
+  @ApiProperty()
+  chunkId: number;
+  @ApiProperty({ enum: CHUNK_STATUSES })
+  status: ChunkStatus;
+  @ApiProperty({ description: 'Claims so far' })
+  attempts: number;
+  @ApiProperty({ type: String, nullable: true })
+  lastError: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  doneAt: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'Worker holding the chunk while in progress' })
+  leaseOwner: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  leaseExpiresAt: string | null;
+  @ApiProperty({ description: 'Hex sha-256 of the text' })
+  contentHash: string;
+  @ApiProperty()
+  text: string;
+}
+
+export class TaskChunkPageDto extends PageMetaDto {
+  @ApiProperty({ type: [TaskChunkResponseDto] })
+  items: TaskChunkResponseDto[];
+}
+
+export class ChunkTaskLinkDto {
+  @ApiProperty()
+  taskId: number;
+  @ApiProperty({ enum: CHUNK_STATUSES })
+  status: ChunkStatus;
+  @ApiProperty()
+  attempts: number;
+  @ApiProperty({ type: String, nullable: true })
+  lastError: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  doneAt: string | null;
+}
+
+export class ChunkResponseDto {
+  @ApiProperty()
+  id: number;
+  @ApiProperty()
+  text: string;
+  @ApiProperty({ description: 'Hex sha-256 of the text' })
+  contentHash: string;
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  metadata: Record<string, unknown>;
+  @ApiProperty({ type: String, format: 'date-time' })
+  createdAt: string;
+  @ApiProperty({ type: [ChunkTaskLinkDto], description: 'The tasks this chunk belongs to, with its status in each' })
+  tasks: ChunkTaskLinkDto[];
+}

@@ -1,0 +1,184 @@
+import { BadRequestException, ConflictException, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { Page } from '../common/paging.dto';
+import { toProgress } from './task-progress';
+import {
+  AddChunksDto,
+  ChunkResponseDto,
+  CreateTaskDto,
+  TaskChunkListQueryDto,
+  TaskChunkResponseDto,
+  TaskListQueryDto,
+  TaskResponseDto,
+} from './task.dto';
+import { ChunkRow, ChunkLinkRow, TaskChunkRow, TaskRepository, TaskRow } from './task.repository';
+import { TaskStatus } from './task-status';
+
+/** The rules of tasks: what each state allows, and that every write is whole or not at all. */
+@Injectable()
+export class TaskService {
+  constructor(
+    private readonly repository: TaskRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
+    this.assertWithinLimit(dto);
+    const id = await this.repository.transaction(async (manager) => {
+      const taskId = await this.repository.insertTask(manager, {
+        name: dto.name,
+        model: dto.model,
+        priority: dto.priority ?? 0,
+        metadata: dto.metadata ?? {},
+      });
+      await this.addChunks(manager, taskId, dto);
+      return taskId;
+    });
+    return this.get(id);
+  }
+
+  async append(id: number, dto: AddChunksDto): Promise<TaskResponseDto> {
+    this.assertWithinLimit(dto);
+    await this.repository.transaction(async (manager) => {
+      const task = await this.lockExisting(manager, id);
+      this.assertStatus(task, ['pending', 'running'], 'add chunks to');
+      await this.addChunks(manager, id, dto);
+    });
+    return this.get(id);
+  }
+
+  async get(id: number): Promise<TaskResponseDto> {
+    const task = await this.repository.findTask(id);
+    if (!task) throw new NotFoundException(`task ${id} not found`);
+    return toTaskResponse(task);
+  }
+
+  async list(query: TaskListQueryDto): Promise<Page<TaskResponseDto>> {
+    const [rows, total] = await this.repository.listTasks(query);
+    return { items: rows.map(toTaskResponse), total, limit: query.limit, offset: query.offset };
+  }
+
+  async listChunks(id: number, query: TaskChunkListQueryDto): Promise<Page<TaskChunkResponseDto>> {
+    await this.get(id);
+    const [rows, total] = await this.repository.listTaskChunks(id, query);
+    return { items: rows.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset };
+  }
+
+  async getChunk(id: number): Promise<ChunkResponseDto> {
+    const chunk = await this.repository.findChunk(id);
+    if (!chunk) throw new NotFoundException(`chunk ${id} not found`);
+    return toChunkResponse(chunk, await this.repository.findChunkLinks(id));
+  }
+
+  async cancel(id: number): Promise<TaskResponseDto> {
+    await this.repository.transaction(async (manager) => {
+      const task = await this.lockExisting(manager, id);
+      this.assertStatus(task, ['pending', 'running'], 'cancel');
+      await this.repository.markCancelled(manager, id);
+    });
+    return this.get(id);
+  }
+
+  async retry(id: number): Promise<TaskResponseDto> {
+    await this.repository.transaction(async (manager) => {
+      const task = await this.lockExisting(manager, id);
+      if (task.status === 'cancelled') throw new ConflictException(`task ${id} is cancelled and cannot be retried`);
+      if (task.failed === 0) throw new ConflictException(`task ${id} has no failed chunks to retry`);
+      await this.repository.requeueFailed(manager, id);
+    });
+    return this.get(id);
+  }
+
+  async remove(id: number): Promise<void> {
+    await this.repository.transaction(async (manager) => {
+      const task = await this.lockExisting(manager, id);
+      if (task.status === 'running') throw new ConflictException(`task ${id} is running; cancel it before deleting it`);
+      await this.repository.deleteTask(manager, id);
+    });
+  }
+
+  private async addChunks(manager: EntityManager, taskId: number, dto: AddChunksDto): Promise<void> {
+    const chunks = dto.chunks ?? [];
+    const chunkIds = [...new Set(dto.chunkIds ?? [])];
+    if (chunks.length + chunkIds.length === 0) {
+      throw new BadRequestException('chunks or chunkIds must hold at least one item');
+    }
+    const missing = await this.repository.findMissingChunkIds(manager, chunkIds);
+    if (missing.length > 0) throw new BadRequestException(`chunkIds: no chunk with id ${missing.slice(0, 20).join(', ')}`);
+    const newChunks = chunks.map((chunk) => ({ text: chunk.text, metadata: chunk.metadata ?? {} }));
+    await this.repository.insertChunks(manager, taskId, newChunks);
+    await this.repository.linkChunks(manager, taskId, chunkIds);
+    await this.repository.reopen(manager, taskId);
+  }
+
+  private assertWithinLimit(dto: AddChunksDto): void {
+    const count = (dto.chunks?.length ?? 0) + (dto.chunkIds?.length ?? 0);
+    const limit = this.config.tasks.maxChunksPerRequest;
+    if (count > limit) {
+      throw new PayloadTooLargeException(`at most ${limit} chunks per request (chunks + chunkIds); got ${count}`);
+    }
+  }
+
+  private async lockExisting(manager: EntityManager, id: number): Promise<TaskRow> {
+    const task = await this.repository.lockTask(manager, id);
+    if (!task) throw new NotFoundException(`task ${id} not found`);
+    return task;
+  }
+
+  private assertStatus(task: TaskRow, allowed: TaskStatus[], action: string): void {
+    if (!allowed.includes(task.status)) {
+      throw new ConflictException(`cannot ${action} task ${task.id}: it is ${task.status} (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
+
+function toTaskResponse(row: TaskRow): TaskResponseDto {
+  return {
+    id: row.id,
+    name: row.name,
+    model: row.model,
+    status: row.status,
+    priority: row.priority,
+    metadata: row.metadata,
+    lastError: row.last_error,
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+    progress: toProgress(row),
+  };
+}
+
+function toTaskChunkResponse(row: TaskChunkRow): TaskChunkResponseDto {
+  return {
+    chunkId: row.chunk_id,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    doneAt: iso(row.done_at),
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: iso(row.lease_expires_at),
+    contentHash: row.content_hash,
+    text: row.text,
+  };
+}
+
+function toChunkResponse(row: ChunkRow, links: ChunkLinkRow[]): ChunkResponseDto {
+  return {
+    id: row.id,
+    text: row.text,
+    contentHash: row.content_hash,
+    metadata: row.metadata,
+    createdAt: new Date(row.created_at).toISOString(),
+    tasks: links.map((link) => ({
+      taskId: link.task_id,
+      status: link.status,
+      attempts: link.attempts,
+      lastError: link.last_error,
+      doneAt: iso(link.done_at),
+    })),
+  };
+}
