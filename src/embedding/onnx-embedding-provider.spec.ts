@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/embedding/testing/native-typed-arrays.environment.cjs
- */
 import { InferenceSession } from 'onnxruntime-node';
 import { EmbeddingInputError, ModelNotReadyError, UnknownModelError } from './embedding.errors';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';

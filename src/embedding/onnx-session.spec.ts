@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/embedding/testing/native-typed-arrays.environment.cjs
- */
 import { ExecutionProviderUnavailableError } from './embedding.errors';
 import { EmbeddingLogger } from './embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./src/embedding/testing/native-typed-arrays.environment.cjs
- */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

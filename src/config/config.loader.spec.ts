@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findProjectRoot, InvalidConfigError, loadConfig, readDefaults } from './config.loader';
+
+describe('loadConfig', () => {
+  it('takes every default from config/defaults.env', () => {
+    const config = loadConfig({});
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000, bodyLimit: '50mb', apiKey: undefined });
+    expect(config.database).toMatchObject({ url: undefined, poolSize: 10, runMigrations: true, logging: false });
+    expect(config.database.embedded.dataDir).toBe(join(process.cwd(), 'data', 'postgres'));
+    expect(config.tasks.maxChunksPerRequest).toBe(10000);
+  });
+
+  it('lets environment variables override the defaults, with types converted', () => {
+    const config = loadConfig({ PORT: '8080', DATABASE_MIGRATIONS_RUN: 'false', API_KEY: 's3cret', LOG_LEVEL: 'debug' });
+    expect(config.http.port).toBe(8080);
+    expect(config.database.runMigrations).toBe(false);
+    expect(config.http.apiKey).toBe('s3cret');
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig({ API_KEY: '', DATABASE_URL: '' }).database.url).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'abc', 'PORT must be an integer between 1 and 65535 (got "abc")'],
+    ['PORT', '70000', 'PORT must be an integer between 1 and 65535'],
+    ['DATABASE_MIGRATIONS_RUN', 'yes', 'DATABASE_MIGRATIONS_RUN must be true or false'],
+    ['DATABASE_URL', 'mysql://x', 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of: error, warn, log, debug, verbose'],
+    ['TASK_MAX_CHUNKS_PER_REQUEST', '0', 'TASK_MAX_CHUNKS_PER_REQUEST must be an integer >= 1'],
+    ['HTTP_BODY_LIMIT', 'lots', 'HTTP_BODY_LIMIT must be a byte count or a size such as 50mb'],
+  ])('refuses %s=%s naming the variable and what it accepts', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(InvalidConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('documents every setting of config/defaults.env in the README table', () => {
+    const readme = readFileSync(join(findProjectRoot(), 'README.md'), 'utf8');
+    const missing = Object.keys(readDefaults()).filter((name) => !readme.includes(`| \`${name}\``));
+    expect(missing).toEqual([]);
+  });
+});
