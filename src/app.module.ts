@@ -3,7 +3,10 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { EmbeddingModule } from './embedding/embedding.module';
 import { HealthModule } from './health/health.module';
+import { ReceiverModule } from './receiver/receiver.module';
+import { SenderModule } from './sender/sender.module';
 import { TaskModule } from './task/task.module';
 
 @Module({})
@@ -12,7 +15,16 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule.forRoot(), AuthModule, HealthModule, TaskModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(),
+        AuthModule,
+        EmbeddingModule,
+        ReceiverModule.register(config.receiver.enabled),
+        HealthModule,
+        TaskModule,
+        SenderModule,
+      ],
     };
   }
 }

@@ -1,4 +1,12 @@
-import { LogLevel } from './env.dto';
+import { EmbeddingDevice, EmbeddingProviderKind, LogLevel, SenderMode } from './env.dto';
+
+/** One model to serve: a hub repository downloaded into the cache, or a local folder. */
+export interface ModelSourceConfig {
+  id: string;
+  hubId?: string;
+  revision?: string;
+  path?: string;
+}
 
 /**
  * The service's typed configuration, read once at start-up (see config.loader.ts).
@@ -25,5 +33,43 @@ export class AppConfig {
   };
   health: {
     timeoutMs: number;
+  };
+  embedding: {
+    provider: EmbeddingProviderKind;
+    models: ModelSourceConfig[];
+    modelFile: string;
+    device: EmbeddingDevice;
+    deviceId: number;
+    cudaFallbackToCpu: boolean;
+    /** Undefined: every core. */
+    threads?: number;
+    maxBatchTokens: number;
+    maxBatchSize: number;
+    cacheDir: string;
+    offline: boolean;
+    maxInputs: number;
+    maxInputChars: number;
+  };
+  sender: {
+    enabled: boolean;
+    mode: SenderMode;
+    remoteUrl?: string;
+    batchSize: number;
+    concurrency: number;
+    pollIntervalMs: number;
+    leaseSeconds: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    shutdownGraceMs: number;
+    reuseEmbeddings: boolean;
+    workerId: string;
+  };
+  receiver: {
+    enabled: boolean;
+    /** Unset: deliver in-process to the built-in receiver. */
+    url?: string;
+    apiKey?: string;
+    timeoutMs: number;
+    maxRetries: number;
   };
 }

@@ -2,8 +2,9 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { parse } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { AppConfig } from './app-config';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { AppConfig, ModelSourceConfig } from './app-config';
 import { EnvDto } from './env.dto';
 
 export class InvalidConfigError extends Error {}
@@ -57,5 +58,65 @@ function toAppConfig(env: EnvDto): AppConfig {
     },
     tasks: { maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST },
     health: { timeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
+    embedding: {
+      provider: env.EMBEDDING_PROVIDER,
+      models: parseModelList(env.EMBEDDING_MODELS),
+      modelFile: env.EMBEDDING_MODEL_FILE,
+      device: env.EMBEDDING_DEVICE,
+      deviceId: env.EMBEDDING_DEVICE_ID,
+      cudaFallbackToCpu: env.EMBEDDING_CUDA_FALLBACK_TO_CPU,
+      threads: env.EMBEDDING_THREADS === 0 ? undefined : env.EMBEDDING_THREADS,
+      maxBatchTokens: env.EMBEDDING_MAX_BATCH_TOKENS,
+      maxBatchSize: env.EMBEDDING_MAX_BATCH_SIZE,
+      cacheDir: resolve(env.MODEL_CACHE_DIR),
+      offline: env.MODEL_OFFLINE,
+      maxInputs: env.EMBED_MAX_INPUTS,
+      maxInputChars: env.EMBED_MAX_INPUT_CHARS,
+    },
+    sender: {
+      enabled: env.SENDER_ENABLED,
+      mode: env.SENDER_MODE,
+      remoteUrl: env.SENDER_REMOTE_URL,
+      batchSize: env.SENDER_BATCH_SIZE,
+      concurrency: env.SENDER_CONCURRENCY,
+      pollIntervalMs: env.SENDER_POLL_INTERVAL_MS,
+      leaseSeconds: env.SENDER_LEASE_SECONDS,
+      maxAttempts: env.SENDER_MAX_ATTEMPTS,
+      retryBaseMs: env.SENDER_RETRY_BASE_MS,
+      shutdownGraceMs: env.SENDER_SHUTDOWN_GRACE_MS,
+      reuseEmbeddings: env.SENDER_REUSE_EMBEDDINGS,
+      workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+    },
+    receiver: {
+      enabled: env.RECEIVER_ENABLED,
+      url: env.RECEIVER_URL,
+      apiKey: env.RECEIVER_API_KEY,
+      timeoutMs: env.RECEIVER_TIMEOUT_MS,
+      maxRetries: env.RECEIVER_MAX_RETRIES,
+    },
   };
+}
+
+/**
+ * EMBEDDING_MODELS entries: `owner/name[@revision]` (hub), or a local folder (`/…`, `./…`, `../…`), optionally
+ * named `name=folder`; a local folder's id defaults to its folder name.
+ */
+export function parseModelList(list: string): ModelSourceConfig[] {
+  const entries = list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  return entries.map(parseModelEntry);
+}
+
+function parseModelEntry(entry: string): ModelSourceConfig {
+  const [name, source] = entry.includes('=') ? entry.split('=', 2) : [undefined, entry];
+  if (/^(\/|\.{1,2}\/)/.test(source)) return { id: name ?? basename(source), path: resolve(source) };
+  const [hubId, revision] = source.split('@', 2);
+  if (!/^[\w-][\w.-]*\/[\w-][\w.-]*$/.test(hubId)) {
+    throw new InvalidConfigError(
+      `Invalid environment variables: EMBEDDING_MODELS entry "${entry}" is neither owner/name[@revision] nor a folder (/… or ./…)`,
+    );
+  }
+  return { id: name ?? hubId, hubId, revision };
 }

@@ -1,6 +1,16 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
+export const EMBEDDING_PROVIDERS = ['onnx'] as const;
+export type EmbeddingProviderKind = (typeof EMBEDDING_PROVIDERS)[number];
+export const EMBEDDING_DEVICES = ['cpu', 'cuda'] as const;
+export type EmbeddingDevice = (typeof EMBEDDING_DEVICES)[number];
+/** Empty, or comma-separated entries without spaces inside (see config/defaults.env). */
+const MODEL_LIST = /^(\s*[^,\s]+\s*(,\s*[^,\s]+\s*)*)?$/;
+
+export const SENDER_MODES = ['local', 'remote'] as const;
+export type SenderMode = (typeof SENDER_MODES)[number];
+
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -72,4 +82,98 @@ export class EnvDto {
 
   @IntRange('HEALTH_CHECK_TIMEOUT_MS', 100, 60000)
   HEALTH_CHECK_TIMEOUT_MS: number;
+
+  @IsIn(EMBEDDING_PROVIDERS, { message: `EMBEDDING_PROVIDER must be one of: ${EMBEDDING_PROVIDERS.join(', ')}` })
+  EMBEDDING_PROVIDER: EmbeddingProviderKind;
+
+  @Matches(MODEL_LIST, {
+    message: 'EMBEDDING_MODELS must be a comma-separated list of owner/name[@revision] or [name=]/local/folder',
+  })
+  EMBEDDING_MODELS: string;
+
+  @Matches(/^[\w./-]+\.onnx$/, { message: 'EMBEDDING_MODEL_FILE must name an .onnx file' })
+  EMBEDDING_MODEL_FILE: string;
+
+  @IsIn(EMBEDDING_DEVICES, { message: `EMBEDDING_DEVICE must be one of: ${EMBEDDING_DEVICES.join(', ')}` })
+  EMBEDDING_DEVICE: EmbeddingDevice;
+
+  @IntRange('EMBEDDING_DEVICE_ID', 0, 64)
+  EMBEDDING_DEVICE_ID: number;
+
+  @Bool('EMBEDDING_CUDA_FALLBACK_TO_CPU')
+  EMBEDDING_CUDA_FALLBACK_TO_CPU: boolean;
+
+  @IntRange('EMBEDDING_THREADS', 0, 1024)
+  EMBEDDING_THREADS: number;
+
+  @IntRange('EMBEDDING_MAX_BATCH_TOKENS', 1)
+  EMBEDDING_MAX_BATCH_TOKENS: number;
+
+  @IntRange('EMBEDDING_MAX_BATCH_SIZE', 1)
+  EMBEDDING_MAX_BATCH_SIZE: number;
+
+  @IsString()
+  MODEL_CACHE_DIR: string;
+
+  @Bool('MODEL_OFFLINE')
+  MODEL_OFFLINE: boolean;
+
+  @IntRange('EMBED_MAX_INPUTS', 1)
+  EMBED_MAX_INPUTS: number;
+
+  @IntRange('EMBED_MAX_INPUT_CHARS', 1)
+  EMBED_MAX_INPUT_CHARS: number;
+
+  @Bool('SENDER_ENABLED')
+  SENDER_ENABLED: boolean;
+
+  @IsIn(SENDER_MODES, { message: `SENDER_MODE must be one of: ${SENDER_MODES.join(', ')}` })
+  SENDER_MODE: SenderMode;
+
+  @OptionalString()
+  @Matches(/^https?:\/\//, { message: 'SENDER_REMOTE_URL must be an http:// or https:// URL' })
+  SENDER_REMOTE_URL?: string;
+
+  @IntRange('SENDER_BATCH_SIZE', 1, 10000)
+  SENDER_BATCH_SIZE: number;
+
+  @IntRange('SENDER_CONCURRENCY', 1, 256)
+  SENDER_CONCURRENCY: number;
+
+  @IntRange('SENDER_POLL_INTERVAL_MS', 10)
+  SENDER_POLL_INTERVAL_MS: number;
+
+  @IntRange('SENDER_LEASE_SECONDS', 1)
+  SENDER_LEASE_SECONDS: number;
+
+  @IntRange('SENDER_MAX_ATTEMPTS', 1, 1000)
+  SENDER_MAX_ATTEMPTS: number;
+
+  @IntRange('SENDER_RETRY_BASE_MS', 0)
+  SENDER_RETRY_BASE_MS: number;
+
+  @IntRange('SENDER_SHUTDOWN_GRACE_MS', 0)
+  SENDER_SHUTDOWN_GRACE_MS: number;
+
+  @Bool('SENDER_REUSE_EMBEDDINGS')
+  SENDER_REUSE_EMBEDDINGS: boolean;
+
+  @OptionalString()
+  WORKER_ID?: string;
+
+  @Bool('RECEIVER_ENABLED')
+  RECEIVER_ENABLED: boolean;
+
+  @OptionalString()
+  @Matches(/^https?:\/\//, { message: 'RECEIVER_URL must be an http:// or https:// URL' })
+  RECEIVER_URL?: string;
+
+  @OptionalString()
+  RECEIVER_API_KEY?: string;
+
+  @IntRange('RECEIVER_TIMEOUT_MS', 1)
+  RECEIVER_TIMEOUT_MS: number;
+
+  @IntRange('RECEIVER_MAX_RETRIES', 0, 100)
+  RECEIVER_MAX_RETRIES: number;
 }

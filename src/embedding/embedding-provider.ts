@@ -39,6 +39,16 @@ export interface EmbeddingReadiness {
   models: ModelReadiness[];
 }
 
+export interface EmbedResult {
+  /** One vector per text, in input order. */
+  vectors: Float32Array[];
+  /**
+   * How many tokens each text became as the model saw it (prompt and special tokens included, after truncation);
+   * null when the provider cannot tell.
+   */
+  tokenCounts: number[] | null;
+}
+
 /** Anything with Nest Logger's log/warn shape. */
 export interface EmbeddingLogger {
   log(message: string): void;
@@ -55,6 +65,10 @@ export abstract class EmbeddingProvider {
   abstract close(): Promise<void>;
   /** One vector per text, in input order. */
   abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  /** Like embed, with each text's token count; this default reports none, providers that tokenise override it. */
+  async embedWithUsage(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
+    return { vectors: await this.embed(model, texts, options), tokenCounts: null };
+  }
   abstract describe(model: string): ModelInfo;
   abstract models(): ModelInfo[];
   abstract readiness(): EmbeddingReadiness;

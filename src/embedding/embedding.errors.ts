@@ -17,6 +17,18 @@ export class EmbeddingInputError extends EmbeddingError {
   }
 }
 
+/** A text has more tokens than the model takes and truncation is off (an EmbeddingInputError, so 400). */
+export class InputTooLongError extends EmbeddingInputError {
+  constructor(
+    message: string,
+    index: number,
+    readonly tokens: number,
+    readonly maxTokens: number,
+  ) {
+    super(message, 'texts', index);
+  }
+}
+
 /** The requested model is not configured (maps to 404). */
 export class UnknownModelError extends EmbeddingError {
   constructor(

@@ -1,7 +1,7 @@
 import { Tensor } from 'onnxruntime-node';
 import { assertTexts, EmbedRequest, resolveEmbedRequest } from './embed-request';
-import { EmbeddingInputError } from './embedding.errors';
-import { EmbeddingLogger, EmbedOptions, ModelInfo } from './embedding-provider';
+import { InputTooLongError } from './embedding.errors';
+import { EmbeddingLogger, EmbedOptions, EmbedResult, ModelInfo } from './embedding-provider';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
@@ -68,6 +68,11 @@ export class OnnxEmbeddingModel {
   }
 
   async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    return (await this.embedWithUsage(texts, options)).vectors;
+  }
+
+  /** The token counts come free: every text is tokenised anyway. */
+  async embedWithUsage(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
     assertTexts(texts);
     const request = resolveEmbedRequest(options, {
       id: this.id,
@@ -83,7 +88,7 @@ export class OnnxEmbeddingModel {
         vectors[textIndex] = finishVector(pooled[row], request.normalize, request.dimensions);
       });
     }
-    return vectors;
+    return { vectors, tokenCounts: lengths };
   }
 
   async close(): Promise<void> {
@@ -103,11 +108,12 @@ export class OnnxEmbeddingModel {
   private fitToLimit(text: TokenizedText, index: number, truncate: boolean): TokenizedText {
     const { maxTokens } = this.files;
     if (text.ids.length > maxTokens && !truncate) {
-      throw new EmbeddingInputError(
+      throw new InputTooLongError(
         `texts[${index}] is ${text.ids.length} tokens long, over the ${maxTokens}-token limit of model "${this.id}" ` +
           '(set truncate to true to cut it)',
-        'texts',
         index,
+        text.ids.length,
+        maxTokens,
       );
     }
     return truncateTokens(text, maxTokens);

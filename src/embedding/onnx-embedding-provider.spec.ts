@@ -1,5 +1,5 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { EmbeddingInputError, ModelNotReadyError, UnknownModelError } from './embedding.errors';
+import { EmbeddingInputError, InputTooLongError, ModelNotReadyError, UnknownModelError } from './embedding.errors';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 import { ensureModel } from './testing/make-model';
 import {
@@ -124,6 +124,15 @@ describe(OnnxEmbeddingProvider.name, () => {
       await expect(attempt).rejects.toMatchObject({ field: 'texts', index: 1 });
     });
 
+    it('reports an over-long text as InputTooLongError with its token count and the limit', async () => {
+      const length = wordPieces(LONG_TEXT).length + 2;
+      await expect(provider.embed('tiny', [LONG_TEXT], { truncate: false })).rejects.toMatchObject({
+        constructor: InputTooLongError,
+        tokens: length,
+        maxTokens: MAX_TOKENS,
+      });
+    });
+
     it('accepts a text of exactly the limit when truncate is false', async () => {
       const exact = await provider.embed('tiny', [textOfWordPieces(MAX_TOKENS - 2)], { truncate: false });
       expect(exact).toHaveLength(1);
@@ -201,6 +210,13 @@ describe(OnnxEmbeddingProvider.name, () => {
       expect(fresh.isReady()).toBe(false);
       await expect(fresh.embed('tiny', ['x'])).rejects.toThrow(ModelNotReadyError);
       expect(() => fresh.describe('tiny')).toThrow(ModelNotReadyError);
+    });
+
+    it('counts the tokens each text became, prompt and special tokens included, after truncation', async () => {
+      const texts = ['hello', LONG_TEXT];
+      const { vectors, tokenCounts } = await provider.embedWithUsage('tiny', texts, { promptName: 'query' });
+      expect(tokenCounts).toEqual([wordPieces('query: hello').length + 2, MAX_TOKENS]);
+      expect(maxAbsDifference(vectors[0], await embedOne('hello', { promptName: 'query' }))).toBeLessThan(TOLERANCE);
     });
 
     it('returns no vectors for no texts', async () => {

@@ -5,6 +5,7 @@ import {
   EmbeddingProvider,
   EmbeddingReadiness,
   EmbedOptions,
+  EmbedResult,
   ExecutionDevice,
   ModelInfo,
   ModelReadiness,
@@ -68,7 +69,11 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
 
   /** Async so that an unknown or unready model rejects like every other failure, never throws synchronously. */
   async embed(model: string, texts: string[], options?: EmbedOptions): Promise<Float32Array[]> {
-    return this.readyModel(model).embed(texts, options);
+    return (await this.embedWithUsage(model, texts, options)).vectors;
+  }
+
+  async embedWithUsage(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
+    return this.readyModel(model).embedWithUsage(texts, options);
   }
 
   describe(model: string): ModelInfo {

@@ -3,6 +3,8 @@ import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/sw
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
 import { DatabaseHealthIndicator } from './database.health';
+import { EmbeddingHealthIndicator } from './embedding.health';
+import { ReceiverHealthIndicator } from './receiver.health';
 
 @ApiTags('health')
 @Public()
@@ -11,6 +13,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealthIndicator,
+    private readonly embedding: EmbeddingHealthIndicator,
+    private readonly receiver: ReceiverHealthIndicator,
   ) {}
 
   @Get('live')
@@ -22,9 +26,13 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Ready to serve: database reachable and migrated' })
+  @ApiOperation({ summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable' })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body names the failing check' })
   ready() {
-    return this.health.check([() => this.database.check()]);
+    return this.health.check([
+      () => this.database.check(),
+      () => this.embedding.check(),
+      () => this.receiver.check(),
+    ]);
   }
 }

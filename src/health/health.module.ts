@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { EmbeddingModule } from '../embedding/embedding.module';
+import { EmbeddingHealthIndicator } from './embedding.health';
+import { ReceiverHealthIndicator } from './receiver.health';
 import { DatabaseHealthIndicator } from './database.health';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule],
+  imports: [TerminusModule, EmbeddingModule],
   controllers: [HealthController],
-  providers: [DatabaseHealthIndicator],
+  providers: [DatabaseHealthIndicator, EmbeddingHealthIndicator, ReceiverHealthIndicator],
 })
 export class HealthModule {}

@@ -47,6 +47,10 @@ export class EmbedTaskChunkEntity {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError: string | null;
 
+  /** Not claimed before this time: the backoff after a transient failure. */
+  @Column({ name: 'available_at', type: 'timestamptz', default: () => 'now()' })
+  availableAt: Date;
+
   @Column({ name: 'done_at', type: 'timestamptz', nullable: true })
   doneAt: Date | null;
 

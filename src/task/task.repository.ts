@@ -184,6 +184,8 @@ export class TaskRepository {
       [id],
     );
     await this.reopen(manager, id);
+    // Inserts notify senders through a trigger; a retry is an update, so it says so itself (sent on commit).
+    await manager.query(`SELECT pg_notify('embedding_tasks_work', '')`);
     return requeued;
   }
 

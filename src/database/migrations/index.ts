@@ -1,4 +1,5 @@
 import { InitialSchema1764028800000 } from './1764028800000-initial-schema';
+import { Pipeline1764115200000 } from './1764115200000-pipeline';
 
 /** Every migration in order; a new one is appended here. */
-export const MIGRATIONS: Function[] = [InitialSchema1764028800000];
+export const MIGRATIONS: Function[] = [InitialSchema1764028800000, Pipeline1764115200000];

@@ -1,0 +1,26 @@
+import { Logger, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { EmbeddingLifecycle } from './embedding.lifecycle';
+import { EmbeddingProvider } from './embedding-provider';
+import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+
+/** Builds the configured provider behind the EmbeddingProvider token, so tests and later back ends can swap it. */
+export function createEmbeddingProvider({ embedding }: AppConfig): EmbeddingProvider {
+  return new OnnxEmbeddingProvider({
+    models: embedding.models.map((model) => ({ ...model, modelFile: embedding.modelFile })),
+    device: embedding.device,
+    deviceId: embedding.deviceId,
+    fallbackToCpu: embedding.cudaFallbackToCpu,
+    intraOpNumThreads: embedding.threads,
+    maxBatchTokens: embedding.maxBatchTokens,
+    maxBatchSize: embedding.maxBatchSize,
+    hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
+    logger: new Logger('Embedding'),
+  });
+}
+
+@Module({
+  providers: [{ provide: EmbeddingProvider, inject: [AppConfig], useFactory: createEmbeddingProvider }, EmbeddingLifecycle],
+  exports: [EmbeddingProvider],
+})
+export class EmbeddingModule {}

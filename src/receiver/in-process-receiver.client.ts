@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { DeliveryBatch, DeliveryRejectedError, DeliveryTransientError, ReceiverClient } from './receiver-client';
+import { ReceiverRejection } from './receiver.errors';
+import { ReceiverService } from './receiver.service';
+
+/** Stores through the built-in receiver without an HTTP hop: same checks, same upsert. */
+@Injectable()
+export class InProcessReceiverClient extends ReceiverClient {
+  constructor(private readonly receiver: ReceiverService) {
+    super();
+  }
+
+  async deliver(batch: DeliveryBatch): Promise<void> {
+    try {
+      await this.receiver.store({
+        task_id: batch.taskId,
+        model: batch.model,
+        dimensions: batch.dimensions,
+        items: batch.items.map((item) => ({
+          chunk_id: item.chunkId,
+          content_hash: item.contentHash,
+          embedding: Array.from(item.vector),
+        })),
+      });
+    } catch (error) {
+      if (error instanceof ReceiverRejection) {
+        const items = error.items.map((item) => ({ chunkId: item.chunk_id, message: item.message }));
+        throw new DeliveryRejectedError(error.message, items);
+      }
+      throw new DeliveryTransientError(`storing vectors failed: ${error instanceof Error ? error.message : error}`);
+    }
+  }
+
+  async checkReachable(): Promise<void> {
+    // In-process: reachable whenever the database is, which readiness checks on its own.
+  }
+}

@@ -1,0 +1,40 @@
+export interface DeliveryItem {
+  chunkId: number;
+  contentHash: string;
+  vector: Float32Array;
+}
+
+export interface DeliveryBatch {
+  taskId: number;
+  model: string;
+  dimensions: number;
+  items: DeliveryItem[];
+}
+
+export interface RejectedDelivery {
+  chunkId: number;
+  message: string;
+}
+
+/** The receiver refused the batch for good (a 4xx); `items` names the bad ones when the receiver said. */
+export class DeliveryRejectedError extends Error {
+  constructor(
+    message: string,
+    readonly items: RejectedDelivery[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Worth trying again later: network errors, timeouts, 5xx, 408, 429 after the client's own retries. */
+export class DeliveryTransientError extends Error {}
+
+/**
+ * Delivers vectors to the receiver; resolves only once they are stored. Abstract so it serves as the injection
+ * token: over HTTP when RECEIVER_URL is set, else in-process through the built-in receiver.
+ */
+export abstract class ReceiverClient {
+  abstract deliver(batch: DeliveryBatch): Promise<void>;
+  /** Rejects when the receiver cannot be reached (readiness). */
+  abstract checkReachable(signal?: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,91 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsOptional, Matches, Min, ValidateNested } from 'class-validator';
+import { IntField, TextField } from '../common/validation';
+
+export const MAX_RECEIVER_ITEMS = 10_000;
+
+export class ReceiverItemDto {
+  @ApiProperty({ description: 'The chunk the vector belongs to' })
+  @IsInt()
+  @Min(1)
+  chunk_id: number;
+
+  @ApiProperty({ description: "Hex sha-256 of the chunk's text, as in mgmt.embed_chunk.content_hash" })
+  @Matches(/^[0-9a-f]{64}$/, { message: '$property must be 64 lowercase hex characters' })
+  content_hash: string;
+
+  @ApiProperty({
+    description: 'The vector: an array of numbers, or base64 of little-endian float32 values',
+    oneOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string', format: 'byte' }],
+  })
+  @IsDefined()
+  embedding: number[] | string;
+}
+
+export class ReceiverBatchDto {
+  @ApiPropertyOptional({ description: 'The task the vectors were made for' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  task_id?: number;
+
+  @TextField({ description: 'Model id the vectors come from', maxLength: 500 })
+  model: string;
+
+  @IntField({ description: 'Values per vector', min: 1, max: 65536 })
+  dimensions: number;
+
+  @ApiProperty({ type: [ReceiverItemDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_RECEIVER_ITEMS)
+  @ValidateNested({ each: true })
+  @Type(() => ReceiverItemDto)
+  items: ReceiverItemDto[];
+}
+
+export class ReceiverAckDto {
+  @ApiProperty({ description: 'Vectors stored (inserted or replaced); repeats of one (chunk, model) store once' })
+  stored: number;
+}
+
+export class RejectedItemDto {
+  @ApiProperty()
+  index: number;
+  @ApiProperty()
+  chunk_id: number;
+  @ApiProperty()
+  message: string;
+}
+
+export class ReceiverRejectionDto {
+  @ApiProperty({ example: 422 })
+  statusCode: number;
+  @ApiProperty()
+  message: string;
+  @ApiProperty()
+  error: string;
+  @ApiProperty({ type: [RejectedItemDto], description: 'Each refused item; nothing of the batch was stored' })
+  items: RejectedItemDto[];
+}
+
+export class StoredEmbeddingDto {
+  @ApiProperty()
+  chunk_id: number;
+  @ApiProperty()
+  model: string;
+  @ApiProperty()
+  dimensions: number;
+  @ApiProperty()
+  content_hash: string;
+  @ApiProperty({ type: [Number] })
+  embedding: number[];
+  @ApiProperty({ type: String, format: 'date-time' })
+  updated_at: string;
+}
+
+export class EmbeddingQueryDto {
+  @TextField({ description: 'Model id; optional when the chunk has vectors of one model only', optional: true })
+  model?: string;
+}

@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { HttpReceiverClient } from './http-receiver.client';
+import { InProcessReceiverClient } from './in-process-receiver.client';
+import { ReceiverClient } from './receiver-client';
+import { ReceiverController } from './receiver.controller';
+import { ReceiverRepository } from './receiver.repository';
+import { ReceiverService } from './receiver.service';
+
+function createReceiverClient(config: AppConfig, receiver: ReceiverService): ReceiverClient {
+  const { url, apiKey, timeoutMs, maxRetries } = config.receiver;
+  if (!url) return new InProcessReceiverClient(receiver);
+  return new HttpReceiverClient({ url, apiKey, timeoutMs, maxRetries, retryBaseMs: config.sender.retryBaseMs });
+}
+
+/** The built-in receiver (its endpoint only when RECEIVER_ENABLED) and the client the sender delivers through. */
+@Module({})
+export class ReceiverModule {
+  static register(serveEndpoint: boolean): DynamicModule {
+    return {
+      module: ReceiverModule,
+      controllers: serveEndpoint ? [ReceiverController] : [],
+      providers: [
+        ReceiverRepository,
+        ReceiverService,
+        { provide: ReceiverClient, inject: [AppConfig, ReceiverService], useFactory: createReceiverClient },
+      ],
+      exports: [ReceiverClient, ReceiverRepository],
+      global: true,
+    };
+  }
+}

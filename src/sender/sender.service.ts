@@ -1,0 +1,124 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { AppConfig } from '../config/app-config';
+import { sleep } from '../common/backoff';
+import { EmbeddingProvider } from '../embedding/embedding-provider';
+import { BatchProcessor } from './batch-processor';
+import { SenderRepository } from './sender.repository';
+import { WorkNotifier } from './work-notifier';
+
+const POLL_JOB = 'sender-poll';
+
+/**
+ * The scheduled loop: claims batches while work is waiting (up to SENDER_CONCURRENCY in flight) and hands each to
+ * the BatchProcessor. A poll interval (registered with @nestjs/schedule) and LISTEN/NOTIFY wake it; it never runs
+ * two claim loops at once. On shutdown it stops claiming, lets in-flight batches finish within the grace period
+ * and releases the leases it still holds, so other workers take them at once.
+ */
+@Injectable()
+export class SenderService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Sender');
+  private readonly inFlight = new Set<Promise<void>>();
+  private notifier?: WorkNotifier;
+  private claiming = false;
+  private wakeAgain = false;
+  private stopping = false;
+  private batchCount = 0;
+
+  constructor(
+    private readonly repository: SenderRepository,
+    private readonly processor: BatchProcessor,
+    private readonly provider: EmbeddingProvider,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.sender.enabled) return;
+    if (this.servedModels().length === 0) {
+      this.logger.warn('Sender idle: no embedding model is served here (EMBEDDING_MODELS)');
+      return;
+    }
+    this.notifier = new WorkNotifier(this.config.database.url!, () => this.wake());
+    await this.notifier.start();
+    const poll = setInterval(() => void this.poll(), this.config.sender.pollIntervalMs);
+    this.scheduler.addInterval(POLL_JOB, poll);
+    this.logger.log(`Sender ${this.config.sender.workerId} serving ${this.servedModels().join(', ')}`);
+    this.wake();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.stopping || !this.notifier) return;
+    this.stopping = true;
+    this.scheduler.deleteInterval(POLL_JOB);
+    await this.notifier.stop();
+    const grace = this.config.sender.shutdownGraceMs;
+    await Promise.race([Promise.allSettled([...this.inFlight]), sleep(grace)]);
+    const released = await this.repository.release(this.config.sender.workerId);
+    this.logger.log(`Sender stopped (${this.inFlight.size} batches unfinished, ${released} chunks released)`);
+  }
+
+  /** Claims until the window is full or no work is left; a wake during a claim loop runs it once more. */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.claiming) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimLoop().finally(() => (this.claiming = false));
+  }
+
+  private async claimLoop(): Promise<void> {
+    do {
+      this.wakeAgain = false;
+      await this.fillWindow().catch((error) => this.logger.error(`claim failed: ${error?.message ?? error}`));
+    } while (this.wakeAgain && !this.stopping);
+  }
+
+  private async fillWindow(): Promise<void> {
+    const { workerId, batchSize, leaseSeconds, concurrency } = this.config.sender;
+    while (!this.stopping && this.inFlight.size < concurrency) {
+      const models = this.servedModels();
+      const batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds });
+      if (!batch) return;
+      await this.logStarted(batch.items.map((item) => item.taskId));
+      this.track(this.processor.process(batch, `${workerId}#${++this.batchCount}`), batch.items.map((i) => i.taskId));
+    }
+  }
+
+  private track(work: Promise<void>, taskIds: number[]): void {
+    const settled: Promise<void> = work
+      .then(() => this.logFinished([...new Set(taskIds)]))
+      .catch((error) => this.logger.error(`batch failed unexpectedly: ${error?.stack ?? error}`))
+      .finally(() => {
+        this.inFlight.delete(settled);
+        this.wake();
+      });
+    this.inFlight.add(settled);
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const reclaimed = await this.repository.reclaimExpired(this.config.sender.maxAttempts);
+      if (reclaimed > 0) this.logger.warn(`reclaimed ${reclaimed} chunks whose lease expired`);
+    } catch (error) {
+      this.logger.error(`reclaiming expired leases failed: ${(error as Error).message}`);
+    }
+    this.wake();
+  }
+
+  private async logStarted(taskIds: number[]): Promise<void> {
+    for (const id of await this.repository.startTasks([...new Set(taskIds)])) this.logger.log(`task ${id} started`);
+  }
+
+  private async logFinished(taskIds: number[]): Promise<void> {
+    for (const task of await this.repository.finishTasks(taskIds)) {
+      this.logger.log(`task ${task.id} ${task.status}: ${task.done} done, ${task.failed} failed`);
+    }
+  }
+
+  private servedModels(): string[] {
+    return this.provider.models().map((model) => model.id);
+  }
+}
