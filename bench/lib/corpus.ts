@@ -20,7 +20,9 @@ const SENTENCE_ENDS = ['.', '.', '.', '?', '!'];
  */
 export function makeCorpus({ texts, minWords, maxWords, seed }: CorpusOptions): string[] {
   const random = new SeededRandom(seed);
-  return Array.from({ length: texts }, () => makeText(random, minWords + Math.floor(random.next() * (maxWords - minWords + 1))));
+  return Array.from({ length: texts }, () =>
+    makeText(random, minWords + Math.floor(random.next() * (maxWords - minWords + 1))),
+  );
 }
 
 function makeText(random: SeededRandom, words: number): string {

@@ -1,6 +1,8 @@
 import { applyDecorators, Type } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto';
+import { OpenAiErrorResponseDto } from './openai.dto';
+import { TeiErrorResponseDto } from './tei.dto';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input: an empty list or text, a wrong type, an unknown prompt, dimensions out of range, or a text over the token limit with truncate=false; the message names the field and index',
@@ -27,13 +29,13 @@ export function ApiEmbeddingErrors(...statuses: number[]) {
 }
 
 /** Errors of the OpenAI-compatible route, in OpenAI's body. */
-export function ApiOpenAiErrors(type: Type<unknown>, ...statuses: number[]) {
-  return apiErrors(type, statuses, {});
+export function ApiOpenAiErrors(...statuses: number[]) {
+  return apiErrors(OpenAiErrorResponseDto, statuses, {});
 }
 
 /** Errors of the TEI-compatible routes, in TEI's body and with TEI's status codes. */
-export function ApiTeiErrors(type: Type<unknown>, ...statuses: number[]) {
-  return apiErrors(type, statuses, {
+export function ApiTeiErrors(...statuses: number[]) {
+  return apiErrors(TeiErrorResponseDto, statuses, {
     400: 'Empty `inputs` list (error_type Empty)',
     413: 'Input validation error (error_type Validation): batch size over EMBED_MAX_INPUTS, an empty text, a text over the token limit with truncate=false, a text over EMBED_MAX_INPUT_CHARS, an unknown prompt_name or bad dimensions',
     422: 'Malformed body (error_type Validation): a wrong type, an unknown field, or truncation_direction Left',

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { IsBoolean, IsOptional, ValidateBy } from 'class-validator';
 
 /**
  * Field decorators of the embedding routes that src/common/validation.ts lacks, in its style: validation and the
@@ -20,12 +20,25 @@ const documented = ({ optional, ...rest }: Described, schema: Record<string, unk
     : ApiProperty({ ...rest, ...schema });
 
 export function BoolField(options: Described) {
-  return applyDecorators(documented(options, { type: Boolean }), IsBoolean({ message: '$property must be true or false' }));
+  return applyDecorators(
+    documented(options, { type: Boolean }),
+    IsBoolean({ message: '$property must be true or false' }),
+  );
 }
 
+/** One message whatever is wrong (missing, not a string, too long), rather than one per rule. */
 export function StringField(options: Described & { maxLength?: number }) {
   const { maxLength = 1000, ...described } = options;
-  return applyDecorators(documented(described, { type: String, maxLength }), IsString(), MaxLength(maxLength));
+  return applyDecorators(
+    documented(described, { type: String, maxLength }),
+    ValidateBy({
+      name: 'isShortString',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && value.length <= maxLength,
+        defaultMessage: () => `$property must be a string of at most ${maxLength} characters`,
+      },
+    }),
+  );
 }
 
 const TEXTS_SCHEMA = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };

@@ -18,22 +18,40 @@ export class EmbedOptionsDto {
   @BoolField({ description: "L2-normalise the vector; default: the model's own setting", optional: true })
   normalize?: boolean;
 
-  @BoolField({ description: "Cut texts longer than the model's token limit; false: such a text is a 400", optional: true, default: true })
+  @BoolField({
+    description: "Cut texts longer than the model's token limit; false: such a text is a 400",
+    optional: true,
+    default: true,
+  })
   truncate?: boolean;
 
-  @StringField({ description: 'A prompt from the model\'s config_sentence_transformers.json, e.g. "query"', optional: true })
+  @StringField({
+    description: 'A prompt from the model\'s config_sentence_transformers.json, e.g. "query"',
+    optional: true,
+  })
   prompt_name?: string;
 
-  @IntField({ description: 'Keep the first N dimensions (Matryoshka), re-normalised when normalising', optional: true, min: 1 })
+  @IntField({
+    description: 'Keep the first N dimensions (Matryoshka), re-normalised when normalising',
+    optional: true,
+    min: 1,
+  })
   dimensions?: number;
 }
 
 export class EmbedSingleDto extends EmbedOptionsDto {
-  @ApiProperty({ description: 'Text to embed (not empty; at most EMBED_MAX_INPUT_CHARS characters)', example: 'PostgreSQL is a relational database.' })
+  @ApiProperty({
+    description: 'Text to embed (not empty; at most EMBED_MAX_INPUT_CHARS characters)',
+    example: 'PostgreSQL is a relational database.',
+  })
   @IsString()
   text: string;
 
-  @StringField({ description: "A literal prefix for the text; '' disables the model's default prompt", optional: true, maxLength: 10000 })
+  @StringField({
+    description: "A literal prefix for the text; '' disables the model's default prompt",
+    optional: true,
+    maxLength: 10000,
+  })
   prompt?: string;
 }
 
@@ -41,7 +59,10 @@ export class BatchChunkDto {
   @ChunkIdField({ description: 'Your id for the chunk, echoed in the answer; unique within the request', example: 17 })
   id: string | number;
 
-  @ApiProperty({ description: 'Text to embed (not empty; at most EMBED_MAX_INPUT_CHARS characters)', example: 'Embeddings are vectors.' })
+  @ApiProperty({
+    description: 'Text to embed (not empty; at most EMBED_MAX_INPUT_CHARS characters)',
+    example: 'Embeddings are vectors.',
+  })
   @IsString()
   text: string;
 }
@@ -78,7 +99,8 @@ export class BatchItemDto {
 
   @ApiProperty({
     enum: BATCH_ITEM_STATUSES,
-    description: 'embedded: the vector is in `embedding`. failed (with `error`) is reserved for per-chunk failures; today any failure fails the whole request',
+    description:
+      'embedded: the vector is in `embedding`. failed (with `error`) is reserved for per-chunk failures; today any failure fails the whole request',
   })
   status: BatchItemStatus;
 

@@ -1,8 +1,14 @@
 import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { EmbeddingController } from './embedding.controller';
 import { EmbeddingLifecycle } from './embedding.lifecycle';
+import { EmbeddingService } from './embedding.service';
 import { EmbeddingProvider } from './embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { OpenAiController } from './openai.controller';
+import { OpenAiService } from './openai.service';
+import { TeiController } from './tei.controller';
+import { TeiService } from './tei.service';
 
 /** Builds the configured provider behind the EmbeddingProvider token, so tests and later back ends can swap it. */
 export function createEmbeddingProvider({ embedding }: AppConfig): EmbeddingProvider {
@@ -20,7 +26,14 @@ export function createEmbeddingProvider({ embedding }: AppConfig): EmbeddingProv
 }
 
 @Module({
-  providers: [{ provide: EmbeddingProvider, inject: [AppConfig], useFactory: createEmbeddingProvider }, EmbeddingLifecycle],
-  exports: [EmbeddingProvider],
+  controllers: [EmbeddingController, OpenAiController, TeiController],
+  providers: [
+    { provide: EmbeddingProvider, inject: [AppConfig], useFactory: createEmbeddingProvider },
+    EmbeddingLifecycle,
+    EmbeddingService,
+    OpenAiService,
+    TeiService,
+  ],
+  exports: [EmbeddingProvider, EmbeddingService],
 })
 export class EmbeddingModule {}

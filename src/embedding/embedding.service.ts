@@ -69,8 +69,18 @@ export class EmbeddingService {
     assertUniqueIds(dto.chunks.map((chunk) => chunk.id));
     const texts = dto.chunks.map((chunk) => chunk.text);
     const label = (index: number) => `chunks[${index}].text`;
-    const { model, dimensions, vectors } = await this.embed({ model: dto.model, texts, options: toOptions(dto), field: 'chunks', label });
-    const items = dto.chunks.map(({ id }, index) => ({ id, status: 'embedded' as const, embedding: Array.from(vectors[index]) }));
+    const { model, dimensions, vectors } = await this.embed({
+      model: dto.model,
+      texts,
+      options: toOptions(dto),
+      field: 'chunks',
+      label,
+    });
+    const items = dto.chunks.map(({ id }, index) => ({
+      id,
+      status: 'embedded' as const,
+      embedding: Array.from(vectors[index]),
+    }));
     return { model, dimensions, ...(dto.task_id === undefined ? {} : { task_id: dto.task_id }), items };
   }
 
@@ -108,6 +118,8 @@ export function toOptions(dto: {
   };
 }
 
+const PROVIDER_FIELDS: Record<string, string> = { promptName: 'prompt_name' };
+
 /**
  * The provider names texts `texts[i]` and options in camelCase; callers sent `input[i]`, `prompt_name`. The error
  * keeps its class (and so its status and details), with the message and field restated.
@@ -118,14 +130,16 @@ function inRequestTerms(error: unknown, call: EmbedCall): unknown {
   restated.message = error.message
     .replace(/\btexts\[(\d+)\]/g, (_, index: string) => call.label(Number(index)))
     .replace(/\bpromptName\b/g, 'prompt_name');
-  restated.field = { texts: call.field, promptName: 'prompt_name' }[error.field] ?? error.field;
+  restated.field = error.field === 'texts' ? call.field : (PROVIDER_FIELDS[error.field] ?? error.field);
   return restated;
 }
 
 function assertUniqueIds(ids: Array<string | number>): void {
   const seen = new Set<string | number>();
   ids.forEach((id, index) => {
-    if (seen.has(id)) throw new EmbeddingInputError(`chunks[${index}].id: ${JSON.stringify(id)} is used twice`, 'chunks', index);
+    if (seen.has(id)) {
+      throw new EmbeddingInputError(`chunks[${index}].id: ${JSON.stringify(id)} is used twice`, 'chunks', index);
+    }
     seen.add(id);
   });
 }

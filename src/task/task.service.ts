@@ -24,6 +24,7 @@ export class TaskService {
   ) {}
 
   async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
+    this.assertServedModel(dto.model);
     this.assertWithinLimit(dto);
     const id = await this.repository.transaction(async (manager) => {
       const taskId = await this.repository.insertTask(manager, {
@@ -117,6 +118,16 @@ export class TaskService {
     const limit = this.config.tasks.maxChunksPerRequest;
     if (count > limit) {
       throw new PayloadTooLargeException(`at most ${limit} chunks per request (chunks + chunkIds); got ${count}`);
+    }
+  }
+
+  /** An instance that serves models only takes tasks it can embed; an API-only one (no model) takes any. */
+  private assertServedModel(model: string): void {
+    const served = this.config.embedding.models.map((source) => source.id);
+    if (served.length > 0 && !served.includes(model)) {
+      throw new BadRequestException(
+        `model: "${model}" is not served by this service; served models: ${served.join(', ')}`,
+      );
     }
   }
 

@@ -1,0 +1,83 @@
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { inspectGraph } from '../../src/embedding/graph-signature';
+import { readModelFiles } from '../../src/embedding/model-files';
+import { createOnnxSession } from '../../src/embedding/onnx-session';
+import { TextTokenizer, TokenizedText, truncateTokens } from '../../src/embedding/text-tokenizer';
+import { BatchLimits, padBatch, planBatches } from '../../src/embedding/token-batches';
+
+type Feeds = Record<string, Tensor>;
+
+/**
+ * The ceiling: onnxruntime on exactly the batches the provider builds (same tokenizer, truncation, length-sorted
+ * plan, padding, graph inputs and session settings), with everything but session.run done before timing starts.
+ */
+export class RawSession {
+  private constructor(
+    private readonly session: InferenceSession,
+    private readonly tokenizer: TextTokenizer,
+    private readonly maxTokens: number,
+    private readonly padId: number,
+    private readonly outputName: string,
+    private readonly feedsTokenTypes: boolean,
+  ) {}
+
+  static async open(modelDir: string): Promise<RawSession> {
+    const files = await readModelFiles('raw', modelDir);
+    const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
+    const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
+    // The provider's defaults: every core for intra-op threads.
+    const { session } = await createOnnxSession(files.onnxPath, { device: 'cpu' });
+    const graph = inspectGraph('raw', session);
+    return new RawSession(session, tokenizer, files.maxTokens, padId, graph.outputName, graph.feedsTokenTypes);
+  }
+
+  get maxLength(): number {
+    return this.maxTokens;
+  }
+
+  /** Token counts before truncation. */
+  async tokenLengths(texts: string[]): Promise<number[]> {
+    return (await this.tokenizer.encode(texts)).map((text) => text.ids.length);
+  }
+
+  async tokenize(texts: string[]): Promise<TokenizedText[]> {
+    return (await this.tokenizer.encode(texts)).map((text) => truncateTokens(text, this.maxTokens));
+  }
+
+  /** The provider's batches for `texts`, as ready-made feeds. */
+  async prepareBatches(texts: string[], limits: BatchLimits): Promise<Feeds[]> {
+    const tokenized = await this.tokenize(texts);
+    const plan = planBatches(
+      tokenized.map((text) => text.ids.length),
+      limits,
+    );
+    return plan.map((indexes) => {
+      const batch = padBatch(tokenized, indexes, this.padId);
+      return this.feeds(batch.inputIds, batch.attentionMask, batch.tokenTypeIds, [
+        batch.batchSize,
+        batch.sequenceLength,
+      ]);
+    });
+  }
+
+  async runAll(batches: Feeds[]): Promise<void> {
+    for (const feeds of batches) {
+      await this.session.run(feeds, [this.outputName]);
+    }
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
+  private feeds(ids: BigInt64Array, mask: BigInt64Array, types: BigInt64Array, shape: number[]): Feeds {
+    const feeds: Feeds = {
+      input_ids: new Tensor('int64', ids, shape),
+      attention_mask: new Tensor('int64', mask, shape),
+    };
+    if (this.feedsTokenTypes) {
+      feeds.token_type_ids = new Tensor('int64', types, shape);
+    }
+    return feeds;
+  }
+}

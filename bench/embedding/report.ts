@@ -1,0 +1,163 @@
+import { relative } from 'node:path';
+import { BatchLimits } from '../../src/embedding/token-batches';
+import { checkTarget, TargetCheck } from '../lib/targets';
+import { formatNumber, renderTable } from '../lib/table';
+import { CorpusStats } from './corpus-stats';
+import { LatencyResult } from './latency';
+import { ThroughputResult } from './throughput';
+import { TokenizationResult } from './tokenization';
+
+export interface EmbeddingBenchResults {
+  part: 'embedding';
+  startedAt: string;
+  durationSeconds: number;
+  machine: Record<string, string | number>;
+  settings: {
+    model: string;
+    maxTokens: number;
+    batchLimits: BatchLimits;
+    intraOpThreads: number;
+    corpus: { texts: number; minWords: number; maxWords: number; seed: number };
+    rounds: number;
+    warmUpTexts: number;
+    tokenizationRounds: number;
+    latencyRequests: number;
+    latencyWarmUpRequests: number;
+  };
+  corpus: CorpusStats;
+  throughput: ThroughputResult;
+  tokenization: TokenizationResult;
+  latency: LatencyResult;
+  targets: TargetCheck[];
+  peakRssMiB: number;
+}
+
+export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults): TargetCheck[] {
+  const rate = (name: string) => throughput.figures.find((figure) => figure.name === name)?.chunksPerSecond ?? NaN;
+  return [
+    checkTarget('provider vs ceiling', 'provider / raw session.run', rate('provider') / rate('raw'), 0.9),
+    checkTarget(
+      'provider vs transformers.js',
+      'provider / transformers.js pipeline',
+      rate('provider') / rate('transformersJs'),
+      2.5,
+    ),
+    checkTarget(
+      'tokenisation vs transformers.js',
+      'native tokenizer / transformers.js AutoTokenizer',
+      tokenization.native.chunksPerSecond / tokenization.transformersJs.chunksPerSecond,
+      2.5,
+    ),
+  ];
+}
+
+export function printReport(results: EmbeddingBenchResults, resultsPath: string): void {
+  const { settings, corpus, machine } = results;
+  const lines = [
+    '',
+    `embedding — ${settings.model}`,
+    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}, ` +
+      `transformers.js ${machine.transformersJs}, tokenizers ${machine.tokenizers}`,
+    `corpus: ${corpus.texts} texts of ${settings.corpus.minWords}–${settings.corpus.maxWords} words (seed ` +
+      `${settings.corpus.seed}); ${corpus.tokens.total} tokens, mean ${formatNumber(corpus.tokens.mean)}, median ` +
+      `${corpus.tokens.median}, max ${corpus.tokens.max}; ${corpus.truncated} truncated at ${settings.maxTokens}`,
+    `padded tokens fed: length-sorted batches ${corpus.padded.lengthSorted.tokens} ` +
+      `(${percent(corpus.padded.lengthSorted.realShare)} real), corpus-order batches of ` +
+      `${settings.batchLimits.maxBatchSize} ${corpus.padded.corpusOrder.tokens} (${percent(corpus.padded.corpusOrder.realShare)} real)`,
+    '',
+    ...throughputSection(results),
+    '',
+    ...tokenizationSection(results),
+    '',
+    ...latencySection(results.latency),
+    '',
+    ...targetSection(results.targets),
+    '',
+    `peak memory (RSS high-water mark of this process): ${results.peakRssMiB} MiB`,
+    `took ${results.durationSeconds} s; results: ${relative(process.cwd(), resultsPath)} and bench/results/latest-embedding.json`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+function throughputSection({ throughput, settings }: EmbeddingBenchResults): string[] {
+  const provider = throughput.figures.find((figure) => figure.name === 'provider')!;
+  const rows = throughput.figures.map((figure) => [
+    figure.label,
+    formatNumber(figure.chunksPerSecond),
+    formatNumber(figure.medianSeconds, 2),
+    figure.samplesSeconds.map((seconds) => seconds.toFixed(2)).join(' '),
+    formatNumber(provider.chunksPerSecond / figure.chunksPerSecond, 2),
+  ]);
+  const { sessionOptions, dtype, maxLength } = throughput.transformersJs;
+  const options = Object.entries(sessionOptions)
+    .map(([key, value]) => `${key} ${value}`)
+    .join(', ');
+  return [
+    `Batch throughput — median of ${settings.rounds} interleaved runs, each over all ${settings.corpus.texts} texts; ` +
+      `batches ≤ ${settings.batchLimits.maxBatchSize} texts / ${settings.batchLimits.maxBatchTokens} padded tokens, ` +
+      `${settings.intraOpThreads} intra-op threads`,
+    renderTable(['contender', 'chunks/s', 'median s', 'runs s', 'provider ×'], rows),
+    `transformers.js ORT session (pipeline session_options): ${options}; dtype ${dtype}; max_length ${maxLength}; ` +
+      'batches in corpus order',
+  ];
+}
+
+function tokenizationSection({ tokenization, settings }: EmbeddingBenchResults): string[] {
+  const { native, transformersJs, passesPerRun } = tokenization;
+  return [
+    `Tokenisation — median of ${settings.tokenizationRounds} interleaved runs of ${passesPerRun} passes over the corpus; ` +
+      `ids truncated to ${settings.maxTokens}, no padding`,
+    renderTable(
+      ['tokenizer', 'chunks/s', 'runs s'],
+      [
+        ['provider (native HF tokenizers)', formatNumber(native.chunksPerSecond, 0), runs(native.samplesSeconds)],
+        [
+          'transformers.js AutoTokenizer',
+          formatNumber(transformersJs.chunksPerSecond, 0),
+          runs(transformersJs.samplesSeconds),
+        ],
+      ],
+    ),
+  ];
+}
+
+function latencySection(latency: LatencyResult): string[] {
+  const row = (label: string, figure: { p50Ms: number; p95Ms: number; minMs: number; requests: number }) => [
+    label,
+    formatNumber(figure.p50Ms, 2),
+    formatNumber(figure.p95Ms, 2),
+    formatNumber(figure.minMs, 2),
+    String(figure.requests),
+  ];
+  const rows = [
+    latency.http
+      ? row(`${latency.http.endpoint} (HTTP)`, latency.http)
+      : ['POST /embeddings/single', 'skipped', '', '', ''],
+    row('raw session.run, same text', latency.rawSessionRun),
+  ];
+  return [
+    `Single-text latency — one ${latency.text.words}-word text (${latency.text.tokens} tokens), requests alternated with ` +
+      'raw runs after warm-up',
+    renderTable(['path', 'p50 ms', 'p95 ms', 'min ms', 'n'], rows),
+    ...(latency.skipped ? [`HTTP skipped: ${latency.skipped}`] : []),
+    ...(latency.http ? [`app database: ${latency.http.database}`] : []),
+  ];
+}
+
+function targetSection(targets: TargetCheck[]): string[] {
+  const rows = targets.map((target) => [
+    target.ratioOf,
+    formatNumber(target.ratio, 2),
+    `≥ ${target.target}`,
+    target.pass ? 'PASS' : 'MISS',
+  ]);
+  return ['Targets', renderTable(['ratio', 'measured', 'target', 'result'], rows)];
+}
+
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)} %`;
+}
+
+function runs(samples: number[]): string {
+  return samples.map((seconds) => seconds.toFixed(3)).join(' ');
+}
