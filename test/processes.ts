@@ -43,6 +43,8 @@ export interface ReceiverBehaviour {
   failFirst?: number;
   /** Refuse a batch holding this chunk id with 422, naming only that item (as a generic receiver would). */
   rejectChunk?: number;
+  /** The same, for the chunk whose text has this sha-256 (known before the chunk exists). */
+  rejectContentHash?: string;
 }
 
 /**
@@ -52,13 +54,15 @@ export interface ReceiverBehaviour {
  */
 export class TestReceiver {
   readonly acknowledged: Delivery[] = [];
+  /** When each request arrived (ms since epoch). */
+  readonly arrivals: number[] = [];
   requests = 0;
   private server?: Server;
   url = '';
 
   constructor(
-    private readonly forwardTo: string,
-    private readonly behaviour: ReceiverBehaviour = {},
+    public forwardTo: string,
+    public behaviour: ReceiverBehaviour = {},
   ) {}
 
   async start(): Promise<void> {
@@ -88,11 +92,13 @@ export class TestReceiver {
     let gone = false;
     res.on('close', () => (gone = !res.writableFinished));
     this.requests++;
+    this.arrivals.push(Date.now());
     if (this.behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, this.behaviour.delayMs));
     if (gone) return;
     if (this.requests <= (this.behaviour.failFirst ?? 0)) return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
     const delivery = JSON.parse(body) as Delivery;
-    const index = delivery.items.findIndex((item) => item.chunk_id === this.behaviour.rejectChunk);
+    const { rejectChunk, rejectContentHash } = this.behaviour;
+    const index = delivery.items.findIndex((item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash);
     if (index >= 0) return void res.writeHead(422).end(JSON.stringify({ message: `items[${index}]: not wanted here` }));
     const stored = await fetch(`${this.forwardTo}/receiver/embeddings`, {
       method: 'POST',

@@ -1,4 +1,4 @@
-import { BatchLimits, planBatches } from '../../src/embedding/token-batches';
+import { BatchLimits, planBatches, runCostTokens } from '../../src/embedding/token-batches';
 import { median, sum } from '../lib/stats';
 
 export interface CorpusStats {

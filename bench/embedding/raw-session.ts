@@ -3,7 +3,7 @@ import { inspectGraph } from '../../src/embedding/graph-signature';
 import { readModelFiles } from '../../src/embedding/model-files';
 import { createOnnxSession } from '../../src/embedding/onnx-session';
 import { TextTokenizer, TokenizedText, truncateTokens } from '../../src/embedding/text-tokenizer';
-import { BatchLimits, padBatch, planBatches } from '../../src/embedding/token-batches';
+import { BatchLimits, padBatch, planBatches, runCostTokens } from '../../src/embedding/token-batches';
 
 type Feeds = Record<string, Tensor>;
 
@@ -47,10 +47,8 @@ export class RawSession {
   /** The provider's batches for `texts`, as ready-made feeds. */
   async prepareBatches(texts: string[], limits: BatchLimits): Promise<Feeds[]> {
     const tokenized = await this.tokenize(texts);
-    const plan = planBatches(
-      tokenized.map((text) => text.ids.length),
-      limits,
-    );
+    const lengths = tokenized.map((text) => text.ids.length);
+    const plan = planBatches(lengths, limits, runCostTokens('cpu', limits));
     return plan.map((indexes) => {
       const batch = padBatch(tokenized, indexes, this.padId);
       return this.feeds(batch.inputIds, batch.attentionMask, batch.tokenTypeIds, [

@@ -1,5 +1,8 @@
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A deadline that does not keep the process alive: for racing against work that may finish first. */
+export const deadline = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
 /** Exponential backoff with full jitter: a random wait in [base·2^attempt / 2, base·2^attempt], capped at a minute. */
 export function backoffMs(attempt: number, baseMs: number, maxMs = 60_000): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** attempt);

@@ -7,7 +7,7 @@ import { ModelFiles } from './model-files';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
 import { poolTokenVectors, splitRows } from './pooling';
 import { TextTokenizer, TokenizedText, truncateTokens } from './text-tokenizer';
-import { BatchLimits, padBatch, planBatches, TokenBatch } from './token-batches';
+import { BatchLimits, padBatch, planBatches, runCostTokens, TokenBatch } from './token-batches';
 import { finishVector } from './vector-math';
 
 const WARM_UP_TEXT = 'Warm-up: the first run allocates buffers and picks kernels.';
@@ -82,7 +82,7 @@ export class OnnxEmbeddingModel {
     const tokenized = await this.tokenize(texts, request);
     const vectors = new Array<Float32Array>(texts.length);
     const lengths = tokenized.map((text) => text.ids.length);
-    for (const textIndexes of planBatches(lengths, this.limits)) {
+    for (const textIndexes of planBatches(lengths, this.limits, runCostTokens(this.onnx.device, this.limits))) {
       const pooled = await this.runBatch(padBatch(tokenized, textIndexes, this.padId));
       textIndexes.forEach((textIndex, row) => {
         vectors[textIndex] = finishVector(pooled[row], request.normalize, request.dimensions);

@@ -180,20 +180,27 @@ export class SenderRepository {
     return rows.map((row: { id: number }) => row.id);
   }
 
-  /** Tasks whose links are all settled become completed, or failed when some failed. */
+  /**
+   * Tasks whose links are all settled become completed, or failed when some failed. The open-link test is an index
+   * probe per task, so checking after every batch stays cheap on tasks of millions of chunks; counting happens
+   * only for the tasks that finish.
+   */
   async finishTasks(taskIds: number[]): Promise<FinishedTask[]> {
     const [rows] = await this.dataSource.query(
-      `WITH counts AS (
-         SELECT task_id,
-                count(*) FILTER (WHERE status IN ('pending', 'in_progress')) AS open,
-                count(*) FILTER (WHERE status = 'done') AS done,
-                count(*) FILTER (WHERE status = 'failed') AS failed
-         FROM mgmt.embed_task_chunk WHERE task_id = ANY($1::bigint[]) GROUP BY task_id
+      `WITH finished AS (
+         SELECT t.id FROM mgmt.task t
+         WHERE t.id = ANY($1::bigint[]) AND t.status IN ('pending', 'running')
+           AND NOT EXISTS (SELECT 1 FROM mgmt.embed_task_chunk l
+                           WHERE l.task_id = t.id AND l.status IN ('pending', 'in_progress'))
+       ),
+       counts AS (
+         SELECT task_id, count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed
+         FROM mgmt.embed_task_chunk WHERE task_id IN (SELECT id FROM finished) GROUP BY task_id
        )
        UPDATE mgmt.task t
        SET status = CASE WHEN c.failed > 0 THEN 'failed' ELSE 'completed' END, finished_at = now()
        FROM counts c
-       WHERE t.id = c.task_id AND c.open = 0 AND t.status IN ('pending', 'running')
+       WHERE t.id = c.task_id AND t.status IN ('pending', 'running')
        RETURNING t.id, t.status, c.done::int AS done, c.failed::int AS failed`,
       [taskIds],
     );

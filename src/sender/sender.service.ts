@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
-import { sleep } from '../common/backoff';
+import { deadline } from '../common/backoff';
 import { EmbeddingProvider } from '../embedding/embedding-provider';
 import { BatchProcessor } from './batch-processor';
 import { SenderRepository } from './sender.repository';
@@ -53,7 +53,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     this.scheduler.deleteInterval(POLL_JOB);
     await this.notifier.stop();
     const grace = this.config.sender.shutdownGraceMs;
-    await Promise.race([Promise.allSettled([...this.inFlight]), sleep(grace)]);
+    await Promise.race([Promise.allSettled([...this.inFlight]), deadline(grace)]);
     const released = await this.repository.release(this.config.sender.workerId);
     this.logger.log(`Sender stopped (${this.inFlight.size} batches unfinished, ${released} chunks released)`);
   }
