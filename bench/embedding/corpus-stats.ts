@@ -1,42 +1,49 @@
 import { BatchLimits, planBatches, runCostTokens } from '../../src/embedding/token-batches';
 import { median, sum } from '../lib/stats';
 
+export interface PaddedTokens {
+  batches: number;
+  /** Batch size x longest text, summed: what the model computes on. */
+  tokens: number;
+  /** The share of those tokens that are text rather than padding. */
+  realShare: number;
+}
+
 export interface CorpusStats {
   texts: number;
   /** After truncation to the model's limit, special tokens included. */
   tokens: { total: number; mean: number; median: number; max: number };
   truncated: number;
-  /** Tokens fed to the model (batch size x longest text, summed) and the share of them that are real text. */
   padded: {
-    lengthSorted: { tokens: number; realShare: number };
-    corpusOrder: { tokens: number; realShare: number };
+    /** The provider's plan on CPU (also what the raw session.run contender runs). */
+    provider: PaddedTokens;
+    /** Length-sorted, as few batches as the limits allow (the provider's plan on CUDA). */
+    fullBatches: PaddedTokens;
+    /** Batches of maxBatchSize in corpus order, as transformers.js gets them. */
+    corpusOrder: PaddedTokens;
   };
 }
 
-/**
- * How much compute goes to padding: the provider's length-sorted plan against batches of the same size taken in
- * corpus order, as transformers.js gets them.
- */
+/** How much compute goes to padding under each way of batching the corpus. */
 export function corpusStats(untruncated: number[], maxTokens: number, limits: BatchLimits): CorpusStats {
   const lengths = untruncated.map((length) => Math.min(length, maxTokens));
   const total = sum(lengths);
-  const paddedTokens = (batches: number[][]) =>
-    sum(batches.map((batch) => batch.length * Math.max(...batch.map((index) => lengths[index]))));
-  const sorted = paddedTokens(planBatches(lengths, limits));
-  const inOrder = paddedTokens(
-    Array.from({ length: Math.ceil(lengths.length / limits.maxBatchSize) }, (_, batch) =>
-      lengths
-        .slice(batch * limits.maxBatchSize, (batch + 1) * limits.maxBatchSize)
-        .map((_, row) => batch * limits.maxBatchSize + row),
-    ),
+  const measure = (batches: number[][]): PaddedTokens => {
+    const tokens = sum(batches.map((batch) => batch.length * Math.max(...batch.map((index) => lengths[index]))));
+    return { batches: batches.length, tokens, realShare: total / tokens };
+  };
+  const indexes = lengths.map((_, index) => index);
+  const corpusOrder = Array.from({ length: Math.ceil(lengths.length / limits.maxBatchSize) }, (_, batch) =>
+    indexes.slice(batch * limits.maxBatchSize, (batch + 1) * limits.maxBatchSize),
   );
   return {
     texts: lengths.length,
     tokens: { total, mean: total / lengths.length, median: median(lengths), max: Math.max(...lengths) },
     truncated: untruncated.filter((length) => length > maxTokens).length,
     padded: {
-      lengthSorted: { tokens: sorted, realShare: total / sorted },
-      corpusOrder: { tokens: inOrder, realShare: total / inOrder },
+      provider: measure(planBatches(lengths, limits, runCostTokens('cpu', limits))),
+      fullBatches: measure(planBatches(lengths, limits, runCostTokens('cuda', limits))),
+      corpusOrder: measure(corpusOrder),
     },
   };
 }

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { BatchLimits } from '../../src/embedding/token-batches';
 import { checkTarget, TargetCheck } from '../lib/targets';
 import { formatNumber, renderTable } from '../lib/table';
-import { CorpusStats } from './corpus-stats';
+import { CorpusStats, PaddedTokens } from './corpus-stats';
 import { LatencyResult } from './latency';
 import { ThroughputResult } from './throughput';
 import { TokenizationResult } from './tokenization';
@@ -61,9 +61,9 @@ export function printReport(results: EmbeddingBenchResults, resultsPath: string)
     `corpus: ${corpus.texts} texts of ${settings.corpus.minWords}–${settings.corpus.maxWords} words (seed ` +
       `${settings.corpus.seed}); ${corpus.tokens.total} tokens, mean ${formatNumber(corpus.tokens.mean)}, median ` +
       `${corpus.tokens.median}, max ${corpus.tokens.max}; ${corpus.truncated} truncated at ${settings.maxTokens}`,
-    `padded tokens fed: length-sorted batches ${corpus.padded.lengthSorted.tokens} ` +
-      `(${percent(corpus.padded.lengthSorted.realShare)} real), corpus-order batches of ` +
-      `${settings.batchLimits.maxBatchSize} ${corpus.padded.corpusOrder.tokens} (${percent(corpus.padded.corpusOrder.realShare)} real)`,
+    `tokens fed incl. padding: provider's plan ${padded(corpus.padded.provider)}; length-sorted full batches ` +
+      `${padded(corpus.padded.fullBatches)}; corpus-order batches of ${settings.batchLimits.maxBatchSize} ` +
+      `(transformers.js) ${padded(corpus.padded.corpusOrder)}`,
     '',
     ...throughputSection(results),
     '',
@@ -152,6 +152,10 @@ function targetSection(targets: TargetCheck[]): string[] {
     target.pass ? 'PASS' : 'MISS',
   ]);
   return ['Targets', renderTable(['ratio', 'measured', 'target', 'result'], rows)];
+}
+
+function padded({ tokens, batches, realShare }: PaddedTokens): string {
+  return `${tokens} in ${batches} runs (${percent(realShare)} real)`;
 }
 
 function percent(share: number): string {
