@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { InvalidConfigError, loadConfig } from './config/config.loader';
 import { EmbeddedPostgresServer } from './database/embedded-postgres';
+import { EmbeddingError } from './embedding/embedding.errors';
 
 const logger = new Logger('Main');
 
@@ -50,7 +51,9 @@ function onShutdownSignal(shutdown: () => Promise<void>): void {
 }
 
 bootstrap().catch((error) => {
-  const message = error instanceof InvalidConfigError ? error.message : (error?.stack ?? String(error));
+  // Configuration and model problems are the operator's to fix: their message says it all, a stack would bury it.
+  const known = error instanceof InvalidConfigError || error instanceof EmbeddingError;
+  const message = known ? error.message : (error?.stack ?? String(error));
   logger.error(message);
   process.exit(1);
 });

@@ -220,3 +220,17 @@ describe('Task API (e2e)', () => {
     return t.app.get(DataSource).query(sql, params);
   }
 });
+
+describe('Request body limit (e2e)', () => {
+  it('answers 413 for a body over HTTP_BODY_LIMIT and writes nothing', async () => {
+    const t = await startTestApp({ HTTP_BODY_LIMIT: '2kb', SENDER_ENABLED: 'false' });
+    const res = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'big', model: 'm', chunks: [{ text: 'x'.repeat(4000) }] })
+      .expect(413);
+    expect(res.body).toMatchObject({ statusCode: 413, message: 'request entity too large' });
+    expect((await t.http().get('/tasks').expect(200)).body.total).toBe(0);
+    await t.close();
+  });
+});

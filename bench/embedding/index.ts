@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readDefaults } from '../../src/config/config.loader';
 import { ensureModel } from '../../src/embedding/testing/make-model';
 import { BatchLimits } from '../../src/embedding/token-batches';
@@ -16,12 +16,12 @@ import { EmbeddingBenchResults, printReport, targetChecks } from './report';
 import { measureThroughput } from './throughput';
 import { measureTokenization } from './tokenization';
 
-/** Sized so the whole part takes about 3 minutes on 2 slow cores; raise --texts on a bigger machine. */
-const DEFAULTS = { texts: 192, rounds: 3, requests: 100 };
+/** Sized so the part takes about 3 minutes on 2 slow, idle cores; raise --texts on a bigger machine. */
+const DEFAULTS = { texts: 128, rounds: 5, requests: 100 };
 const CORPUS = { minWords: 5, maxWords: 180, seed: 20240611 };
-const LATENCY_TEXT = { words: 32, seed: 7 };
+const LATENCY_TEXT = { texts: 1, minWords: 32, maxWords: 32, seed: 7 };
 const WARM_UP = { texts: 32, requests: 10 };
-const TOKENIZATION = { rounds: 5, passesPerRun: 10 };
+const TOKENIZATION = { rounds: 7, passesPerRun: 20 };
 
 export const embeddingPart: BenchPart = {
   name: 'embedding',
@@ -29,95 +29,98 @@ export const embeddingPart: BenchPart = {
   run: runEmbeddingBench,
 };
 
+interface Setup {
+  modelDir: string;
+  /** The service's batch limits (config/defaults.env). */
+  limits: BatchLimits;
+  corpus: string[];
+  raw: RawSession;
+  texts: number;
+  rounds: number;
+  requests: number;
+  databaseUrl?: string;
+}
+
 async function runEmbeddingBench(options: BenchOptions): Promise<void> {
   const startedAt = new Date();
   const started = performance.now();
-  const { texts, rounds, requests } = { ...DEFAULTS, ...definedOnly(options) };
-  const log = (line: string) => console.log(line);
-  log(`\n== embedding: ${texts} texts, ${rounds} interleaved rounds, ${availableParallelism()} cores ==`);
+  const setup = await prepare(options);
+  try {
+    const measured = await measure(setup);
+    const results = resultsOf(setup, measured, startedAt, Math.round(secondsSince(started)));
+    printReport(results, await saveResults('embedding', results, startedAt));
+  } finally {
+    await setup.raw.release();
+  }
+}
 
+async function prepare(options: BenchOptions): Promise<Setup> {
+  const { texts, rounds, requests } = { ...DEFAULTS, ...definedOnly(options) };
+  console.log(`\n== embedding: ${texts} texts, ${rounds} interleaved rounds, ${availableParallelism()} cores ==`);
   const modelDir = await ensureModel('minilm');
   const defaults = readDefaults();
-  const limits: BatchLimits = {
+  const limits = {
     maxBatchTokens: Number(defaults.EMBEDDING_MAX_BATCH_TOKENS),
     maxBatchSize: Number(defaults.EMBEDDING_MAX_BATCH_SIZE),
   };
   const corpus = makeCorpus({ texts, ...CORPUS });
   const raw = await RawSession.open(modelDir);
-  try {
-    const stats = corpusStats(await raw.tokenLengths(corpus), raw.maxLength, limits);
-    log(`model minilm in ${modelDir}; corpus ${stats.tokens.total} tokens, mean ${stats.tokens.mean.toFixed(1)}`);
-
-    log('throughput (each run embeds the whole corpus):');
-    const throughput = await measureThroughput({
-      modelDir,
-      corpus,
-      limits,
-      rounds,
-      raw,
-      warmUpTexts: corpus.slice(0, WARM_UP.texts),
-      log,
-    });
-    log('tokenisation…');
-    const tokenization = await measureTokenization(
-      `${modelDir}/tokenizer.json`,
-      modelDir,
-      corpus,
-      raw.maxLength,
-      TOKENIZATION.rounds,
-      TOKENIZATION.passesPerRun,
-    );
-    log('single-text latency…');
-    const [latencyText] = makeCorpus({
-      texts: 1,
-      minWords: LATENCY_TEXT.words,
-      maxWords: LATENCY_TEXT.words,
-      seed: LATENCY_TEXT.seed,
-    });
-    const latency = await measureLatency({
-      modelDir,
-      text: latencyText,
-      raw,
-      limits,
-      requests,
-      warmUpRequests: WARM_UP.requests,
-      databaseUrl: options.databaseUrl,
-      log,
-    });
-
-    const results: EmbeddingBenchResults = {
-      part: 'embedding',
-      startedAt: startedAt.toISOString(),
-      durationSeconds: Math.round(secondsSince(started)),
-      machine: machineInfo(),
-      settings: {
-        model: `minilm (all-MiniLM-L6-v2 shape, seeded random weights) ${modelDir}`,
-        maxTokens: raw.maxLength,
-        batchLimits: limits,
-        intraOpThreads: availableParallelism(),
-        corpus: { texts, ...CORPUS },
-        rounds,
-        warmUpTexts: WARM_UP.texts,
-        tokenizationRounds: TOKENIZATION.rounds,
-        latencyRequests: requests,
-        latencyWarmUpRequests: WARM_UP.requests,
-      },
-      corpus: stats,
-      throughput,
-      tokenization,
-      latency,
-      targets: [],
-      peakRssMiB: peakRssMiB(),
-    };
-    results.targets = targetChecks(results);
-    const path = await saveResults('embedding', results, startedAt);
-    printReport(results, path);
-  } finally {
-    await raw.release();
-  }
+  return { modelDir, limits, corpus, raw, texts, rounds, requests, databaseUrl: options.databaseUrl };
 }
 
-function machineInfo() {
+type Measured = Pick<EmbeddingBenchResults, 'corpus' | 'throughput' | 'tokenization' | 'latency'>;
+
+async function measure({ modelDir, limits, corpus, raw, rounds, requests, databaseUrl }: Setup): Promise<Measured> {
+  const log = (line: string) => console.log(line);
+  const stats = corpusStats(await raw.tokenLengths(corpus), raw.maxLength, limits);
+  log(`model minilm in ${modelDir}; corpus ${stats.tokens.total} tokens, mean ${stats.tokens.mean.toFixed(1)}`);
+  log('throughput (each run embeds the whole corpus):');
+  const warmUpTexts = corpus.slice(0, WARM_UP.texts);
+  const throughput = await measureThroughput({ modelDir, corpus, limits, rounds, raw, warmUpTexts, log });
+  log('tokenisation…');
+  const { rounds: tokenizationRounds, passesPerRun } = TOKENIZATION;
+  const tokenizerPath = join(modelDir, 'tokenizer.json');
+  const tokenization = await measureTokenization(
+    tokenizerPath,
+    modelDir,
+    corpus,
+    raw.maxLength,
+    tokenizationRounds,
+    passesPerRun,
+  );
+  log('single-text latency…');
+  const [text] = makeCorpus(LATENCY_TEXT);
+  const warmUpRequests = WARM_UP.requests;
+  const latency = await measureLatency({ modelDir, text, raw, limits, requests, warmUpRequests, databaseUrl, log });
+  return { corpus: stats, throughput, tokenization, latency };
+}
+
+function resultsOf(setup: Setup, measured: Measured, startedAt: Date, durationSeconds: number): EmbeddingBenchResults {
+  const results: EmbeddingBenchResults = {
+    part: 'embedding',
+    startedAt: startedAt.toISOString(),
+    durationSeconds,
+    machine: machineInfo(),
+    settings: {
+      model: `minilm (all-MiniLM-L6-v2 shape, seeded random weights) ${setup.modelDir}`,
+      maxTokens: setup.raw.maxLength,
+      batchLimits: setup.limits,
+      intraOpThreads: availableParallelism(),
+      corpus: { texts: setup.texts, ...CORPUS },
+      rounds: setup.rounds,
+      warmUpTexts: WARM_UP.texts,
+      tokenizationRounds: TOKENIZATION.rounds,
+      latencyRequests: setup.requests,
+      latencyWarmUpRequests: WARM_UP.requests,
+    },
+    ...measured,
+    targets: [],
+    peakRssMiB: peakRssMiB(),
+  };
+  return { ...results, targets: targetChecks(results) };
+}
+
+function machineInfo(): Record<string, string | number> {
   return {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',

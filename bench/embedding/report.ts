@@ -32,6 +32,9 @@ export interface EmbeddingBenchResults {
   peakRssMiB: number;
 }
 
+/** Runs of one contender varying more than this (slowest / fastest) mean something else took the cores. */
+const NOISY_SPREAD = 1.3;
+
 export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults): TargetCheck[] {
   const rate = (name: string) => throughput.figures.find((figure) => figure.name === name)?.chunksPerSecond ?? NaN;
   return [
@@ -92,6 +95,14 @@ function throughputSection({ throughput, settings }: EmbeddingBenchResults): str
   const options = Object.entries(sessionOptions)
     .map(([key, value]) => `${key} ${value}`)
     .join(', ');
+  const spreads = throughput.figures.map(
+    ({ samplesSeconds }) => Math.max(...samplesSeconds) / Math.min(...samplesSeconds),
+  );
+  const worst = Math.max(...spreads);
+  const noise =
+    worst > NOISY_SPREAD
+      ? [`noisy machine: one contender's runs varied ×${worst.toFixed(1)}; the medians absorb a minority of slow runs`]
+      : [];
   return [
     `Batch throughput — median of ${settings.rounds} interleaved runs, each over all ${settings.corpus.texts} texts; ` +
       `batches ≤ ${settings.batchLimits.maxBatchSize} texts / ${settings.batchLimits.maxBatchTokens} padded tokens, ` +
@@ -99,6 +110,7 @@ function throughputSection({ throughput, settings }: EmbeddingBenchResults): str
     renderTable(['contender', 'chunks/s', 'median s', 'runs s', 'provider ×'], rows),
     `transformers.js ORT session (pipeline session_options): ${options}; dtype ${dtype}; max_length ${maxLength}; ` +
       'batches in corpus order',
+    ...noise,
   ];
 }
 
@@ -110,7 +122,11 @@ function tokenizationSection({ tokenization, settings }: EmbeddingBenchResults):
     renderTable(
       ['tokenizer', 'chunks/s', 'runs s'],
       [
-        ['provider (native HF tokenizers)', formatNumber(native.chunksPerSecond, 0), runs(native.samplesSeconds)],
+        [
+          'provider TextTokenizer (fast path + native)',
+          formatNumber(native.chunksPerSecond, 0),
+          runs(native.samplesSeconds),
+        ],
         [
           'transformers.js AutoTokenizer',
           formatNumber(transformersJs.chunksPerSecond, 0),

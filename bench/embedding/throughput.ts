@@ -2,7 +2,7 @@ import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provid
 import { BatchLimits } from '../../src/embedding/token-batches';
 import { Contender, timeInterleaved } from '../lib/interleave';
 import { RawSession } from './raw-session';
-import { loadTransformersJsPipeline } from './transformers-js';
+import { loadTransformersJsPipeline, TransformersJsSetup } from './transformers-js';
 
 export const MODEL_ID = 'minilm';
 
@@ -39,15 +39,42 @@ const LABELS: Record<string, string> = {
 
 /** The three batch paths over one corpus, interleaved; each run embeds every text once. */
 export async function measureThroughput(input: ThroughputInput): Promise<ThroughputResult> {
-  const { modelDir, corpus, limits, rounds, raw, warmUpTexts, log } = input;
+  const { modelDir, corpus, limits, rounds, log } = input;
   // Defaults except the batch limits, given explicitly so they are the service's and match the other contenders.
   const provider = new OnnxEmbeddingProvider({ models: [{ id: MODEL_ID, path: modelDir }], ...limits });
   await provider.init();
-  const transformersJs = await loadTransformersJsPipeline(modelDir, raw.maxLength);
+  const transformersJs = await loadTransformersJsPipeline(modelDir, input.raw.maxLength);
+  try {
+    const contenders = await contendersFor(input, provider, transformersJs);
+    const timings = await timeInterleaved(contenders, rounds, (name, round, seconds) =>
+      log(`  round ${round + 1}/${rounds}  ${LABELS[name].padEnd(30)} ${seconds.toFixed(2)} s`),
+    );
+    const figures = timings.map(({ name, samples, medianSeconds }) => ({
+      name,
+      label: LABELS[name],
+      samplesSeconds: samples,
+      medianSeconds,
+      chunksPerSecond: corpus.length / medianSeconds,
+    }));
+    const { sessionOptions, dtype, maxLength, configuredMaxLength } = transformersJs;
+    const maxLengthNote = `${maxLength} (tokenizer's model_max_length ${configuredMaxLength} overridden)`;
+    return { figures, transformersJs: { sessionOptions, dtype, maxLength: maxLengthNote } };
+  } finally {
+    await provider.close();
+    await transformersJs.dispose();
+  }
+}
+
+async function contendersFor(
+  { corpus, limits, raw, warmUpTexts }: ThroughputInput,
+  provider: OnnxEmbeddingProvider,
+  transformersJs: TransformersJsSetup,
+): Promise<Contender[]> {
+  // Tokenised, planned and padded now: the raw contender times session.run alone.
   const rawBatches = await raw.prepareBatches(corpus, limits);
   const rawWarmUp = await raw.prepareBatches(warmUpTexts, limits);
   const inCorpusOrder = chunk(corpus, limits.maxBatchSize);
-  const contenders: Contender[] = [
+  return [
     {
       name: 'provider',
       warmUp: async () => void (await provider.embed(MODEL_ID, warmUpTexts)),
@@ -64,30 +91,6 @@ export async function measureThroughput(input: ThroughputInput): Promise<Through
       },
     },
   ];
-  try {
-    const timings = await timeInterleaved(contenders, rounds, (name, round, seconds) =>
-      log(`  round ${round + 1}/${rounds}  ${LABELS[name].padEnd(30)} ${seconds.toFixed(2)} s`),
-    );
-    const figures = timings.map(({ name, samples, medianSeconds }) => ({
-      name,
-      label: LABELS[name],
-      samplesSeconds: samples,
-      medianSeconds,
-      chunksPerSecond: corpus.length / medianSeconds,
-    }));
-    const { sessionOptions, dtype, maxLength, configuredMaxLength } = transformersJs;
-    return {
-      figures,
-      transformersJs: {
-        sessionOptions,
-        dtype,
-        maxLength: `${maxLength} (tokenizer's model_max_length ${configuredMaxLength} overridden)`,
-      },
-    };
-  } finally {
-    await provider.close();
-    await transformersJs.dispose();
-  }
 }
 
 export function chunk<T>(values: T[], size: number): T[][] {

@@ -24,11 +24,13 @@ export async function timeInterleaved(
   onSample?: (name: string, round: number, seconds: number) => void,
 ): Promise<ContenderTiming[]> {
   for (const contender of contenders) {
+    collectGarbage();
     await contender.warmUp();
   }
   const samples = new Map<string, number[]>(contenders.map(({ name }) => [name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const contender of contenders) {
+      collectGarbage();
       const started = performance.now();
       await contender.run();
       const seconds = secondsSince(started);
@@ -40,4 +42,12 @@ export async function timeInterleaved(
     const runs = samples.get(name)!;
     return { name, samples: runs, medianSeconds: median(runs) };
   });
+}
+
+/**
+ * With --expose-gc (npm run bench sets it): collect the previous contender's garbage before the next one starts, so
+ * V8's collector threads do not compete with the next contender's inference threads for the cores.
+ */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }

@@ -18,3 +18,8 @@ export function retryAfterMs(response: Response): number | undefined {
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
+
+/** HTTP statuses worth trying again later: server errors, 408 (timeout) and 429 (too many requests). */
+export function isTransientStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}

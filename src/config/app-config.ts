@@ -49,11 +49,27 @@ export class AppConfig {
     offline: boolean;
     maxInputs: number;
     maxInputChars: number;
+    /** EMBEDDING_PROVIDER=tei: the text-embeddings-inference server (url set whenever the provider is tei). */
+    tei: {
+      url?: string;
+      apiKey?: string;
+      timeoutMs: number;
+      /** 0: derived from TEI's /info. */
+      maxConcurrency: number;
+      /** 0: TEI's max_client_batch_size. */
+      batchSize: number;
+      maxAttempts: number;
+      retryBaseMs: number;
+      startupWaitMs: number;
+    };
   };
   sender: {
     enabled: boolean;
     mode: SenderMode;
+    /** Set whenever mode is remote (checked at start-up). */
     remoteUrl?: string;
+    remoteApiKey?: string;
+    remoteTimeoutMs: number;
     batchSize: number;
     concurrency: number;
     pollIntervalMs: number;

@@ -38,7 +38,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     );
     throw new InvalidConfigError(`Invalid environment variables: ${messages.join('; ')}`);
   }
+  assertConsistent(dto);
   return toAppConfig(dto);
+}
+
+/** Rules that tie several variables together, checked once each is valid on its own. */
+function assertConsistent(env: EnvDto): void {
+  if (env.SENDER_MODE === 'remote' && !env.SENDER_REMOTE_URL) {
+    throw new InvalidConfigError(
+      'Invalid environment variables: SENDER_MODE=remote needs SENDER_REMOTE_URL, the base URL of the instance that ' +
+        'embeds and delivers (e.g. http://gpu-node:3000)',
+    );
+  }
+  assertTeiConsistent(env);
+}
+
+/** TEI serves one model, named by its /info: EMBEDDING_MODELS may name it (checked at start-up), nothing more. */
+function assertTeiConsistent(env: EnvDto): void {
+  if (env.EMBEDDING_PROVIDER !== 'tei') return;
+  if (!env.TEI_URL) {
+    throw new InvalidConfigError(
+      'Invalid environment variables: EMBEDDING_PROVIDER=tei needs TEI_URL, the base URL of the ' +
+        'text-embeddings-inference server (e.g. http://gpu-node:8080)',
+    );
+  }
+  const models = parseModelList(env.EMBEDDING_MODELS);
+  if (models.length > 1 || models.some((model) => model.path)) {
+    throw new InvalidConfigError(
+      'Invalid environment variables: with EMBEDDING_PROVIDER=tei, EMBEDDING_MODELS is empty or names the one model ' +
+        `the TEI server serves (its /info model_id), not a folder; got "${env.EMBEDDING_MODELS}"`,
+    );
+  }
 }
 
 function pickKnown(env: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
@@ -72,11 +102,23 @@ function toAppConfig(env: EnvDto): AppConfig {
       offline: env.MODEL_OFFLINE,
       maxInputs: env.EMBED_MAX_INPUTS,
       maxInputChars: env.EMBED_MAX_INPUT_CHARS,
+      tei: {
+        url: env.TEI_URL,
+        apiKey: env.TEI_API_KEY,
+        timeoutMs: env.TEI_TIMEOUT_MS,
+        maxConcurrency: env.TEI_MAX_CONCURRENCY,
+        batchSize: env.TEI_BATCH_SIZE,
+        maxAttempts: env.TEI_MAX_ATTEMPTS,
+        retryBaseMs: env.TEI_RETRY_BASE_MS,
+        startupWaitMs: env.TEI_STARTUP_WAIT_MS,
+      },
     },
     sender: {
       enabled: env.SENDER_ENABLED,
       mode: env.SENDER_MODE,
       remoteUrl: env.SENDER_REMOTE_URL,
+      remoteApiKey: env.SENDER_REMOTE_API_KEY,
+      remoteTimeoutMs: env.SENDER_REMOTE_TIMEOUT_MS,
       batchSize: env.SENDER_BATCH_SIZE,
       concurrency: env.SENDER_CONCURRENCY,
       pollIntervalMs: env.SENDER_POLL_INTERVAL_MS,

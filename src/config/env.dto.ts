@@ -1,7 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
-export const EMBEDDING_PROVIDERS = ['onnx'] as const;
+export const EMBEDDING_PROVIDERS = ['onnx', 'tei'] as const;
 export type EmbeddingProviderKind = (typeof EMBEDDING_PROVIDERS)[number];
 export const EMBEDDING_DEVICES = ['cpu', 'cuda'] as const;
 export type EmbeddingDevice = (typeof EMBEDDING_DEVICES)[number];
@@ -124,6 +124,31 @@ export class EnvDto {
   @IntRange('EMBED_MAX_INPUT_CHARS', 1)
   EMBED_MAX_INPUT_CHARS: number;
 
+  @OptionalString()
+  @Matches(/^https?:\/\//, { message: 'TEI_URL must be an http:// or https:// URL' })
+  TEI_URL?: string;
+
+  @OptionalString()
+  TEI_API_KEY?: string;
+
+  @IntRange('TEI_TIMEOUT_MS', 1)
+  TEI_TIMEOUT_MS: number;
+
+  @IntRange('TEI_MAX_CONCURRENCY', 0, 4096)
+  TEI_MAX_CONCURRENCY: number;
+
+  @IntRange('TEI_BATCH_SIZE', 0, 100000)
+  TEI_BATCH_SIZE: number;
+
+  @IntRange('TEI_MAX_ATTEMPTS', 1, 100)
+  TEI_MAX_ATTEMPTS: number;
+
+  @IntRange('TEI_RETRY_BASE_MS', 0)
+  TEI_RETRY_BASE_MS: number;
+
+  @IntRange('TEI_STARTUP_WAIT_MS', 0)
+  TEI_STARTUP_WAIT_MS: number;
+
   @Bool('SENDER_ENABLED')
   SENDER_ENABLED: boolean;
 
@@ -133,6 +158,12 @@ export class EnvDto {
   @OptionalString()
   @Matches(/^https?:\/\//, { message: 'SENDER_REMOTE_URL must be an http:// or https:// URL' })
   SENDER_REMOTE_URL?: string;
+
+  @OptionalString()
+  SENDER_REMOTE_API_KEY?: string;
+
+  @IntRange('SENDER_REMOTE_TIMEOUT_MS', 1)
+  SENDER_REMOTE_TIMEOUT_MS: number;
 
   @IntRange('SENDER_BATCH_SIZE', 1, 10000)
   SENDER_BATCH_SIZE: number;

@@ -1,5 +1,7 @@
 export type PoolingMode = 'mean' | 'cls' | 'lasttoken' | 'sentence_embedding';
 export type ExecutionDevice = 'cpu' | 'cuda';
+/** Where a model runs: here on CPU or CUDA, or on another server (TEI). */
+export type ModelDevice = ExecutionDevice | 'remote';
 
 export interface EmbedOptions {
   /** L2-normalise each vector. Default: whether the model lists a sentence-transformers Normalize module. */
@@ -23,14 +25,14 @@ export interface ModelInfo {
   normalize: boolean;
   prompts: Record<string, string>;
   defaultPromptName: string | null;
-  device: ExecutionDevice;
+  device: ModelDevice;
 }
 
 export interface ModelReadiness {
   id: string;
   loaded: boolean;
   warmedUp: boolean;
-  device?: ExecutionDevice;
+  device?: ModelDevice;
   error?: string;
 }
 
@@ -72,6 +74,14 @@ export abstract class EmbeddingProvider {
   abstract describe(model: string): ModelInfo;
   abstract models(): ModelInfo[];
   abstract readiness(): EmbeddingReadiness;
+
+  /**
+   * Readiness for the health check, which may ask a remote back end (within `signal`'s time); this default answers
+   * what readiness() knows, providers with a server behind them override it.
+   */
+  async checkReadiness(_signal?: AbortSignal): Promise<EmbeddingReadiness> {
+    return this.readiness();
+  }
 
   isReady(): boolean {
     return this.readiness().ready;

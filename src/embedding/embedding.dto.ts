@@ -68,8 +68,21 @@ export class BatchChunkDto {
 }
 
 export class EmbedBatchDto extends EmbedOptionsDto {
-  @IntField({ description: 'The task these chunks belong to, echoed in the answer', optional: true, min: 1 })
+  @IntField({
+    description: 'The task these chunks belong to, echoed in the answer; required with `deliver`',
+    optional: true,
+    min: 1,
+  })
   task_id?: number;
+
+  @BoolField({
+    description:
+      "Deliver the vectors to this instance's receiver (the built-in one, or RECEIVER_URL) instead of answering " +
+      "them; each chunk is then answered `delivered` or `failed`. Ids must be the chunks' ids (mgmt.embed_chunk.id).",
+    optional: true,
+    default: false,
+  })
+  deliver?: boolean;
 
   @ApiProperty({ type: [BatchChunkDto], description: 'Chunks to embed: 1 to EMBED_MAX_INPUTS, embedded in one call' })
   @IsArray()
@@ -90,7 +103,7 @@ export class EmbeddingResponseDto {
   embedding: number[];
 }
 
-export const BATCH_ITEM_STATUSES = ['embedded', 'failed'] as const;
+export const BATCH_ITEM_STATUSES = ['embedded', 'delivered', 'failed'] as const;
 export type BatchItemStatus = (typeof BATCH_ITEM_STATUSES)[number];
 
 export class BatchItemDto {
@@ -100,11 +113,12 @@ export class BatchItemDto {
   @ApiProperty({
     enum: BATCH_ITEM_STATUSES,
     description:
-      'embedded: the vector is in `embedding`. failed (with `error`) is reserved for per-chunk failures; today any failure fails the whole request',
+      'embedded: the vector is in `embedding`. With `deliver`: delivered (the receiver acknowledged the vector) or ' +
+      'failed (with `error`: the model refused the text, or the receiver refused the vector; the other chunks proceed)',
   })
   status: BatchItemStatus;
 
-  @ApiPropertyOptional({ type: [Number], description: 'The vector, when embedded' })
+  @ApiPropertyOptional({ type: [Number], description: 'The vector, when embedded (not with `deliver`)' })
   embedding?: number[];
 
   @ApiPropertyOptional({ description: 'Why this chunk failed, when failed' })

@@ -1,5 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { BatchDeliveryService } from './batch-delivery.service';
 import { EmbeddingController } from './embedding.controller';
 import { EmbeddingLifecycle } from './embedding.lifecycle';
 import { EmbeddingService } from './embedding.service';
@@ -7,11 +8,14 @@ import { EmbeddingProvider } from './embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 import { OpenAiController } from './openai.controller';
 import { OpenAiService } from './openai.service';
+import { createTeiProvider } from './tei/create-tei-provider';
 import { TeiController } from './tei.controller';
 import { TeiService } from './tei.service';
 
 /** Builds the configured provider behind the EmbeddingProvider token, so tests and later back ends can swap it. */
-export function createEmbeddingProvider({ embedding }: AppConfig): EmbeddingProvider {
+export function createEmbeddingProvider(config: AppConfig): EmbeddingProvider {
+  if (config.embedding.provider === 'tei') return createTeiProvider(config);
+  const { embedding } = config;
   return new OnnxEmbeddingProvider({
     models: embedding.models.map((model) => ({ ...model, modelFile: embedding.modelFile })),
     device: embedding.device,
@@ -31,6 +35,7 @@ export function createEmbeddingProvider({ embedding }: AppConfig): EmbeddingProv
     { provide: EmbeddingProvider, inject: [AppConfig], useFactory: createEmbeddingProvider },
     EmbeddingLifecycle,
     EmbeddingService,
+    BatchDeliveryService,
     OpenAiService,
     TeiService,
   ],

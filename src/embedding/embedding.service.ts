@@ -38,7 +38,9 @@ export class EmbeddingService {
 
   /** Configured model ids, in configuration order (empty on an API-only instance). */
   servedModels(): string[] {
-    return this.config.embedding.models.map((model) => model.id);
+    const configured = this.config.embedding.models.map((model) => model.id);
+    // A TEI back end names its one model itself (EMBEDDING_MODELS may be empty); other providers serve no more.
+    return configured.length > 0 ? configured : this.provider.models().map((model) => model.id);
   }
 
   /** The named model, or the first configured one; unknown: UnknownModelError, not loaded: ModelNotReadyError. */
@@ -134,7 +136,8 @@ function inRequestTerms(error: unknown, call: EmbedCall): unknown {
   return restated;
 }
 
-function assertUniqueIds(ids: Array<string | number>): void {
+/** A batch's chunk ids are its answer's keys: each may appear once (400 naming the repeat). */
+export function assertUniqueIds(ids: Array<string | number>): void {
   const seen = new Set<string | number>();
   ids.forEach((id, index) => {
     if (seen.has(id)) {

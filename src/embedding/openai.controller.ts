@@ -1,8 +1,8 @@
-import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiOpenAiErrors } from './embedding-api-docs';
 import { OpenAiExceptionFilter } from './openai-exception.filter';
-import { OpenAiEmbeddingRequestDto, OpenAiEmbeddingResponseDto } from './openai.dto';
+import { OpenAiEmbeddingRequestDto, OpenAiEmbeddingResponseDto, OpenAiModelListDto } from './openai.dto';
 import { OpenAiService } from './openai.service';
 
 @ApiTags('openai')
@@ -18,5 +18,13 @@ export class OpenAiController {
   @ApiOpenAiErrors(400, 404, 413, 500, 503)
   create(@Body() dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
     return this.service.create(dto);
+  }
+
+  @Get('models')
+  @ApiOperation({ summary: 'OpenAI-compatible list of the models this instance serves' })
+  @ApiOkResponse({ type: OpenAiModelListDto })
+  @ApiOpenAiErrors()
+  models(): OpenAiModelListDto {
+    return this.service.models();
   }
 }

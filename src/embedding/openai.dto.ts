@@ -90,3 +90,26 @@ export class OpenAiErrorResponseDto {
   @ApiProperty({ type: OpenAiErrorDto })
   error: OpenAiErrorDto;
 }
+
+/** OpenAI's model object (https://platform.openai.com/docs/api-reference/models/object). */
+export class OpenAiModelDto {
+  @ApiProperty({ description: 'The model id, as requests name it', example: 'sentence-transformers/all-MiniLM-L6-v2' })
+  id: string;
+
+  @ApiProperty({ enum: ['model'] })
+  object: 'model';
+
+  @ApiProperty({ description: 'Unix time (seconds) this instance started serving it' })
+  created: number;
+
+  @ApiProperty({ example: 'embedding-tasks' })
+  owned_by: string;
+}
+
+export class OpenAiModelListDto {
+  @ApiProperty({ enum: ['list'] })
+  object: 'list';
+
+  @ApiProperty({ type: [OpenAiModelDto], description: 'Every configured model, in configuration order' })
+  data: OpenAiModelDto[];
+}

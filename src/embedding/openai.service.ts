@@ -1,11 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { EmbeddingService } from './embedding.service';
-import { EncodingFormat, OpenAiEmbeddingRequestDto, OpenAiEmbeddingResponseDto } from './openai.dto';
+import {
+  EncodingFormat,
+  OpenAiEmbeddingRequestDto,
+  OpenAiEmbeddingResponseDto,
+  OpenAiModelListDto,
+} from './openai.dto';
 
-/** OpenAI's embeddings API over EmbeddingService: its request and response shapes, nothing more. */
+/** OpenAI's embeddings and models APIs over EmbeddingService: their request and response shapes, nothing more. */
 @Injectable()
 export class OpenAiService {
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+
   constructor(private readonly embeddings: EmbeddingService) {}
+
+  /** The configured models (what a SENDER_MODE=remote sender claims tasks for); empty on an API-only instance. */
+  models(): OpenAiModelListDto {
+    const data = this.embeddings
+      .servedModels()
+      .map((id) => ({ id, object: 'model' as const, created: this.startedAt, owned_by: 'embedding-tasks' }));
+    return { object: 'list', data };
+  }
 
   async create(dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
     const single = typeof dto.input === 'string';

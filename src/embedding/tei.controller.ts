@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/public.decorator';
 import { ApiTeiErrors } from './embedding-api-docs';
 import { TeiExceptionFilter } from './tei-exception.filter';
 import { TEI_EMBED_RESPONSE_SCHEMA, TeiEmbedRequestDto, TeiInfoDto, TeiInfoQueryDto } from './tei.dto';
@@ -27,5 +28,15 @@ export class TeiController {
   @ApiTeiErrors(404, 422, 503)
   info(@Query() query: TeiInfoQueryDto): TeiInfoDto {
     return this.service.info(query.model);
+  }
+
+  /** TEI's own health route (open, like TEI's), so TEI clients, this service's TEI provider included, can probe it. */
+  @Get('health')
+  @Public()
+  @ApiOperation({ summary: 'TEI-compatible health: 200 (empty) when the first served model is ready' })
+  @ApiOkResponse({ description: 'Ready to embed' })
+  @ApiTeiErrors(503)
+  health(): void {
+    this.service.health();
   }
 }

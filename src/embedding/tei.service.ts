@@ -39,6 +39,11 @@ export class TeiService {
     return vectors.map((vector) => Array.from(vector));
   }
 
+  /** Throws (503 Unhealthy through the filter) unless the model /embed serves by default is ready. */
+  health(): void {
+    this.embeddings.resolveModel();
+  }
+
   info(modelName?: string): TeiInfoDto {
     const model = this.embeddings.resolveModel(modelName);
     const { maxBatchTokens, maxBatchSize, maxInputs } = this.config.embedding;

@@ -1,7 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { backoffMs, retryAfterMs, sleep } from '../common/backoff';
-import { DeliveryBatch, DeliveryRejectedError, DeliveryTransientError, ReceiverClient, RejectedDelivery } from './receiver-client';
+import { backoffMs, isTransientStatus, retryAfterMs, sleep } from '../common/backoff';
+import {
+  DeliveryBatch,
+  DeliveryRejectedError,
+  DeliveryTransientError,
+  ReceiverClient,
+  RejectedDelivery,
+  toReceiverBody,
+} from './receiver-client';
 import { encodeBase64 } from './vector-codec';
 
 export interface HttpReceiverOptions {
@@ -12,8 +19,6 @@ export interface HttpReceiverOptions {
   retryBaseMs?: number;
 }
 
-const RETRIED_STATUSES = new Set([408, 429]);
-
 /** POSTs batches to RECEIVER_URL + /receiver/embeddings, retrying what may succeed later. */
 export class HttpReceiverClient extends ReceiverClient {
   private readonly logger = new Logger('ReceiverClient');
@@ -23,7 +28,7 @@ export class HttpReceiverClient extends ReceiverClient {
   }
 
   async deliver(batch: DeliveryBatch): Promise<void> {
-    const body = JSON.stringify(toWire(batch));
+    const body = JSON.stringify(toReceiverBody(batch, encodeBase64));
     const key = idempotencyKey(batch);
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.post(body, key);
@@ -65,7 +70,7 @@ export class HttpReceiverClient extends ReceiverClient {
 async function classify(response: Response) {
   const text = await response.text().catch(() => '');
   const message = `receiver answered ${response.status}: ${text.slice(0, 500)}`;
-  const retry = response.status >= 500 || RETRIED_STATUSES.has(response.status);
+  const retry = isTransientStatus(response.status);
   if (retry) return { retry, error: new DeliveryTransientError(message), retryAfterMs: retryAfterMs(response) };
   return { retry, error: new DeliveryRejectedError(message, rejectedItems(text)), retryAfterMs: undefined };
 }
@@ -78,19 +83,6 @@ function rejectedItems(text: string): RejectedDelivery[] {
   } catch {
     return [];
   }
-}
-
-function toWire(batch: DeliveryBatch) {
-  return {
-    task_id: batch.taskId,
-    model: batch.model,
-    dimensions: batch.dimensions,
-    items: batch.items.map((item) => ({
-      chunk_id: item.chunkId,
-      content_hash: item.contentHash,
-      embedding: encodeBase64(item.vector),
-    })),
-  };
 }
 
 /** The same batch (same model and chunks) always gets the same key, across retries and processes. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeliveryBatch, DeliveryRejectedError, DeliveryTransientError, ReceiverClient } from './receiver-client';
+import { DeliveryBatch, DeliveryRejectedError, DeliveryTransientError, ReceiverClient, toReceiverBody } from './receiver-client';
 import { ReceiverRejection } from './receiver.errors';
 import { ReceiverService } from './receiver.service';
 
@@ -12,16 +12,7 @@ export class InProcessReceiverClient extends ReceiverClient {
 
   async deliver(batch: DeliveryBatch): Promise<void> {
     try {
-      await this.receiver.store({
-        task_id: batch.taskId,
-        model: batch.model,
-        dimensions: batch.dimensions,
-        items: batch.items.map((item) => ({
-          chunk_id: item.chunkId,
-          content_hash: item.contentHash,
-          embedding: Array.from(item.vector),
-        })),
-      });
+      await this.receiver.store(toReceiverBody(batch, (vector) => Array.from(vector)));
     } catch (error) {
       if (error instanceof ReceiverRejection) {
         const items = error.items.map((item) => ({ chunkId: item.chunk_id, message: item.message }));

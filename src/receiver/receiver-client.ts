@@ -11,6 +11,16 @@ export interface DeliveryBatch {
   items: DeliveryItem[];
 }
 
+/** The receiver contract's body for a batch; `encode` picks how vectors travel (array or base64). */
+export function toReceiverBody<E>(batch: DeliveryBatch, encode: (vector: Float32Array) => E) {
+  return {
+    task_id: batch.taskId,
+    model: batch.model,
+    dimensions: batch.dimensions,
+    items: batch.items.map((item) => ({ chunk_id: item.chunkId, content_hash: item.contentHash, embedding: encode(item.vector) })),
+  };
+}
+
 export interface RejectedDelivery {
   chunkId: number;
   message: string;

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { HttpReceiverClient } from './http-receiver.client';
 import { InProcessReceiverClient } from './in-process-receiver.client';
+import { IsolatingDelivery } from './isolating-delivery';
 import { ReceiverClient } from './receiver-client';
 import { ReceiverController } from './receiver.controller';
 import { ReceiverRepository } from './receiver.repository';
@@ -13,7 +14,10 @@ function createReceiverClient(config: AppConfig, receiver: ReceiverService): Rec
   return new HttpReceiverClient({ url, apiKey, timeoutMs, maxRetries, retryBaseMs: config.sender.retryBaseMs });
 }
 
-/** The built-in receiver (its endpoint only when RECEIVER_ENABLED) and the client the sender delivers through. */
+/**
+ * The built-in receiver (its endpoint only when RECEIVER_ENABLED), the client vectors are delivered through and
+ * the delivery that isolates refused items, for the sender and for POST /embeddings/batch with `deliver`.
+ */
 @Module({})
 export class ReceiverModule {
   static register(serveEndpoint: boolean): DynamicModule {
@@ -24,8 +28,9 @@ export class ReceiverModule {
         ReceiverRepository,
         ReceiverService,
         { provide: ReceiverClient, inject: [AppConfig, ReceiverService], useFactory: createReceiverClient },
+        IsolatingDelivery,
       ],
-      exports: [ReceiverClient, ReceiverRepository],
+      exports: [ReceiverClient, IsolatingDelivery, ReceiverRepository],
       global: true,
     };
   }

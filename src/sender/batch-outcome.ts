@@ -4,7 +4,8 @@ import { ClaimedChunk } from './sender.repository';
 export class BatchOutcome {
   readonly done: number[] = [];
   readonly failed: { linkId: number; error: string }[] = [];
-  readonly retry: { items: ClaimedChunk[]; error: string }[] = [];
+  /** `delayMs`: how long to wait before the next attempt when the other side said (Retry-After); else backoff. */
+  readonly retry: { items: ClaimedChunk[]; error: string; delayMs?: number }[] = [];
   readonly released: number[] = [];
 
   succeed(items: ClaimedChunk[]): void {
@@ -15,8 +16,8 @@ export class BatchOutcome {
     this.failed.push(...items.map((item) => ({ linkId: item.linkId, error })));
   }
 
-  retryLater(items: ClaimedChunk[], error: string): void {
-    if (items.length > 0) this.retry.push({ items, error });
+  retryLater(items: ClaimedChunk[], error: string, delayMs?: number): void {
+    if (items.length > 0) this.retry.push({ items, error, delayMs });
   }
 
   release(items: ClaimedChunk[]): void {

@@ -1,12 +1,27 @@
 import { Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { AppConfig } from '../config/app-config';
 import { EmbeddingModule } from '../embedding/embedding.module';
 import { BatchProcessor } from './batch-processor';
+import { BatchRunner } from './batch-runner';
+import { BatchWorker } from './batch-worker';
+import { RemoteBatchWorker } from './remote-batch-worker';
 import { SenderRepository } from './sender.repository';
 import { SenderService } from './sender.service';
 
+/** The worker of SENDER_MODE behind the BatchWorker token; only the chosen one is built. */
+export function createBatchWorker(config: AppConfig, refs: ModuleRef): Promise<BatchWorker> {
+  return refs.create<BatchWorker>(config.sender.mode === 'remote' ? RemoteBatchWorker : BatchProcessor);
+}
+
 @Module({
   imports: [ScheduleModule.forRoot(), EmbeddingModule],
-  providers: [SenderRepository, BatchProcessor, SenderService],
+  providers: [
+    SenderRepository,
+    BatchRunner,
+    { provide: BatchWorker, inject: [AppConfig, ModuleRef], useFactory: createBatchWorker },
+    SenderService,
+  ],
 })
 export class SenderModule {}

@@ -2,18 +2,18 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { deadline } from '../common/backoff';
-import { EmbeddingProvider } from '../embedding/embedding-provider';
-import { BatchProcessor } from './batch-processor';
+import { BatchWorker } from './batch-worker';
 import { SenderRepository } from './sender.repository';
 import { WorkNotifier } from './work-notifier';
 
 const POLL_JOB = 'sender-poll';
 
 /**
- * The scheduled loop: claims batches while work is waiting (up to SENDER_CONCURRENCY in flight) and hands each to
- * the BatchProcessor. A poll interval (registered with @nestjs/schedule) and LISTEN/NOTIFY wake it; it never runs
- * two claim loops at once. On shutdown it stops claiming, lets in-flight batches finish within the grace period
- * and releases the leases it still holds, so other workers take them at once.
+ * The scheduled loop: claims batches while work is waiting (up to SENDER_CONCURRENCY in flight), only of tasks for
+ * the models the BatchWorker of SENDER_MODE serves, and hands each to that worker. A poll interval (registered with
+ * @nestjs/schedule) and LISTEN/NOTIFY wake it; it never runs two claim loops at once. On shutdown it stops
+ * claiming, lets in-flight batches finish within the grace period and releases the leases it still holds, so
+ * other workers take them at once.
  */
 @Injectable()
 export class SenderService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -27,15 +27,15 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
 
   constructor(
     private readonly repository: SenderRepository,
-    private readonly processor: BatchProcessor,
-    private readonly provider: EmbeddingProvider,
+    private readonly worker: BatchWorker,
     private readonly scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.sender.enabled) return;
-    if (this.servedModels().length === 0) {
+    const models = await this.worker.servedModels();
+    if (models.length === 0 && !this.worker.modelsCanAppear) {
       this.logger.warn('Sender idle: no embedding model is served here (EMBEDDING_MODELS)');
       return;
     }
@@ -43,7 +43,8 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     await this.notifier.start();
     const poll = setInterval(() => void this.poll(), this.config.sender.pollIntervalMs);
     this.scheduler.addInterval(POLL_JOB, poll);
-    this.logger.log(`Sender ${this.config.sender.workerId} serving ${this.servedModels().join(', ')}`);
+    const serving = models.join(', ') || 'no model yet';
+    this.logger.log(`Sender ${this.config.sender.workerId} serving ${serving} ${this.worker.description}`);
     this.wake();
   }
 
@@ -79,11 +80,12 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   private async fillWindow(): Promise<void> {
     const { workerId, batchSize, leaseSeconds, concurrency } = this.config.sender;
     while (!this.stopping && this.inFlight.size < concurrency) {
-      const models = this.servedModels();
+      const models = await this.worker.servedModels();
+      if (models.length === 0) return;
       const batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds });
       if (!batch) return;
       await this.logStarted(batch.items.map((item) => item.taskId));
-      this.track(this.processor.process(batch, `${workerId}#${++this.batchCount}`), batch.items.map((i) => i.taskId));
+      this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`), batch.items.map((i) => i.taskId));
     }
   }
 
@@ -116,9 +118,5 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     for (const task of await this.repository.finishTasks(taskIds)) {
       this.logger.log(`task ${task.id} ${task.status}: ${task.done} done, ${task.failed} failed`);
     }
-  }
-
-  private servedModels(): string[] {
-    return this.provider.models().map((model) => model.id);
   }
 }

@@ -1,0 +1,128 @@
+import { choiceOption, intOption, taskId } from '../args';
+import type { Task } from '../api-client';
+import { Command } from '../command';
+import { EXIT } from '../errors';
+import { elapsedSeconds, formatCounts, formatDuration, formatEta, formatRate, table } from '../format';
+import { TASK_STATUSES } from '../../task/task-status';
+import { DEFAULT_INTERVAL_MS, followAndReport } from './follow-command';
+import { INTERVAL_OPTION } from './submit';
+
+const JSON_OPTION = { type: 'boolean', description: "Print the server's JSON instead" } as const;
+
+export const status: Command = {
+  name: 'status',
+  args: ['ID'],
+  summary: "A task's status and progress, once",
+  options: { json: JSON_OPTION },
+  async run({ client, args: [id], options, io }) {
+    const task = await client.getTask(taskId(id));
+    io.stdout.write(options.json ? `${JSON.stringify(task, null, 2)}\n` : `${describeTask(task)}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const watch: Command = {
+  name: 'watch',
+  args: ['ID'],
+  summary: 'Follow a task with a progress bar until it ends (exit code 0 only when it completes)',
+  options: { interval: INTERVAL_OPTION },
+  run: ({ client, args: [id], options, io }) =>
+    followAndReport(client, taskId(id), intOption(options, 'interval', DEFAULT_INTERVAL_MS, { min: 10 }), io),
+};
+
+export const list: Command = {
+  name: 'list',
+  args: [],
+  summary: 'Tasks, newest first, as a table',
+  options: {
+    status: { type: 'string', placeholder: 'S', description: `Only tasks in this status: ${TASK_STATUSES.join(', ')}` },
+    limit: { type: 'string', placeholder: 'N', description: 'At most N tasks, 1 to 1000 (default 20)' },
+    offset: { type: 'string', placeholder: 'N', description: 'Skip the N newest (default 0)' },
+    json: JSON_OPTION,
+  },
+  async run({ client, options, io }) {
+    const page = await client.listTasks({
+      status: choiceOption(options, 'status', TASK_STATUSES),
+      limit: intOption(options, 'limit', 20, { min: 1, max: 1000 }),
+      offset: intOption(options, 'offset', 0, { min: 0 }),
+    });
+    if (options.json) {
+      io.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    if (page.items.length === 0) {
+      io.stderr.write(page.total === 0 ? 'no tasks\n' : `no tasks at offset ${page.offset} (${page.total} in all)\n`);
+      return EXIT.ok;
+    }
+    io.stdout.write(`${taskTable(page.items)}\n`);
+    if (page.total > page.items.length) {
+      io.stderr.write(`tasks ${page.offset + 1}–${page.offset + page.items.length} of ${page.total} (see --limit, --offset)\n`);
+    }
+    return EXIT.ok;
+  },
+};
+
+export const cancel: Command = {
+  name: 'cancel',
+  args: ['ID'],
+  summary: 'Cancel a pending or running task: its chunks are no longer claimed',
+  options: {},
+  async run({ client, args: [id], io }) {
+    const task = await client.cancelTask(taskId(id));
+    io.stdout.write(`task ${task.id} cancelled: ${formatCounts(task)}\n`);
+    return EXIT.ok;
+  },
+};
+
+export const retry: Command = {
+  name: 'retry',
+  args: ['ID'],
+  summary: "Put a task's failed chunks back to pending, their attempts reset",
+  options: {
+    follow: { type: 'boolean', description: 'Then follow the task to its end, like watch' },
+    interval: INTERVAL_OPTION,
+  },
+  async run({ client, args: [id], options, io }) {
+    const intervalMs = intOption(options, 'interval', DEFAULT_INTERVAL_MS, { min: 10 });
+    const task = await client.retryTask(taskId(id));
+    io.stdout.write(`task ${task.id} ${task.status}: ${task.progress.pending} chunks pending again; ${formatCounts(task)}\n`);
+    return options.follow ? followAndReport(client, task.id, intervalMs, io) : EXIT.ok;
+  },
+};
+
+export function describeTask(task: Task): string {
+  const { progress } = task;
+  const lines = [
+    `task ${task.id} "${task.name}"`,
+    `  status     ${task.status} (${progress.percent}%)`,
+    `  model      ${task.model}, priority ${task.priority}`,
+    `  chunks     ${formatCounts(task)} (${progress.pending} pending, ${progress.inProgress} in progress)`,
+  ];
+  if (task.status === 'pending' || task.status === 'running') {
+    const at = progress.estimatedCompletionAt ? ` (about ${progress.estimatedCompletionAt})` : '';
+    lines.push(`  rate       ${formatRate(progress.chunksPerSecond)}, ${formatEta(task)}${at}`);
+  }
+  lines.push(`  created    ${task.createdAt}`);
+  if (task.startedAt) lines.push(`  started    ${task.startedAt}`);
+  const elapsed = elapsedSeconds(task);
+  if (task.finishedAt) lines.push(`  finished   ${task.finishedAt}${elapsed === undefined ? '' : ` (${formatDuration(elapsed)})`}`);
+  if (task.lastError) lines.push(`  last error ${task.lastError}`);
+  return lines.join('\n');
+}
+
+function taskTable(tasks: Task[]): string {
+  return table(
+    ['ID', 'STATUS', 'PROGRESS', 'DONE', 'FAILED', 'TOTAL', 'MODEL', 'CREATED', 'NAME'],
+    tasks.map((task) => [
+      String(task.id),
+      task.status,
+      `${task.progress.percent}%`,
+      String(task.progress.done),
+      String(task.progress.failed),
+      String(task.progress.total),
+      task.model,
+      task.createdAt.replace(/\.\d+Z$/, 'Z'),
+      task.name,
+    ]),
+  );
+}

@@ -1,0 +1,90 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { backoffMs } from '../common/backoff';
+import { AppConfig } from '../config/app-config';
+import { BatchOutcome } from './batch-outcome';
+import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
+
+/**
+ * What every batch worker does around its own work, whatever embeds the batch: renews the batch's leases while it
+ * runs, releases the links of cancelled tasks, and writes the outcome back in one go at the end. A link is done
+ * only when the work said so; whatever the work left open when it threw goes back for a later attempt.
+ */
+@Injectable()
+export class BatchRunner {
+  private readonly logger = new Logger('Sender');
+
+  constructor(
+    private readonly repository: SenderRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  async run(batch: ClaimedBatch, batchId: string, work: (outcome: BatchOutcome) => Promise<void>): Promise<void> {
+    const stopRenewing = this.keepLeases(batch);
+    const outcome = new BatchOutcome();
+    try {
+      await work(outcome);
+    } catch (error) {
+      outcome.retryLater(stillOpen(batch.items, outcome), `batch ${batchId}: ${messageOf(error)}`);
+    } finally {
+      stopRenewing();
+    }
+    await this.settle(outcome);
+    this.logger.debug(
+      `batch ${batchId} (${batch.model}): ${outcome.done.length} done, ${outcome.failed.length} failed, ` +
+        `${outcome.retry.reduce((n, r) => n + r.items.length, 0)} to retry, ${outcome.released.length} released`,
+    );
+  }
+
+  /** The items of tasks still open, grouped by task; a cancelled task's items are released untouched. */
+  async openByTask(items: ClaimedChunk[], outcome: BatchOutcome): Promise<Map<number, ClaimedChunk[]>> {
+    const cancelled = await this.repository.cancelledTasks([...new Set(items.map((item) => item.taskId))]);
+    outcome.release(items.filter((item) => cancelled.has(item.taskId)));
+    const groups = new Map<number, ClaimedChunk[]>();
+    for (const item of items.filter((open) => !cancelled.has(open.taskId))) {
+      groups.set(item.taskId, [...(groups.get(item.taskId) ?? []), item]);
+    }
+    return groups;
+  }
+
+  private async settle(outcome: BatchOutcome): Promise<void> {
+    const { workerId: owner, maxAttempts, retryBaseMs } = this.config.sender;
+    await this.repository.markDone(owner, outcome.done);
+    await this.repository.markFailed(owner, outcome.failed);
+    for (const { items, error, delayMs } of outcome.retry) {
+      const attempt = Math.min(...items.map((item) => item.attempts));
+      const links = items.map((item) => item.linkId);
+      await this.repository.retryLater(
+        owner,
+        links,
+        error,
+        delayMs ?? backoffMs(attempt - 1, retryBaseMs),
+        maxAttempts,
+      );
+    }
+    if (outcome.released.length > 0) await this.repository.release(owner, outcome.released);
+  }
+
+  /** Renews the batch's leases at a third of their length, so a slow batch is not taken over while it runs. */
+  private keepLeases(batch: ClaimedBatch): () => void {
+    const { workerId: owner, leaseSeconds } = this.config.sender;
+    const links = batch.items.map((item) => item.linkId);
+    const timer = setInterval(
+      () => {
+        this.repository
+          .renewLeases(owner, links, leaseSeconds)
+          .catch((error) => this.logger.warn(`lease renewal failed: ${messageOf(error)}`));
+      },
+      (leaseSeconds * 1000) / 3,
+    );
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+}
+
+function stillOpen(items: ClaimedChunk[], outcome: BatchOutcome): ClaimedChunk[] {
+  const retried = outcome.retry.flatMap((r) => r.items.map((item) => item.linkId));
+  const settled = new Set([...outcome.done, ...outcome.failed.map((f) => f.linkId), ...outcome.released, ...retried]);
+  return items.filter((item) => !settled.has(item.linkId));
+}
+
+export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,203 @@
+import { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { OnnxEmbeddingProvider } from '../src/embedding/onnx-embedding-provider';
+import { ensureModel } from '../src/embedding/testing/make-model';
+import { TeiEmbeddingProvider } from '../src/embedding/tei/tei-embedding-provider';
+import { startTestApp, TestApp } from './app';
+import { FakeTei } from './fake-tei';
+import { TestReceiver } from './processes';
+import { waitFor } from './wait';
+
+const MODEL = 'test/tiny';
+const BATCH = 8;
+/** /info's max_concurrent_requests: 64 inputs, so a window of 64 / 8 = 8 requests. */
+const DECLARED_CAPACITY = 64;
+
+interface LinkRow {
+  chunk_id: number;
+  text: string;
+  status: string;
+  last_error: string | null;
+}
+
+/**
+ * EMBEDDING_PROVIDER=tei against a TEI that misbehaves: 429 bursts and a full queue, 413 for large batches, one input
+ * refused (422 and 413 Validation), 503 then recovery, answers past the time limit, connection resets. Every case
+ * ends with each chunk either stored exactly once (counted by a receiver in front of the store) with the right
+ * vector, or failed with TEI's message; none lost, none duplicated.
+ */
+describe('TEI provider against a faulty TEI (e2e)', () => {
+  let local: OnnxEmbeddingProvider;
+  let tei: FakeTei;
+  let receiver: TestReceiver;
+  let t: TestApp;
+  let sql: DataSource;
+  let provider: TeiEmbeddingProvider;
+  let caseNumber = 0;
+
+  beforeAll(async () => {
+    local = new OnnxEmbeddingProvider({
+      models: [{ id: 'tiny', path: await ensureModel('tiny') }],
+      intraOpNumThreads: 1,
+    });
+    await local.init();
+    tei = new FakeTei(local, 'tiny', {
+      model_id: MODEL,
+      max_client_batch_size: BATCH,
+      max_concurrent_requests: DECLARED_CAPACITY,
+    });
+    await tei.start();
+    receiver = new TestReceiver('');
+    await receiver.start();
+    t = await startTestApp({
+      EMBEDDING_PROVIDER: 'tei',
+      TEI_URL: tei.url,
+      TEI_TIMEOUT_MS: '1000',
+      TEI_MAX_ATTEMPTS: '3',
+      TEI_RETRY_BASE_MS: '10',
+      SENDER_BATCH_SIZE: '32',
+      SENDER_CONCURRENCY: '2',
+      SENDER_POLL_INTERVAL_MS: '100',
+      SENDER_RETRY_BASE_MS: '20',
+      SENDER_MAX_ATTEMPTS: '10',
+      RECEIVER_URL: receiver.url,
+    });
+    await t.app.listen(0, '127.0.0.1');
+    receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+    sql = t.app.get(DataSource);
+    provider = t.app.get(EmbeddingProvider) as TeiEmbeddingProvider;
+  });
+  afterEach(() => (tei.faults = {}));
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.stop();
+    await tei?.stop();
+    await local?.close();
+  });
+
+  /** A task of `n` new chunks (texts unique to this case, so no vector is reused); resolves once it is settled. */
+  async function runTask(n: number, poison?: { index: number; text: string }) {
+    const prefix = `case ${++caseNumber}`;
+    const texts = Array.from({ length: n }, (_, i) => `${prefix} chunk ${i}: ${'lorem ipsum '.repeat((i % 5) + 1)}`);
+    if (poison) texts[poison.index] = poison.text;
+    const created = await t
+      .http()
+      .post('/tasks')
+      .send({ name: prefix, model: MODEL, chunks: texts.map((text) => ({ text })) })
+      .expect(201);
+    const task = await waitFor(async () => {
+      const body = (await t.http().get(`/tasks/${created.body.id}`)).body;
+      return ['completed', 'failed'].includes(body.status) ? body : undefined;
+    }, 45_000);
+    const links: LinkRow[] = await sql.query(
+      `SELECT l.chunk_id, c.text, l.status, l.last_error FROM mgmt.embed_task_chunk l
+       JOIN mgmt.embed_chunk c ON c.id = l.chunk_id WHERE l.task_id = $1 ORDER BY l.chunk_id`,
+      [created.body.id],
+    );
+    return { task, links };
+  }
+
+  /** Done chunks were acknowledged once each, with the local model's vector; failed ones never reached the store. */
+  async function expectStoredOnce(links: LinkRow[]) {
+    const counts = receiver.counts();
+    const done = links.filter((link) => link.status === 'done');
+    const failed = links.filter((link) => link.status === 'failed');
+    expect(done.length + failed.length).toBe(links.length);
+    done.forEach((link) => expect(counts.get(link.chunk_id)).toBe(1));
+    failed.forEach((link) => expect(counts.get(link.chunk_id)).toBeUndefined());
+    const stored: { chunk_id: number; embedding: number[] }[] = await sql.query(
+      `SELECT chunk_id, embedding FROM mgmt.embedding WHERE model = $1 AND chunk_id = ANY($2)`,
+      [MODEL, links.map((link) => link.chunk_id)],
+    );
+    expect(stored.map((row) => row.chunk_id).sort((a, b) => a - b)).toEqual(done.map((link) => link.chunk_id));
+    const byChunk = new Map(stored.map((row) => [row.chunk_id, row.embedding]));
+    const expected = await local.embed(
+      'tiny',
+      done.map((link) => link.text),
+      { truncate: true, normalize: true },
+    );
+    done.forEach((link, i) => {
+      const vector = byChunk.get(link.chunk_id)!;
+      vector.forEach((value, j) => expect(Math.abs(value - expected[i][j])).toBeLessThan(1e-5));
+    });
+  }
+
+  it('backs off on 429 bursts and a full TEI queue, shrinking its window, then grows it back', async () => {
+    expect(provider.window()).toMatchObject({ size: 8, max: 8, decreases: 0 });
+    // A burst of 429s, then TEI takes only two batches at once although /info declares room for eight.
+    tei.faults = { overloaded: 6, retryAfter: '0', capacity: 2 * BATCH };
+    const { task, links } = await runTask(200);
+    expect(task.status).toBe('completed');
+    await expectStoredOnce(links);
+    const squeezed = provider.window()!;
+    expect(squeezed.decreases).toBeGreaterThan(0);
+    expect(squeezed.lowest).toBeLessThanOrEqual(2);
+    expect(tei.stats.statuses[429]).toBeGreaterThan(6);
+
+    tei.faults = {};
+    const decreases = squeezed.decreases;
+    const again = await runTask(600);
+    expect(again.task.status).toBe('completed');
+    await expectStoredOnce(again.links);
+    expect(provider.window()).toMatchObject({ size: 8, decreases });
+  });
+
+  it('splits batches that TEI refuses as too large (413), never sending more than max_client_batch_size', async () => {
+    tei.faults = { payloadLimitInputs: 3 };
+    const before = tei.stats.statuses[413] ?? 0;
+    const { task, links } = await runTask(100);
+    expect(task.status).toBe('completed');
+    await expectStoredOnce(links);
+    expect(tei.stats.statuses[413]).toBeGreaterThan(before);
+    expect(tei.stats.largestBatch).toBeLessThanOrEqual(BATCH);
+  });
+
+  it.each([
+    [422, /TEI refused texts\[\d+\]: TEI answered 422 to POST \/embed \(tokenizer: Tokenization error/],
+    [413, /TEI refused texts\[\d+\]: TEI answered 413 to POST \/embed \(validation: Input validation error/],
+  ] as const)(
+    'fails only the input TEI refuses with %i, with its message; the rest are stored',
+    async (status, message) => {
+      tei.faults = { badInput: { contains: 'POISON', status } };
+      const { task, links } = await runTask(100, { index: 37, text: `POISON ${status}` });
+      expect(task).toMatchObject({ status: 'failed', progress: { done: 99, failed: 1 } });
+      const failed = links.filter((link) => link.status === 'failed');
+      expect(failed.map((link) => link.text)).toEqual([`POISON ${status}`]);
+      expect(failed[0].last_error).toMatch(message);
+      await expectStoredOnce(links);
+    },
+  );
+
+  it('rides out 503s (retried here, then by the sender) and recovers', async () => {
+    tei.faults = { unavailable: 12, retryAfter: '0' };
+    const { task, links } = await runTask(100);
+    expect(task.status).toBe('completed');
+    await expectStoredOnce(links);
+    expect(tei.faults.unavailable).toBe(0);
+  });
+
+  it('retries requests that run past TEI_TIMEOUT_MS', async () => {
+    tei.faults = { slow: { count: 3, delayMs: 1500 } };
+    const { task, links } = await runTask(100);
+    expect(task.status).toBe('completed');
+    await expectStoredOnce(links);
+    expect(tei.faults.slow!.count).toBeLessThanOrEqual(0);
+  });
+
+  it('retries requests whose connection TEI resets', async () => {
+    tei.faults = { resets: 5 };
+    const { task, links } = await runTask(100);
+    expect(task.status).toBe('completed');
+    await expectStoredOnce(links);
+    expect(tei.faults.resets).toBe(0);
+  });
+
+  it('reports TEI unhealthy in readiness, and ready again once it recovers', async () => {
+    tei.faults = { unhealthy: true };
+    const down = await t.http().get('/health/ready').expect(503);
+    expect(down.body.details.embedding.message).toMatch(/TEI at .* is not healthy \(GET \/health\): TEI answered 503/);
+    tei.faults = {};
+    await t.http().get('/health/ready').expect(200);
+  });
+});
