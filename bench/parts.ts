@@ -1,5 +1,6 @@
 import { embeddingPart } from './embedding';
 import { BenchPart } from './lib/part';
+import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts (pipeline, tei) are added here. */
-export const PARTS: BenchPart[] = [embeddingPart];
+export const PARTS: BenchPart[] = [embeddingPart, teiPart];

@@ -5,6 +5,8 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { EmbeddingModule } from './embedding/embedding.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { LoggingModule } from './logging/logging.module';
 import { ReceiverModule } from './receiver/receiver.module';
 import { SenderModule } from './sender/sender.module';
 import { TaskModule } from './task/task.module';
@@ -17,7 +19,9 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule,
         DatabaseModule.forRoot(),
+        MetricsModule,
         AuthModule,
         EmbeddingModule,
         ReceiverModule.register(config.receiver.enabled),

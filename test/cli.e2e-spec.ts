@@ -85,7 +85,10 @@ describe('CLI (e2e)', () => {
 
   /** Each exported line against GET /chunks/:id/embedding: one vector per chunk, the very same numbers. */
   async function expectExportMatchesStore(jsonLines: string, texts: string[], metadata?: object[]) {
-    const records = jsonLines.trim().split('\n').map((line) => JSON.parse(line));
+    const records = jsonLines
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(records.map((record) => record.text)).toEqual(texts);
     if (metadata) expect(records.map((record) => record.metadata)).toEqual(metadata);
     expect(new Set(records.map((record) => record.chunk_id)).size).toBe(texts.length);
@@ -97,7 +100,9 @@ describe('CLI (e2e)', () => {
   }
 
   it('submits a JSON-lines file, follows it to completion and exports one vector per chunk', async () => {
-    const lines = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? `jsonl chunk ${i}` : { text: `jsonl chunk ${i}`, metadata: { i } }));
+    const lines = Array.from({ length: 40 }, (_, i) =>
+      i % 4 === 0 ? `jsonl chunk ${i}` : { text: `jsonl chunk ${i}`, metadata: { i } },
+    );
     const file = join(dir, 'chunks.jsonl');
     await writeFile(file, lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
 
@@ -124,7 +129,10 @@ describe('CLI (e2e)', () => {
     const file = join(dir, 'lines.txt');
     await writeFile(file, texts.map((text, i) => (i % 3 === 0 ? `  ${text}\n\n` : `${text}\n`)).join(''));
 
-    const submitted = await cli(['--url', envA.EMBEDDING_TASKS_URL, 'submit', file, '--model', 'tiny', '--interval', '100'], {});
+    const submitted = await cli(
+      ['--url', envA.EMBEDDING_TASKS_URL, 'submit', file, '--model', 'tiny', '--interval', '100'],
+      {},
+    );
     expect(submitted.code).toBe(0);
     expect(submitted.stderr).toContain('completed: 12 done, 0 failed of 12');
 
@@ -156,12 +164,14 @@ describe('CLI (e2e)', () => {
     expect(again).toMatchObject({ code: 1, stderr: `embedding-tasks: task ${id} has no failed chunks to retry\n` });
   });
 
-  it("says clearly when the server is unreachable, the task unknown, or the request refused, and exits 1", async () => {
+  it('says clearly when the server is unreachable, the task unknown, or the request refused, and exits 1', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
+    const file = join(dir, 'one.txt');
+    await writeFile(file, 'one line\n');
     const [unreachable, unknown, refused, badLine] = await Promise.all([
       cli(['list'], { EMBEDDING_TASKS_URL: closed }),
       cli(['status', '999999'], envA),
-      cli(['submit', join(dir, 'lines.txt'), '--model', 'not-served'], envA),
+      cli(['submit', file, '--model', 'not-served'], envA),
       cli(['list', '--limit', 'many'], envA),
     ]);
     expect(unreachable).toMatchObject({
@@ -181,23 +191,34 @@ describe('CLI (e2e)', () => {
       cli(['list'], { EMBEDDING_TASKS_URL: envB.EMBEDDING_TASKS_URL }),
       cli(['list', '--api-key', KEY], { EMBEDDING_TASKS_URL: envB.EMBEDDING_TASKS_URL }),
     ]);
-    expect(wrong).toMatchObject({ code: 1, stderr: 'embedding-tasks: the server refused the API key: set --api-key or EMBEDDING_TASKS_API_KEY\n' });
-    expect(missing).toMatchObject({ code: 1, stderr: 'embedding-tasks: the server needs an API key: set --api-key or EMBEDDING_TASKS_API_KEY\n' });
+    expect(wrong).toMatchObject({
+      code: 1,
+      stderr: 'embedding-tasks: the server refused the API key: set --api-key or EMBEDDING_TASKS_API_KEY\n',
+    });
+    expect(missing).toMatchObject({
+      code: 1,
+      stderr: 'embedding-tasks: the server needs an API key: set --api-key or EMBEDDING_TASKS_API_KEY\n',
+    });
     expect(right.code).toBe(0);
   });
 
   it('splits a folder of text files by size, and halves its requests on 413 until the server takes them', async () => {
     const folder = join(dir, 'docs');
     await mkdir(join(folder, 'guide'), { recursive: true });
+    const sentences = (topic: string, n: number) =>
+      Array.from({ length: n }, (_, i) => `The ${topic} step ${i} is short.`).join(' ');
     const files: Record<string, string> = {
-      'intro.md': 'PostgreSQL stores the chunks. The sender claims them.\n\nEach vector is delivered once.',
-      'guide/setup.txt': 'Install Node. Run npm ci. Start the service with npm start, then open the API docs in a browser.',
+      'intro.md': `${sentences('intro', 4)}\n\n${sentences('design', 5)}`,
+      'guide/setup.txt': sentences('setup', 12),
       'notes.txt': 'Short note.',
     };
     for (const [name, text] of Object.entries(files)) await writeFile(join(folder, name), text);
     await writeFile(join(folder, '.DS_Store'), 'ignored');
 
-    const submitted = await cli(['submit', folder, '--model', 'any', '--chunk-size', '40', '--batch', '20', '--no-follow'], envB);
+    const submitted = await cli(
+      ['submit', folder, '--model', 'any', '--chunk-size', '40', '--batch', '20', '--no-follow'],
+      envB,
+    );
     expect(submitted.code).toBe(0);
     expect(submitted.stderr).toContain('the server refused 20 chunks in one request (413); sending 10 at a time');
     expect(submitted.stderr).toContain('sending 5 at a time');
@@ -206,7 +227,7 @@ describe('CLI (e2e)', () => {
     const expected = ['guide/setup.txt', 'intro.md', 'notes.txt'].flatMap((file) =>
       splitText(files[file], 40).map((text, index) => ({ text, metadata: { file, part: index + 1 } })),
     );
-    expect(expected.length).toBeGreaterThan(5);
+    expect(expected.length).toBeGreaterThan(20);
     const auth = { authorization: `Bearer ${KEY}` };
     const page = await apiOnly.http().get(`/tasks/${id}/chunks?limit=100`).set(auth).expect(200);
     expect(page.body.items.map((item: { text: string }) => item.text)).toEqual(expected.map((chunk) => chunk.text));
@@ -242,9 +263,16 @@ describe('CLI (e2e)', () => {
     expect(status.stdout).toMatch(new RegExp(`^task ${id} "pending.txt"\\n  status     cancelled`));
     expect(status.stdout).toContain('model      any, priority 7');
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+STATUS\s+PROGRESS\s+DONE\s+FAILED\s+TOTAL\s+MODEL\s+CREATED\s+NAME$/);
-    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+cancelled\\s+0%\\s+0\\s+0\\s+1\\s+any\\s+\\S+\\s+pending.txt$`, 'm'));
+    expect(list.stdout.split('\n')[0]).toMatch(
+      /^ID\s+STATUS\s+PROGRESS\s+DONE\s+FAILED\s+TOTAL\s+MODEL\s+CREATED\s+NAME$/,
+    );
+    expect(list.stdout).toMatch(
+      new RegExp(`^${id}\\s+cancelled\\s+0%\\s+0\\s+0\\s+1\\s+any\\s+\\S+\\s+pending.txt$`, 'm'),
+    );
     expect(JSON.parse(json.stdout)).toMatchObject({ id: Number(id), status: 'cancelled', priority: 7 });
-    expect(again).toMatchObject({ code: 1, stderr: `embedding-tasks: cannot cancel task ${id}: it is cancelled (allowed: pending, running)\n` });
+    expect(again).toMatchObject({
+      code: 1,
+      stderr: `embedding-tasks: cannot cancel task ${id}: it is cancelled (allowed: pending, running)\n`,
+    });
   });
 });

@@ -19,6 +19,7 @@ interface LinkRow {
   text: string;
   status: string;
   last_error: string | null;
+  attempts: number;
 }
 
 /**
@@ -91,7 +92,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
       return ['completed', 'failed'].includes(body.status) ? body : undefined;
     }, 45_000);
     const links: LinkRow[] = await sql.query(
-      `SELECT l.chunk_id, c.text, l.status, l.last_error FROM mgmt.embed_task_chunk l
+      `SELECT l.chunk_id, c.text, l.status, l.last_error, l.attempts FROM mgmt.embed_task_chunk l
        JOIN mgmt.embed_chunk c ON c.id = l.chunk_id WHERE l.task_id = $1 ORDER BY l.chunk_id`,
       [created.body.id],
     );
@@ -160,7 +161,11 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
     'fails only the input TEI refuses with %i, with its message; the rest are stored',
     async (status, message) => {
       tei.faults = { badInput: { contains: 'POISON', status } };
+      const before = tei.stats.requests;
       const { task, links } = await runTask(100, { index: 37, text: `POISON ${status}` });
+      // 13 requests of up to 8 (sender batches of 32, 32, 32, 4) and 6 to corner the bad input by halving; the
+      // sender's second call, without it, is answered from what the isolation learnt: nothing is sent twice.
+      expect(tei.stats.requests - before).toBeLessThanOrEqual(19);
       expect(task).toMatchObject({ status: 'failed', progress: { done: 99, failed: 1 } });
       const failed = links.filter((link) => link.status === 'failed');
       expect(failed.map((link) => link.text)).toEqual([`POISON ${status}`]);
@@ -170,11 +175,13 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
   );
 
   it('rides out 503s (retried here, then by the sender) and recovers', async () => {
-    tei.faults = { unavailable: 12, retryAfter: '0' };
+    // More 503s than TEI_MAX_ATTEMPTS (3) tries of every request in flight: some batches go back to the sender.
+    tei.faults = { unavailable: 30, retryAfter: '0' };
     const { task, links } = await runTask(100);
     expect(task.status).toBe('completed');
     await expectStoredOnce(links);
     expect(tei.faults.unavailable).toBe(0);
+    expect(links.some((link) => link.attempts > 1)).toBe(true);
   });
 
   it('retries requests that run past TEI_TIMEOUT_MS', async () => {
@@ -199,5 +206,45 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
     expect(down.body.details.embedding.message).toMatch(/TEI at .* is not healthy \(GET \/health\): TEI answered 503/);
     tei.faults = {};
     await t.http().get('/health/ready').expect(200);
+  });
+});
+
+describe('TEI provider with an API key (e2e)', () => {
+  let local: OnnxEmbeddingProvider;
+  let tei: FakeTei;
+
+  beforeAll(async () => {
+    local = new OnnxEmbeddingProvider({
+      models: [{ id: 'tiny', path: await ensureModel('tiny') }],
+      intraOpNumThreads: 1,
+    });
+    await local.init();
+    const info = { model_id: MODEL, max_client_batch_size: BATCH, max_concurrent_requests: DECLARED_CAPACITY };
+    tei = new FakeTei(local, 'tiny', info, 's3cret');
+    await tei.start();
+  });
+  afterAll(async () => {
+    await tei?.stop();
+    await local?.close();
+  });
+
+  it('sends TEI_API_KEY as a bearer token', async () => {
+    const t = await startTestApp({
+      EMBEDDING_PROVIDER: 'tei',
+      TEI_URL: tei.url,
+      TEI_API_KEY: 's3cret',
+      SENDER_ENABLED: 'false',
+    });
+    try {
+      const res = await t.http().post('/embeddings/single').send({ text: 'with a key' }).expect(200);
+      expect(res.body).toMatchObject({ model: MODEL, dimensions: local.describe('tiny').dimensions });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses to start without the key, saying which setting to check', async () => {
+    const start = startTestApp({ EMBEDDING_PROVIDER: 'tei', TEI_URL: tei.url, SENDER_ENABLED: 'false' });
+    await expect(start).rejects.toThrow(/TEI answered 401 to GET \/info.*check TEI_API_KEY/);
   });
 });

@@ -26,9 +26,11 @@ export interface ClientOptions {
   /** Base URL, already normalised (see baseUrl). */
   url: string;
   apiKey?: string;
-  /** Per request; an upload of 10,000 chunks can take a while on a busy server. */
+  /** Per request (default 60 s); uploads get five times as long, as 10,000 chunks can take a while on a busy server. */
   timeoutMs?: number;
 }
+
+const UPLOAD_TIMEOUT_FACTOR = 5;
 
 /** The server could not be reached at all (as opposed to answering with an error). */
 export class UnreachableError extends CliError {}
@@ -42,11 +44,11 @@ export class ApiClient {
   }
 
   createTask(task: NewTask): Promise<Task> {
-    return this.request('POST', '/tasks', task);
+    return this.request('POST', '/tasks', task, UPLOAD_TIMEOUT_FACTOR);
   }
 
   addChunks(id: number, chunks: ChunkInput[]): Promise<Task> {
-    return this.request('POST', `/tasks/${id}/chunks`, { chunks });
+    return this.request('POST', `/tasks/${id}/chunks`, { chunks }, UPLOAD_TIMEOUT_FACTOR);
   }
 
   getTask(id: number): Promise<Task> {
@@ -83,8 +85,8 @@ export class ApiClient {
     return this.request('POST', `/tasks/${id}/retry`);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const timeoutMs = this.options.timeoutMs ?? 300_000;
+  private async request<T>(method: string, path: string, body?: unknown, timeoutFactor = 1): Promise<T> {
+    const timeoutMs = (this.options.timeoutMs ?? 60_000) * timeoutFactor;
     let response: Response;
     let text: string;
     try {
@@ -102,7 +104,9 @@ export class ApiClient {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new CliError(`unexpected answer from ${this.options.url}${path} (not JSON): is --url the embedding-tasks service?`);
+      throw new CliError(
+        `unexpected answer from ${this.options.url}${path} (not JSON): is --url the embedding-tasks service?`,
+      );
     }
   }
 
@@ -163,7 +167,10 @@ const REASONS: Record<string, string> = {
 };
 
 function unreachableMessage(url: string, error: unknown, timeoutMs: number): string {
-  const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : networkReason(error);
+  const reason =
+    error instanceof Error && error.name === 'TimeoutError'
+      ? `no answer within ${timeoutMs / 1000} s`
+      : networkReason(error);
   return `cannot reach ${url}: ${reason} — is the service running? set --url or EMBEDDING_TASKS_URL`;
 }
 

@@ -8,7 +8,12 @@ describe('parseCommandLine', () => {
   it('takes global options before or after the command, and options in any order', () => {
     const line = parse('--url http://h:1 submit data.jsonl --model m --no-follow --api-key k');
     expect(line).toMatchObject({ kind: 'run', command: { name: 'submit' }, args: ['data.jsonl'] });
-    expect(line.kind === 'run' && line.options).toMatchObject({ url: 'http://h:1', model: 'm', 'no-follow': true, 'api-key': 'k' });
+    expect(line.kind === 'run' && line.options).toMatchObject({
+      url: 'http://h:1',
+      model: 'm',
+      'no-follow': true,
+      'api-key': 'k',
+    });
     expect(parse('--api-key=k list --limit=5')).toMatchObject({ kind: 'run', options: { 'api-key': 'k', limit: '5' } });
   });
 
@@ -38,14 +43,18 @@ describe('option values', () => {
     expect(intOption({ limit: '5' }, 'limit', 20, { min: 1 })).toBe(5);
     expect(intOption({}, 'limit', 20)).toBe(20);
     expect(intOption({ priority: '-3' }, 'priority', undefined, { min: -1000, max: 1000 })).toBe(-3);
-    expect(() => intOption({ limit: '0' }, 'limit', 20, { min: 1, max: 1000 })).toThrow('--limit must be an integer >= 1 and <= 1000; got "0"');
+    expect(() => intOption({ limit: '0' }, 'limit', 20, { min: 1, max: 1000 })).toThrow(
+      '--limit must be an integer >= 1 and <= 1000; got "0"',
+    );
     expect(() => intOption({ batch: '1.5' }, 'batch', 1)).toThrow('--batch must be an integer; got "1.5"');
   });
 
   it('reads choices and task ids', () => {
     expect(choiceOption({ status: 'failed' }, 'status', ['failed', 'done'])).toBe('failed');
     expect(choiceOption({}, 'status', ['failed', 'done'])).toBeUndefined();
-    expect(() => choiceOption({ status: 'x' }, 'status', ['failed', 'done'])).toThrow('--status must be one of: failed, done; got "x"');
+    expect(() => choiceOption({ status: 'x' }, 'status', ['failed', 'done'])).toThrow(
+      '--status must be one of: failed, done; got "x"',
+    );
     expect(taskId('12')).toBe(12);
     expect(() => taskId('0')).toThrow('task id must be a positive integer; got "0"');
     expect(() => taskId('abc')).toThrow(UsageError);
@@ -59,6 +68,7 @@ describe('help', () => {
     expect(help).toContain('Exit codes: 0');
     expect(help).toContain('EMBEDDING_TASKS_URL');
     const submit = commandHelp(COMMANDS.find((command) => command.name === 'submit')!);
-    for (const option of ['--model MODEL', '--no-follow', '--chunk-size CHARS', '--batch N', '--api-key KEY']) expect(submit).toContain(option);
+    for (const option of ['--model MODEL', '--no-follow', '--chunk-size CHARS', '--batch N', '--api-key KEY'])
+      expect(submit).toContain(option);
   });
 });

@@ -7,8 +7,16 @@ export const DEFAULT_URL = 'http://localhost:3000';
 
 /** Options every command takes, wherever they stand on the line. */
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  url: { type: 'string', placeholder: 'URL', description: `Service URL (env EMBEDDING_TASKS_URL; default ${DEFAULT_URL})` },
-  'api-key': { type: 'string', placeholder: 'KEY', description: 'API key, sent as a Bearer token (env EMBEDDING_TASKS_API_KEY)' },
+  url: {
+    type: 'string',
+    placeholder: 'URL',
+    description: `Service URL (env EMBEDDING_TASKS_URL; default ${DEFAULT_URL})`,
+  },
+  'api-key': {
+    type: 'string',
+    placeholder: 'KEY',
+    description: 'API key, sent as a Bearer token (env EMBEDDING_TASKS_API_KEY)',
+  },
   help: { type: 'boolean', short: 'h', description: 'Show help' },
 };
 
@@ -33,7 +41,9 @@ export function parseCommandLine(argv: string[], commands: Command[]): CommandLi
   if (values.help) return { kind: 'help', command };
   if (positionals.length !== command.args.length) {
     const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
-    throw new UsageError(`${command.name} takes ${expected}; got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+    throw new UsageError(
+      `${command.name} takes ${expected}; got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`,
+    );
   }
   return { kind: 'run', command, args: positionals, options: values };
 }
@@ -57,7 +67,10 @@ function findCommand(name: string, commands: Command[]): Command {
 
 function parseOptions(command: Command, args: string[]): { values: OptionValues; positionals: string[] } {
   const options = Object.fromEntries(
-    Object.entries({ ...GLOBAL_OPTIONS, ...command.options }).map(([name, { type, short }]) => [name, short ? { type, short } : { type }]),
+    Object.entries({ ...GLOBAL_OPTIONS, ...command.options }).map(([name, { type, short }]) => [
+      name,
+      short ? { type, short } : { type },
+    ]),
   );
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
@@ -92,18 +105,35 @@ export function intOption<T extends number | undefined>(
   const value = Number(raw);
   const { min = -Infinity, max = Infinity } = range;
   if (!/^-?\d+$/.test(raw.trim()) || value < min || value > max) {
-    const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : ''].filter(Boolean).join(' and ');
+    const bounds = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `<= ${max}` : '']
+      .filter(Boolean)
+      .join(' and ');
     throw new UsageError(`--${name} must be an integer${bounds ? ` ${bounds}` : ''}; got "${raw}"`);
   }
   return value;
 }
 
-export function choiceOption<T extends string>(options: OptionValues, name: string, choices: readonly T[], fallback: T): T;
-export function choiceOption<T extends string>(options: OptionValues, name: string, choices: readonly T[]): T | undefined;
-export function choiceOption<T extends string>(options: OptionValues, name: string, choices: readonly T[], fallback?: T) {
+export function choiceOption<T extends string>(
+  options: OptionValues,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T;
+export function choiceOption<T extends string>(
+  options: OptionValues,
+  name: string,
+  choices: readonly T[],
+): T | undefined;
+export function choiceOption<T extends string>(
+  options: OptionValues,
+  name: string,
+  choices: readonly T[],
+  fallback?: T,
+) {
   const raw = options[name];
   if (typeof raw !== 'string') return fallback;
-  if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`--${name} must be one of: ${choices.join(', ')}; got "${raw}"`);
+  if (!(choices as readonly string[]).includes(raw))
+    throw new UsageError(`--${name} must be one of: ${choices.join(', ')}; got "${raw}"`);
   return raw as T;
 }
 

@@ -7,7 +7,11 @@ import { defaultTaskName, detectFormat, parseContent, parseJsonLines, parsePlain
 describe('parseJsonLines', () => {
   it('reads objects with text and metadata, and bare strings; skips blank lines', () => {
     const content = '{"text": "one", "metadata": {"page": 1}}\n\n"two"\r\n{"text": "three", "metadata": null}\n';
-    expect(parseJsonLines(content, 'f.jsonl')).toEqual([{ text: 'one', metadata: { page: 1 } }, { text: 'two' }, { text: 'three' }]);
+    expect(parseJsonLines(content, 'f.jsonl')).toEqual([
+      { text: 'one', metadata: { page: 1 } },
+      { text: 'two' },
+      { text: 'three' },
+    ]);
   });
 
   it.each([
@@ -30,7 +34,10 @@ describe('parseJsonLines', () => {
 
 describe('parsePlainText', () => {
   it('makes one trimmed chunk per non-empty line', () => {
-    expect(parsePlainText('  first line \r\n\n   \nsecond\n', 'f.txt')).toEqual([{ text: 'first line' }, { text: 'second' }]);
+    expect(parsePlainText('  first line \r\n\n   \nsecond\n', 'f.txt')).toEqual([
+      { text: 'first line' },
+      { text: 'second' },
+    ]);
   });
 });
 
@@ -48,7 +55,10 @@ describe('detectFormat and parseContent', () => {
   it('honours a forced format, strips a BOM, and splits text by size when asked', () => {
     expect(parseContent('\uFEFF{"text": "x"}', 'a.txt', { format: 'jsonl' })).toEqual([{ text: 'x' }]);
     expect(parseContent('\uFEFFone\ntwo', 'in', { format: 'auto' })).toEqual([{ text: 'one' }, { text: 'two' }]);
-    expect(parseContent('aaaa bbbb cccc', 'a.txt', { format: 'text', chunkSize: 9 })).toEqual([{ text: 'aaaa bbbb' }, { text: 'cccc' }]);
+    expect(parseContent('aaaa bbbb cccc', 'a.txt', { format: 'text', chunkSize: 9 })).toEqual([
+      { text: 'aaaa bbbb' },
+      { text: 'cccc' },
+    ]);
   });
 });
 
@@ -83,7 +93,10 @@ describe('readChunks', () => {
   });
 
   it('reads a single file, and says clearly when the path does not exist', async () => {
-    expect((await readChunks(join(dir, 'lines.txt'), { format: 'auto' })).chunks).toEqual([{ text: 'one' }, { text: 'two' }]);
+    expect((await readChunks(join(dir, 'lines.txt'), { format: 'auto' })).chunks).toEqual([
+      { text: 'one' },
+      { text: 'two' },
+    ]);
     await expect(readChunks(join(dir, 'missing.jsonl'), { format: 'auto' })).rejects.toThrow('no such file or folder');
   });
 

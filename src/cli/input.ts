@@ -47,7 +47,11 @@ export function detectFormat(source: string, content: string): 'jsonl' | 'text' 
   const extension = extname(source).toLowerCase();
   if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
   if (extension === '.txt' || extension === '.md' || extension === '.text') return 'text';
-  const first = content.split('\n').find((line) => line.trim() !== '')?.trim() ?? '';
+  const first =
+    content
+      .split('\n')
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? '';
   if (!first.startsWith('{') && !first.startsWith('"')) return 'text';
   try {
     JSON.parse(first);
@@ -75,10 +79,13 @@ function parseJsonLine(line: string, where: string): ChunkInput {
     throw new CliError(`${where}: not valid JSON (${(error as Error).message})`);
   }
   if (typeof value === 'string') return { text: checkedText(value, where) };
-  if (!isPlainObject(value)) throw new CliError(`${where}: expected {"text": ..., "metadata"?: {...}} or a JSON string`);
+  if (!isPlainObject(value))
+    throw new CliError(`${where}: expected {"text": ..., "metadata"?: {...}} or a JSON string`);
   const unknown = Object.keys(value).filter((key) => key !== 'text' && key !== 'metadata');
   if (unknown.length > 0) {
-    throw new CliError(`${where}: unknown field ${unknown.map((key) => `"${key}"`).join(', ')} (allowed: text, metadata)`);
+    throw new CliError(
+      `${where}: unknown field ${unknown.map((key) => `"${key}"`).join(', ')} (allowed: text, metadata)`,
+    );
   }
   if (typeof value.text !== 'string') throw new CliError(`${where}: "text" must be a string`);
   if (value.metadata === undefined || value.metadata === null) return { text: checkedText(value.text, where) };

@@ -6,7 +6,10 @@ import { runCli } from './cli';
  * models, sender) and would refuse to load without its settings, so the CLI reads only its own two variables,
  * here and nowhere else.
  */
-const env = { EMBEDDING_TASKS_URL: process.env.EMBEDDING_TASKS_URL, EMBEDDING_TASKS_API_KEY: process.env.EMBEDDING_TASKS_API_KEY };
+const env = {
+  EMBEDDING_TASKS_URL: process.env.EMBEDDING_TASKS_URL,
+  EMBEDDING_TASKS_API_KEY: process.env.EMBEDDING_TASKS_API_KEY,
+};
 
 // `embedding-tasks export 1 | head` closes stdout early: that is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -17,7 +20,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 runCli(process.argv.slice(2), env, { stdout: process.stdout, stderr: process.stderr }).then(
   (code) => (process.exitCode = code),
   (error: unknown) => {
-    process.stderr.write(`embedding-tasks: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `embedding-tasks: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

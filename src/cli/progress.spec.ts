@@ -56,7 +56,15 @@ describe('progress line', () => {
   });
 
   it('lays out tables in columns', () => {
-    expect(table(['ID', 'NAME'], [['1', 'a'], ['100', 'b']])).toBe('ID   NAME\n1    a\n100  b');
+    expect(
+      table(
+        ['ID', 'NAME'],
+        [
+          ['1', 'a'],
+          ['100', 'b'],
+        ],
+      ),
+    ).toBe('ID   NAME\n1    a\n100  b');
   });
 });
 

@@ -1,3 +1,4 @@
+import { FINISHED_TASK_STATUSES } from '../task/task-status';
 import type { Task } from './api-client';
 import { formatCounts, formatEta, formatRate } from './format';
 
@@ -10,7 +11,8 @@ const BAR_MAX = 30;
  */
 export function progressLine(task: Task, columns = 100): string {
   const head = `task ${task.id} ${task.status}`;
-  const tail = `${task.progress.percent.toFixed(1).padStart(5)}%  ${formatCounts(task)}  ${formatRate(task.progress.chunksPerSecond)}  ${formatEta(task)}`;
+  const eta = FINISHED_TASK_STATUSES.includes(task.status) ? '' : `  ${formatEta(task)}`;
+  const tail = `${task.progress.percent.toFixed(1).padStart(5)}%  ${formatCounts(task)}  ${formatRate(task.progress.chunksPerSecond)}${eta}`;
   const room = columns - 1 - head.length - tail.length - 4;
   if (room < BAR_MIN) return `${head}  ${tail}`.slice(0, Math.max(columns - 1, 1));
   return `${head} ${bar(task.progress.percent, Math.min(room, BAR_MAX))}  ${tail}`;

@@ -52,4 +52,3 @@ describe('splitText', () => {
     expect(() => splitText('x', 0)).toThrow(RangeError);
   });
 });
-

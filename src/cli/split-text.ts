@@ -15,7 +15,8 @@ const BOUNDARIES: ((window: string) => number)[] = [
  * paragraph, then a line, a sentence, a space), else on the last boundary of any kind, else mid-word.
  */
 export function splitText(text: string, maxChars: number): string[] {
-  if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError(`maxChars must be a positive integer; got ${maxChars}`);
+  if (!Number.isInteger(maxChars) || maxChars < 1)
+    throw new RangeError(`maxChars must be a positive integer; got ${maxChars}`);
   const parts: string[] = [];
   let rest = text.replace(/\r\n?/g, '\n').trim();
   while (rest.length > maxChars) {

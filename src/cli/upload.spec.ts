@@ -14,7 +14,9 @@ function fakeServer(limit: number, refuseAfterRequests = Infinity) {
   const client = {
     createTask: ({ chunks }: { chunks: ChunkInput[] }) => accept('create', chunks),
     addChunks: (_id: number, chunks: ChunkInput[]) =>
-      requests.length >= refuseAfterRequests ? Promise.reject(new ApiError('task 7 is completed', 409)) : accept('append', chunks),
+      requests.length >= refuseAfterRequests
+        ? Promise.reject(new ApiError('task 7 is completed', 409))
+        : accept('append', chunks),
   } as unknown as ApiClient;
   return { client, requests };
 }

@@ -29,7 +29,9 @@ export async function uploadTask(
   while (sent < chunks.length) {
     const batch = chunks.slice(sent, sent + size);
     try {
-      created = created ? await client.addChunks(created.id, batch) : await client.createTask({ ...task, chunks: batch });
+      created = created
+        ? await client.addChunks(created.id, batch)
+        : await client.createTask({ ...task, chunks: batch });
     } catch (error) {
       if (error instanceof ApiError && error.status === 413 && size > 1) {
         const halved = Math.floor(size / 2);
@@ -52,5 +54,8 @@ export async function uploadTask(
 function incompleteUpload(task: Task, sent: number, total: number, error: unknown): CliError {
   const reason = error instanceof Error ? error.message : String(error);
   const exitCode = error instanceof CliError ? error.exitCode : undefined;
-  return new CliError(`task ${task.id} holds only ${sent} of the ${total} chunks: adding the rest failed: ${reason}`, exitCode);
+  return new CliError(
+    `task ${task.id} holds only ${sent} of the ${total} chunks: adding the rest failed: ${reason}`,
+    exitCode,
+  );
 }

@@ -1,4 +1,4 @@
-import { EmbeddingDevice, EmbeddingProviderKind, LogLevel, SenderMode } from './env.dto';
+import { EmbeddingDevice, EmbeddingProviderKind, LogFormat, LogLevel, SenderMode } from './env.dto';
 
 /** One model to serve: a hub repository downloaded into the cache, or a local folder. */
 export interface ModelSourceConfig {
@@ -20,6 +20,7 @@ export class AppConfig {
     apiKey?: string;
   };
   logLevel: LogLevel;
+  logFormat: LogFormat;
   database: {
     /** Unset until main.ts has started the embedded server. */
     url?: string;

@@ -79,6 +79,7 @@ function toAppConfig(env: EnvDto): AppConfig {
   return {
     http: { host: env.HOST, port: env.PORT, bodyLimit: env.HTTP_BODY_LIMIT, apiKey: env.API_KEY },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     database: {
       url: env.DATABASE_URL,
       poolSize: env.DATABASE_POOL_SIZE,

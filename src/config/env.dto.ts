@@ -11,6 +11,9 @@ const MODEL_LIST = /^(\s*[^,\s]+\s*(,\s*[^,\s]+\s*)*)?$/;
 export const SENDER_MODES = ['local', 'remote'] as const;
 export type SenderMode = (typeof SENDER_MODES)[number];
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -57,6 +60,9 @@ export class EnvDto {
 
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: LogLevel;
+
+  @IsIn(LOG_FORMATS, { message: `LOG_FORMAT must be one of: ${LOG_FORMATS.join(', ')}` })
+  LOG_FORMAT: LogFormat;
 
   @OptionalString()
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })

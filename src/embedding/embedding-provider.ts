@@ -51,6 +51,17 @@ export interface EmbedResult {
   tokenCounts: number[] | null;
 }
 
+/**
+ * What one step of embedding cost, for metrics: tokenising the texts of one embed call, or one inference batch
+ * (`paddedTokens`: batch size x its longest text, what the model computed). Warm-up runs are not reported.
+ */
+export type EmbeddingStageStats =
+  | { stage: 'tokenize'; model: string; texts: number; seconds: number }
+  | { stage: 'inference'; model: string; texts: number; paddedTokens: number; seconds: number };
+
+/** Called synchronously after each step; it must be cheap and must not throw. */
+export type EmbeddingStageObserver = (stats: EmbeddingStageStats) => void;
+
 /** Anything with Nest Logger's log/warn shape. */
 export interface EmbeddingLogger {
   log(message: string): void;

@@ -1,5 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { BatchDeliveryService } from './batch-delivery.service';
 import { EmbeddingController } from './embedding.controller';
 import { EmbeddingLifecycle } from './embedding.lifecycle';
@@ -13,8 +14,8 @@ import { TeiController } from './tei.controller';
 import { TeiService } from './tei.service';
 
 /** Builds the configured provider behind the EmbeddingProvider token, so tests and later back ends can swap it. */
-export function createEmbeddingProvider(config: AppConfig): EmbeddingProvider {
-  if (config.embedding.provider === 'tei') return createTeiProvider(config);
+export function createEmbeddingProvider(config: AppConfig, metrics?: MetricsService): EmbeddingProvider {
+  if (config.embedding.provider === 'tei') return createTeiProvider(config, metrics);
   const { embedding } = config;
   return new OnnxEmbeddingProvider({
     models: embedding.models.map((model) => ({ ...model, modelFile: embedding.modelFile })),
@@ -26,13 +27,14 @@ export function createEmbeddingProvider(config: AppConfig): EmbeddingProvider {
     maxBatchSize: embedding.maxBatchSize,
     hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
     logger: new Logger('Embedding'),
+    onStage: metrics && ((stats) => metrics.embeddingStage(stats)),
   });
 }
 
 @Module({
   controllers: [EmbeddingController, OpenAiController, TeiController],
   providers: [
-    { provide: EmbeddingProvider, inject: [AppConfig], useFactory: createEmbeddingProvider },
+    { provide: EmbeddingProvider, inject: [AppConfig, MetricsService], useFactory: createEmbeddingProvider },
     EmbeddingLifecycle,
     EmbeddingService,
     BatchDeliveryService,

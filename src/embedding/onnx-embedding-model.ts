@@ -1,7 +1,7 @@
 import { Tensor } from 'onnxruntime-node';
 import { assertTexts, EmbedRequest, resolveEmbedRequest } from './embed-request';
 import { InputTooLongError } from './embedding.errors';
-import { EmbeddingLogger, EmbedOptions, EmbedResult, ModelInfo } from './embedding-provider';
+import { EmbeddingLogger, EmbeddingStageObserver, EmbedOptions, EmbedResult, ModelInfo } from './embedding-provider';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
@@ -17,6 +17,8 @@ export class OnnxEmbeddingModel {
   private dimensions = 0;
   /** Runs are serialised: each already uses every intra-op thread, so overlapping them only adds contention. */
   private runQueue: Promise<unknown> = Promise.resolve();
+  /** Unset during warm-up, so metrics count only real work. */
+  private observe?: EmbeddingStageObserver;
 
   private constructor(
     readonly id: string,
@@ -27,6 +29,7 @@ export class OnnxEmbeddingModel {
     private readonly limits: BatchLimits,
     /** Padding positions are masked out, so any id works; the tokenizer's own [PAD] keeps dumps readable. */
     private readonly padId: number,
+    private readonly onStage?: EmbeddingStageObserver,
   ) {}
 
   static async load(
@@ -35,12 +38,13 @@ export class OnnxEmbeddingModel {
     session: SessionSettings,
     limits: BatchLimits,
     logger?: EmbeddingLogger,
+    onStage?: EmbeddingStageObserver,
   ): Promise<OnnxEmbeddingModel> {
     const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
     const onnx = await createOnnxSession(files.onnxPath, session, logger);
     try {
-      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, inspectGraph(id, onnx.session), limits, padId);
+      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, inspectGraph(id, onnx.session), limits, padId, onStage);
     } catch (error) {
       await onnx.session.release();
       throw error;
@@ -51,6 +55,7 @@ export class OnnxEmbeddingModel {
   async warmUp(): Promise<void> {
     const [vector] = await this.embed([WARM_UP_TEXT], { normalize: false });
     this.dimensions = vector.length;
+    this.observe = this.onStage;
   }
 
   info(): ModelInfo {
@@ -79,7 +84,9 @@ export class OnnxEmbeddingModel {
       settings: this.files.settings,
       dimensions: this.dimensions,
     });
+    const started = performance.now();
     const tokenized = await this.tokenize(texts, request);
+    this.observe?.({ stage: 'tokenize', model: this.id, texts: texts.length, seconds: secondsSince(started) });
     const vectors = new Array<Float32Array>(texts.length);
     const lengths = tokenized.map((text) => text.ids.length);
     for (const textIndexes of planBatches(lengths, this.limits, runCostTokens(this.onnx.device, this.limits))) {
@@ -121,7 +128,8 @@ export class OnnxEmbeddingModel {
 
   private async runBatch(batch: TokenBatch): Promise<Float32Array[]> {
     const { outputName, pooledByGraph } = this.graph;
-    const outputs = await this.exclusive(() => this.onnx.session.run(this.feedsFor(batch), [outputName]));
+    const run = () => this.onnx.session.run(this.feedsFor(batch), [outputName]);
+    const outputs = await this.exclusive(() => this.timed(batch, run));
     const output = outputs[outputName];
     const data = output.data as Float32Array;
     if (pooledByGraph) {
@@ -144,9 +152,21 @@ export class OnnxEmbeddingModel {
     return feeds;
   }
 
+  /** Times the run itself, not its wait in the run queue. */
+  private async timed<T>(batch: TokenBatch, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await run();
+    const { batchSize: texts, sequenceLength } = batch;
+    const seconds = secondsSince(started);
+    this.observe?.({ stage: 'inference', model: this.id, texts, paddedTokens: texts * sequenceLength, seconds });
+    return result;
+  }
+
   private exclusive<T>(task: () => Promise<T>): Promise<T> {
     const run = this.runQueue.then(task, task);
     this.runQueue = run.catch(() => undefined);
     return run;
   }
 }
+
+const secondsSince = (started: number) => (performance.now() - started) / 1000;

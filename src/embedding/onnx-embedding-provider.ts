@@ -4,6 +4,7 @@ import {
   EmbeddingLogger,
   EmbeddingProvider,
   EmbeddingReadiness,
+  EmbeddingStageObserver,
   EmbedOptions,
   EmbedResult,
   ExecutionDevice,
@@ -32,6 +33,8 @@ export interface OnnxEmbeddingProviderOptions {
   maxBatchSize?: number;
   hub?: HubCacheOptions;
   logger?: EmbeddingLogger;
+  /** Told the cost of every tokenisation and inference batch (metrics); the provider knows nothing of Nest. */
+  onStage?: EmbeddingStageObserver;
 }
 
 const DEFAULT_LIMITS: BatchLimits = { maxBatchTokens: 8192, maxBatchSize: 32 };
@@ -101,7 +104,8 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
     const { logger } = this.options;
     try {
       const files = await readModelFiles(source.id, await this.modelFolder(source), source.modelFile);
-      const model = await OnnxEmbeddingModel.load(source.id, files, this.sessionSettings(), this.batchLimits(), logger);
+      const [settings, limits] = [this.sessionSettings(), this.batchLimits()];
+      const model = await OnnxEmbeddingModel.load(source.id, files, settings, limits, logger, this.options.onStage);
       this.loaded.set(source.id, model);
       this.updateStatus(source.id, { loaded: true, device: model.info().device });
       await model.warmUp();

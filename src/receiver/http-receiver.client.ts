@@ -17,6 +17,8 @@ export interface HttpReceiverOptions {
   timeoutMs: number;
   maxRetries: number;
   retryBaseMs?: number;
+  /** Told of every failed request (metrics): the HTTP status, or `network`/`timeout` when none came back. */
+  onError?: (status: number | 'network' | 'timeout') => void;
 }
 
 /** POSTs batches to RECEIVER_URL + /receiver/embeddings, retrying what may succeed later. */
@@ -55,8 +57,10 @@ export class HttpReceiverClient extends ReceiverClient {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       if (response.ok) return { ok: true as const };
+      this.options.onError?.(response.status);
       return { ok: false as const, ...(await classify(response)) };
     } catch (error) {
+      this.options.onError?.(isTimeout(error) ? 'timeout' : 'network');
       const message = `receiver unreachable: ${error instanceof Error ? error.message : error}`;
       return { ok: false as const, retry: true, error: new DeliveryTransientError(message), retryAfterMs: undefined };
     }
@@ -90,5 +94,8 @@ function idempotencyKey(batch: DeliveryBatch): string {
   const ids = batch.items.map((item) => `${item.chunkId}:${item.contentHash}`).join(',');
   return createHash('sha256').update(`${batch.model}|${ids}`).digest('hex');
 }
+
+/** AbortSignal.timeout aborts fetch with a TimeoutError. */
+const isTimeout = (error: unknown) => error instanceof Error && error.name === 'TimeoutError';
 
 const withSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);

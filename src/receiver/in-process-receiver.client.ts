@@ -6,7 +6,11 @@ import { ReceiverService } from './receiver.service';
 /** Stores through the built-in receiver without an HTTP hop: same checks, same upsert. */
 @Injectable()
 export class InProcessReceiverClient extends ReceiverClient {
-  constructor(private readonly receiver: ReceiverService) {
+  constructor(
+    private readonly receiver: ReceiverService,
+    /** Told of every failed store (metrics): 422 for a refusal, like the endpoint, else `error`. */
+    private readonly onError?: (status: 422 | 'error') => void,
+  ) {
     super();
   }
 
@@ -14,6 +18,7 @@ export class InProcessReceiverClient extends ReceiverClient {
     try {
       await this.receiver.store(toReceiverBody(batch, (vector) => Array.from(vector)));
     } catch (error) {
+      this.onError?.(error instanceof ReceiverRejection ? 422 : 'error');
       if (error instanceof ReceiverRejection) {
         const items = error.items.map((item) => ({ chunkId: item.chunk_id, message: item.message }));
         throw new DeliveryRejectedError(error.message, items);

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { ErrorStatus, MetricsService } from '../metrics/metrics.service';
 import { HttpReceiverClient } from './http-receiver.client';
 import { InProcessReceiverClient } from './in-process-receiver.client';
 import { IsolatingDelivery } from './isolating-delivery';
@@ -8,10 +9,18 @@ import { ReceiverController } from './receiver.controller';
 import { ReceiverRepository } from './receiver.repository';
 import { ReceiverService } from './receiver.service';
 
-function createReceiverClient(config: AppConfig, receiver: ReceiverService): ReceiverClient {
+function createReceiverClient(config: AppConfig, receiver: ReceiverService, metrics: MetricsService): ReceiverClient {
   const { url, apiKey, timeoutMs, maxRetries } = config.receiver;
-  if (!url) return new InProcessReceiverClient(receiver);
-  return new HttpReceiverClient({ url, apiKey, timeoutMs, maxRetries, retryBaseMs: config.sender.retryBaseMs });
+  const onError = (status: ErrorStatus) => metrics.receiverError(status);
+  if (!url) return new InProcessReceiverClient(receiver, onError);
+  return new HttpReceiverClient({
+    url,
+    apiKey,
+    timeoutMs,
+    maxRetries,
+    retryBaseMs: config.sender.retryBaseMs,
+    onError,
+  });
 }
 
 /**
@@ -27,7 +36,11 @@ export class ReceiverModule {
       providers: [
         ReceiverRepository,
         ReceiverService,
-        { provide: ReceiverClient, inject: [AppConfig, ReceiverService], useFactory: createReceiverClient },
+        {
+          provide: ReceiverClient,
+          inject: [AppConfig, ReceiverService, MetricsService],
+          useFactory: createReceiverClient,
+        },
         IsolatingDelivery,
       ],
       exports: [ReceiverClient, IsolatingDelivery, ReceiverRepository],

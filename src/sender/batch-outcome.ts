@@ -1,26 +1,33 @@
+import { FailureReason, RetryReason } from '../metrics/metrics.service';
 import { ClaimedChunk } from './sender.repository';
 
 /** What became of each link of a batch, written back in one go when the batch ends. */
 export class BatchOutcome {
   readonly done: number[] = [];
-  readonly failed: { linkId: number; error: string }[] = [];
+  readonly failed: { linkId: number; error: string; reason: FailureReason }[] = [];
   /** `delayMs`: how long to wait before the next attempt when the other side said (Retry-After); else backoff. */
-  readonly retry: { items: ClaimedChunk[]; error: string; delayMs?: number }[] = [];
+  readonly retry: { items: ClaimedChunk[]; error: string; reason: RetryReason; delayMs?: number }[] = [];
   readonly released: number[] = [];
+  /** Links whose vector was computed for this batch (for metrics; a vector reused from the store is not). */
+  embedded = 0;
 
   succeed(items: ClaimedChunk[]): void {
     this.done.push(...items.map((item) => item.linkId));
   }
 
-  fail(items: ClaimedChunk[], error: string): void {
-    this.failed.push(...items.map((item) => ({ linkId: item.linkId, error })));
+  fail(items: ClaimedChunk[], error: string, reason: FailureReason): void {
+    this.failed.push(...items.map((item) => ({ linkId: item.linkId, error, reason })));
   }
 
-  retryLater(items: ClaimedChunk[], error: string, delayMs?: number): void {
-    if (items.length > 0) this.retry.push({ items, error, delayMs });
+  retryLater(items: ClaimedChunk[], error: string, reason: RetryReason, delayMs?: number): void {
+    if (items.length > 0) this.retry.push({ items, error, reason, delayMs });
   }
 
   release(items: ClaimedChunk[]): void {
     this.released.push(...items.map((item) => item.linkId));
+  }
+
+  noteEmbedded(items: ClaimedChunk[]): void {
+    this.embedded += items.length;
   }
 }

@@ -3,6 +3,7 @@ import { AppConfig } from '../config/app-config';
 import { embedSettingAside } from '../embedding/embed-setting-aside';
 import { EmbeddingProvider } from '../embedding/embedding-provider';
 import { DeliveryReport, IsolatingDelivery } from '../receiver/isolating-delivery';
+import { MetricsService } from '../metrics/metrics.service';
 import { ReceiverRepository } from '../receiver/receiver.repository';
 import { BatchOutcome } from './batch-outcome';
 import { BatchRunner } from './batch-runner';
@@ -27,6 +28,7 @@ export class BatchProcessor extends BatchWorker {
     private readonly delivery: IsolatingDelivery,
     private readonly vectors: ReceiverRepository,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     super();
   }
@@ -60,9 +62,12 @@ export class BatchProcessor extends BatchWorker {
       outcome.fail(
         batch.items.filter((item) => item.contentHash === toEmbed[index].contentHash),
         error,
+        'embedding',
       );
     });
     const embedded = [...vectors].map(([index, vector]) => [toEmbed[index].contentHash, vector] as const);
+    const embeddedHashes = new Set(embedded.map(([hash]) => hash));
+    outcome.noteEmbedded(batch.items.filter((item) => embeddedHashes.has(item.contentHash)));
     return new Map([...reused, ...embedded]);
   }
 
@@ -74,9 +79,11 @@ export class BatchProcessor extends BatchWorker {
       vector: vectors.get(item.contentHash)!,
     }));
     const report = new DeliveryReport();
+    const endDelivery = this.metrics.startStage('delivery');
     try {
       await this.delivery.deliver({ taskId, model, dimensions, items: delivery }, report);
     } finally {
+      endDelivery();
       record(report, items, outcome);
     }
   }
@@ -87,8 +94,8 @@ function record(report: DeliveryReport, items: ClaimedChunk[], outcome: BatchOut
   const byChunk = new Map(items.map((item) => [item.chunkId, item]));
   const links = (chunkIds: number[]) => chunkIds.map((chunkId) => byChunk.get(chunkId)!);
   outcome.succeed(links(report.delivered));
-  report.refused.forEach(({ chunkId, error }) => outcome.fail(links([chunkId]), error));
-  report.retry.forEach(({ chunkIds, error }) => outcome.retryLater(links(chunkIds), error));
+  report.refused.forEach(({ chunkId, error }) => outcome.fail(links([chunkId]), error, 'receiver_rejected'));
+  report.retry.forEach(({ chunkIds, error }) => outcome.retryLater(links(chunkIds), error, 'transient'));
 }
 
 function distinctByHash(items: ClaimedChunk[]): ClaimedChunk[] {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { backoffMs } from '../common/backoff';
 import { AppConfig } from '../config/app-config';
+import { BatchCounts, FailureReason, MetricsService, RetryReason } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
 
@@ -16,6 +17,7 @@ export class BatchRunner {
   constructor(
     private readonly repository: SenderRepository,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   async run(batch: ClaimedBatch, batchId: string, work: (outcome: BatchOutcome) => Promise<void>): Promise<void> {
@@ -24,10 +26,11 @@ export class BatchRunner {
     try {
       await work(outcome);
     } catch (error) {
-      outcome.retryLater(stillOpen(batch.items, outcome), `batch ${batchId}: ${messageOf(error)}`);
+      outcome.retryLater(stillOpen(batch.items, outcome), `batch ${batchId}: ${messageOf(error)}`, 'error');
     } finally {
       stopRenewing();
     }
+    this.metrics.batchSettled(batch.model, this.counts(outcome));
     await this.settle(outcome);
     this.logger.debug(
       `batch ${batchId} (${batch.model}): ${outcome.done.length} done, ${outcome.failed.length} failed, ` +
@@ -62,6 +65,20 @@ export class BatchRunner {
       );
     }
     if (outcome.released.length > 0) await this.repository.release(owner, outcome.released);
+  }
+
+  /** The outcome in numbers; a retry on a link's last attempt fails it (as retryLater's SQL does). */
+  private counts(outcome: BatchOutcome): BatchCounts {
+    const failed = new Map<FailureReason, number>();
+    const retried = new Map<RetryReason, number>();
+    const add = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
+    outcome.failed.forEach(({ reason }) => add(failed, reason, 1));
+    for (const { items, reason } of outcome.retry) {
+      const exhausted = items.filter((item) => item.attempts >= this.config.sender.maxAttempts).length;
+      add(failed, 'attempts_exhausted', exhausted);
+      add(retried, reason, items.length - exhausted);
+    }
+    return { embedded: outcome.embedded, delivered: outcome.done.length, failed, retried };
   }
 
   /** Renews the batch's leases at a third of their length, so a slow batch is not taken over while it runs. */

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { BatchRunner, messageOf } from './batch-runner';
 import { BatchWorker } from './batch-worker';
@@ -26,6 +27,7 @@ export class RemoteBatchWorker extends BatchWorker {
   constructor(
     private readonly runner: BatchRunner,
     config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     super();
     const { remoteUrl, remoteApiKey, remoteTimeoutMs } = config.sender;
@@ -53,27 +55,35 @@ export class RemoteBatchWorker extends BatchWorker {
     return this.runner.run(batch, batchId, async (outcome) => {
       for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
         const chunks = items.map((item) => ({ id: item.chunkId, text: item.text }));
-        this.record(await this.remote.embedAndDeliver(taskId, batch.model, chunks), items, outcome);
+        // The remote embeds and delivers in one call: from here, all of it is the delivery stage.
+        const endDelivery = this.metrics.startStage('delivery');
+        const answer = await this.remote.embedAndDeliver(taskId, batch.model, chunks).finally(endDelivery);
+        this.record(answer, items, outcome);
       }
     });
   }
 
   private record(answer: RemoteAnswer, items: ClaimedChunk[], outcome: BatchOutcome): void {
-    if (answer.kind === 'refused') return outcome.fail(items, answer.error);
+    if (answer.kind === 'refused') return outcome.fail(items, answer.error, 'remote');
     if (answer.kind === 'transient') {
       // The remote may be down or have dropped the model: ask for its models before claiming more.
       this.models = undefined;
       this.logger.warn(`${answer.error}; ${items.length} chunks will be retried`);
-      return outcome.retryLater(items, answer.error, answer.retryAfterMs);
+      return outcome.retryLater(items, answer.error, 'remote', answer.retryAfterMs);
     }
     const unreported: ClaimedChunk[] = [];
     for (const item of items) {
       const result = answer.items.get(item.chunkId);
-      if (result?.status === 'delivered') outcome.succeed([item]);
-      else if (result?.status === 'failed') outcome.fail([item], result.error ?? 'the remote failed this chunk');
-      else unreported.push(item);
+      if (result?.status === 'delivered') {
+        outcome.noteEmbedded([item]);
+        outcome.succeed([item]);
+      } else if (result?.status === 'failed') {
+        outcome.fail([item], result.error ?? 'the remote failed this chunk', 'remote');
+      } else {
+        unreported.push(item);
+      }
     }
-    outcome.retryLater(unreported, 'the remote did not report these chunks as delivered or failed');
+    outcome.retryLater(unreported, 'the remote did not report these chunks as delivered or failed', 'remote');
   }
 
   /** Logs when the remote comes and goes, not on every look. */

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { deadline } from '../common/backoff';
+import { MetricsService } from '../metrics/metrics.service';
 import { BatchWorker } from './batch-worker';
 import { SenderRepository } from './sender.repository';
 import { WorkNotifier } from './work-notifier';
@@ -30,6 +31,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly worker: BatchWorker,
     private readonly scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -39,6 +41,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       this.logger.warn('Sender idle: no embedding model is served here (EMBEDDING_MODELS)');
       return;
     }
+    this.metrics.addModels(models);
     this.notifier = new WorkNotifier(this.config.database.url!, () => this.wake());
     await this.notifier.start();
     const poll = setInterval(() => void this.poll(), this.config.sender.pollIntervalMs);
@@ -82,8 +85,10 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     while (!this.stopping && this.inFlight.size < concurrency) {
       const models = await this.worker.servedModels();
       if (models.length === 0) return;
-      const batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds });
+      const endClaim = this.metrics.startStage('claim');
+      const batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds }).finally(endClaim);
       if (!batch) return;
+      this.metrics.batchClaimed(batch.model, batch.items.length);
       await this.logStarted(batch.items.map((item) => item.taskId));
       this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`), batch.items.map((i) => i.taskId));
     }
@@ -103,6 +108,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   private async poll(): Promise<void> {
     try {
       const reclaimed = await this.repository.reclaimExpired(this.config.sender.maxAttempts);
+      this.metrics.leasesReclaimed(reclaimed);
       if (reclaimed > 0) this.logger.warn(`reclaimed ${reclaimed} chunks whose lease expired`);
     } catch (error) {
       this.logger.error(`reclaiming expired leases failed: ${(error as Error).message}`);

@@ -13,6 +13,8 @@ import { TaskEntity } from './task.entity';
 @Index('embed_task_chunk_pending_idx', ['taskId', 'id'], { where: `"status" = 'pending'` })
 // Reclaiming: leases that have run out.
 @Index('embed_task_chunk_lease_idx', ['leaseExpiresAt'], { where: `"status" = 'in_progress'` })
+// Counting failed links exactly on every metrics scrape (queue-depth.repository.ts).
+@Index('embed_task_chunk_failed_idx', ['taskId'], { where: `"status" = 'failed'` })
 @Index('embed_task_chunk_chunk_idx', ['chunkId'])
 export class EmbedTaskChunkEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT', primaryKeyConstraintName: 'embed_task_chunk_pkey' })

@@ -37,13 +37,19 @@ interface ExportShape {
 async function runExport({ client, args: [rawId], options, io }: CommandContext): Promise<number> {
   const id = taskId(rawId);
   const task = await client.getTask(id);
-  const shape = { model: optionalString(options, 'model') ?? task.model, text: !options['no-text'], metadata: !options['no-metadata'] };
+  const shape = {
+    model: optionalString(options, 'model') ?? task.model,
+    text: !options['no-text'],
+    metadata: !options['no-metadata'],
+  };
   const out = optionalString(options, 'out');
   const counts = out ? await exportToFile(client, id, shape, out) : await writeVectors(client, id, shape, io.stdout);
   const where = out ? ` to ${out}` : '';
   io.stderr.write(`exported ${counts.written} vectors of task ${id} (model ${shape.model})${where}\n`);
   if (counts.missing > 0) {
-    io.stderr.write(`${counts.missing} chunks have no stored vector for model ${shape.model} (not done, or failed) and were left out\n`);
+    io.stderr.write(
+      `${counts.missing} chunks have no stored vector for model ${shape.model} (not done, or failed) and were left out\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -84,7 +90,11 @@ async function writeVectors(client: ApiClient, id: number, shape: ExportShape, o
   }
 }
 
-async function exportLine(client: ApiClient, item: TaskChunkPage['items'][number], shape: ExportShape): Promise<string | undefined> {
+async function exportLine(
+  client: ApiClient,
+  item: TaskChunkPage['items'][number],
+  shape: ExportShape,
+): Promise<string | undefined> {
   const stored = await client.getEmbedding(item.chunkId, shape.model);
   if (!stored) return undefined;
   const metadata = shape.metadata ? (await client.getChunk(item.chunkId)).metadata : undefined;

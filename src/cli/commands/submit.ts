@@ -28,11 +28,23 @@ export const submit: Command = {
   options: {
     model: { type: 'string', placeholder: 'MODEL', description: 'Model to embed with (required)' },
     name: { type: 'string', placeholder: 'NAME', description: 'Task name (default: the file or folder name)' },
-    priority: { type: 'string', placeholder: 'P', description: 'Priority, -1000 to 1000; higher runs first (default 0)' },
+    priority: {
+      type: 'string',
+      placeholder: 'P',
+      description: 'Priority, -1000 to 1000; higher runs first (default 0)',
+    },
     'no-follow': { type: 'boolean', description: 'Print the task id and return without following the task' },
-    'chunk-size': { type: 'string', placeholder: 'CHARS', description: 'Split text into chunks of at most CHARS characters' },
+    'chunk-size': {
+      type: 'string',
+      placeholder: 'CHARS',
+      description: 'Split text into chunks of at most CHARS characters',
+    },
     format: { type: 'string', placeholder: 'F', description: 'Input format: auto (default), jsonl or text' },
-    batch: { type: 'string', placeholder: 'N', description: `Chunks per request (default ${DEFAULT_BATCH}; halved on 413)` },
+    batch: {
+      type: 'string',
+      placeholder: 'N',
+      description: `Chunks per request (default ${DEFAULT_BATCH}; halved on 413)`,
+    },
     interval: INTERVAL_OPTION,
   },
   run: runSubmit,
@@ -48,17 +60,21 @@ async function runSubmit({ client, args: [file], options, io }: CommandContext):
   const name = optionalString(options, 'name') ?? defaultTaskName(file);
 
   const source = await readChunks(file, { format, chunkSize });
-  if (source.skipped.length > 0) io.stderr.write(`left out ${source.skipped.length} files that are not text: ${preview(source.skipped)}\n`);
+  if (source.skipped.length > 0)
+    io.stderr.write(`left out ${source.skipped.length} files that are not text: ${preview(source.skipped)}\n`);
   if (source.chunks.length === 0) throw new CliError(`no chunks in ${file}: nothing to submit`);
 
   const task = await uploadTask(client, { name, model, priority }, source.chunks, batch, {
-    halved: (from, to) => io.stderr.write(`the server refused ${from} chunks in one request (413); sending ${to} at a time\n`),
+    halved: (from, to) =>
+      io.stderr.write(`the server refused ${from} chunks in one request (413); sending ${to} at a time\n`),
     uploaded: (created, sent, total) => {
       if (sent < total) io.stderr.write(`task ${created.id}: uploaded ${sent} of ${total} chunks\n`);
     },
   });
   const files = source.files > 1 ? ` (${source.files} files)` : '';
-  io.stderr.write(`task ${task.id} "${task.name}": ${source.chunks.length} chunks from ${file}${files}, model ${model}\n`);
+  io.stderr.write(
+    `task ${task.id} "${task.name}": ${source.chunks.length} chunks from ${file}${files}, model ${model}\n`,
+  );
   io.stdout.write(`${task.id}\n`);
   if (options['no-follow']) return EXIT.ok;
   return followAndReport(client, task.id, intervalMs, io);

@@ -56,7 +56,9 @@ export const list: Command = {
     }
     io.stdout.write(`${taskTable(page.items)}\n`);
     if (page.total > page.items.length) {
-      io.stderr.write(`tasks ${page.offset + 1}–${page.offset + page.items.length} of ${page.total} (see --limit, --offset)\n`);
+      io.stderr.write(
+        `tasks ${page.offset + 1}–${page.offset + page.items.length} of ${page.total} (see --limit, --offset)\n`,
+      );
     }
     return EXIT.ok;
   },
@@ -85,7 +87,7 @@ export const retry: Command = {
   async run({ client, args: [id], options, io }) {
     const intervalMs = intOption(options, 'interval', DEFAULT_INTERVAL_MS, { min: 10 });
     const task = await client.retryTask(taskId(id));
-    io.stdout.write(`task ${task.id} ${task.status}: ${task.progress.pending} chunks pending again; ${formatCounts(task)}\n`);
+    io.stdout.write(`task ${task.id} ${task.status}: failed chunks back to pending; ${formatCounts(task)}\n`);
     return options.follow ? followAndReport(client, task.id, intervalMs, io) : EXIT.ok;
   },
 };
@@ -105,7 +107,8 @@ export function describeTask(task: Task): string {
   lines.push(`  created    ${task.createdAt}`);
   if (task.startedAt) lines.push(`  started    ${task.startedAt}`);
   const elapsed = elapsedSeconds(task);
-  if (task.finishedAt) lines.push(`  finished   ${task.finishedAt}${elapsed === undefined ? '' : ` (${formatDuration(elapsed)})`}`);
+  if (task.finishedAt)
+    lines.push(`  finished   ${task.finishedAt}${elapsed === undefined ? '' : ` (${formatDuration(elapsed)})`}`);
   if (task.lastError) lines.push(`  last error ${task.lastError}`);
   return lines.join('\n');
 }

@@ -41,6 +41,8 @@ export class TeiRequestError extends Error {
       maxBatchSize?: number;
       /** The request ran past its time limit. */
       timedOut?: boolean;
+      /** No HTTP answer: refused, reset, unreachable. */
+      network?: boolean;
     } = {},
   ) {
     super(message);
@@ -54,6 +56,13 @@ export class TeiRequestError extends Error {
 
   get retryable(): boolean {
     return this.kind === 'overloaded' || this.kind === 'transient';
+  }
+
+  /** For metrics: the HTTP status, or what went wrong before one came back. */
+  get status(): number | 'network' | 'timeout' | 'error' {
+    if (this.details.status !== undefined) return this.details.status;
+    if (this.details.timedOut) return 'timeout';
+    return this.details.network ? 'network' : 'error';
   }
 }
 
@@ -121,7 +130,8 @@ export class TeiClient {
           'transient',
         );
       }
-      throw new TeiRequestError(`TEI unreachable (${method} /${path}): ${describeNetworkError(error)}`, 'transient');
+      const message = `TEI unreachable (${method} /${path}): ${describeNetworkError(error)}`;
+      throw new TeiRequestError(message, 'transient', { network: true });
     }
     throw await failure(response, `${method} /${path}`);
   }

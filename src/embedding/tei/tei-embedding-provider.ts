@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../../common/backoff';
 import { assertTexts } from '../embed-request';
@@ -9,11 +10,11 @@ import {
   EmbedOptions,
   ModelInfo,
   ModelReadiness,
-  PoolingMode,
 } from '../embedding-provider';
 import { AimdWindow, AimdWindowSnapshot } from './aimd-window';
 import { IsolationMemo } from './isolation-memo';
 import { TeiClient, TeiEmbedBody, TeiInfo, TeiRequestError } from './tei-client';
+import { requestSettings, toModelInfo } from './tei-model';
 import { embedSplitting } from './tei-splitting';
 import { TeiModelMismatchError, TeiUnavailableError } from './tei.errors';
 
@@ -36,11 +37,10 @@ export interface TeiEmbeddingProviderOptions {
   /** Texts the sender keeps in flight (batch size × concurrency), to warn when it cannot fill the window. */
   senderCapacity?: number;
   logger?: EmbeddingLogger;
+  /** Called for every failed request to TEI (before any retry), e.g. to count them; must not throw. */
+  onRequestError?: (status: number | 'network' | 'timeout' | 'error') => void;
 }
 
-type RequestSettings = Omit<TeiEmbedBody, 'inputs'>;
-
-const TEI_POOLING: Record<string, PoolingMode> = { mean: 'mean', cls: 'cls', last_token: 'lasttoken' };
 const WARM_UP_TEXT = 'warm-up';
 
 /**
@@ -59,7 +59,7 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
   private aimd?: AimdWindow;
   private batchSize = 1;
   private initialization?: Promise<void>;
-  private closing = new AbortController();
+  private closing = closingController();
 
   constructor(private readonly options: TeiEmbeddingProviderOptions) {
     super();
@@ -74,7 +74,7 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
 
   async close(): Promise<void> {
     this.closing.abort(new ModelNotReadyError(this.status.id));
-    this.closing = new AbortController();
+    this.closing = closingController();
     this.initialization = undefined;
     this.served = undefined;
     this.status = this.initialStatus();
@@ -196,6 +196,8 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
         const failure = error instanceof TeiRequestError && !signal.aborted ? error : undefined;
         slot.release(failure?.congestion ? 'congestion' : 'neutral');
         if (!failure) throw signal.aborted ? signal.reason : error;
+        this.options.onRequestError?.(failure.status);
+        this.learnBatchLimit(failure);
         if (failure.kind === 'fatal') throw new TeiUnavailableError(failure.message + hint(failure));
         if (!failure.retryable) throw failure;
         if (attempt >= this.options.maxAttempts) {
@@ -206,6 +208,16 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
         await sleep(waitMs, undefined, { signal });
       }
     }
+  }
+
+  /** TEI named a smaller batch limit than its /info said (it was restarted with another one): keep to it from now. */
+  private learnBatchLimit(failure: TeiRequestError): void {
+    const limit = failure.details.maxBatchSize;
+    if (!limit || limit >= this.batchSize) return;
+    this.options.logger?.warn(
+      `TEI at ${this.options.url} takes at most ${limit} inputs per request now; was ${this.batchSize}`,
+    );
+    this.batchSize = limit;
   }
 
   /**
@@ -251,39 +263,11 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
   }
 }
 
-/** EmbedOptions in TEI's terms, with this service's defaults (truncate) and TEI's (normalize). */
-function requestSettings(options: EmbedOptions, info: ModelInfo): RequestSettings {
-  if (options.prompt !== undefined) {
-    throw new EmbeddingInputError('prompt: TEI takes no literal prompt per request; use promptName instead', 'prompt');
-  }
-  const { dimensions, promptName } = options;
-  if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > info.dimensions)) {
-    throw new EmbeddingInputError(
-      `dimensions must be an integer from 1 to ${info.dimensions} for model "${info.id}", got ${dimensions}`,
-      'dimensions',
-    );
-  }
-  return {
-    truncate: options.truncate ?? true,
-    normalize: options.normalize ?? info.normalize,
-    ...(promptName === undefined ? {} : { prompt_name: promptName }),
-    ...(dimensions === undefined ? {} : { dimensions }),
-  };
-}
-
-function toModelInfo(info: TeiInfo, dimensions: number): ModelInfo {
-  const pooling = info.model_type?.embedding?.pooling;
-  return {
-    id: info.model_id,
-    dimensions,
-    maxTokens: info.max_input_length,
-    pooling: (pooling && TEI_POOLING[pooling.toLowerCase()]) || 'mean',
-    // TEI normalises unless asked not to; its /info does not say what the model itself would do.
-    normalize: true,
-    prompts: {},
-    defaultPromptName: null,
-    device: 'remote',
-  };
+/** Aborts every request in flight on close; each embed call in progress listens to it. */
+function closingController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function refusal(index: number, reason: string): EmbeddingInputError {

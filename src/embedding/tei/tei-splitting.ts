@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { TeiRequestError } from './tei-client';
 
 /** Sends one batch (the indexes of the texts it holds) and answers one vector per index, in order. */
@@ -49,6 +50,8 @@ export async function embedSplitting(
 ): Promise<SplitResult> {
   const result: SplitResult = { vectors: new Map(), refused: new Map() };
   const abort = new AbortController();
+  // Every batch waiting for a window slot, sleeping or in flight listens to it: many, by design.
+  setMaxListeners(0, abort.signal);
   const onAbort = () => abort.abort(signal!.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
   const run = async (batch: number[]): Promise<void> => {

@@ -1,0 +1,65 @@
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { QueueDepthRepository } from '../metrics/queue-depth.repository';
+import { BatchRunner } from './batch-runner';
+import { ClaimedChunk, SenderRepository } from './sender.repository';
+
+/** The counts BatchRunner reports when it settles a batch (the SQL side is covered by the pipeline tests). */
+describe('BatchRunner metrics', () => {
+  const config = {
+    embedding: { models: [{ id: 'm' }] },
+    sender: { workerId: 'w', maxAttempts: 3, retryBaseMs: 10, leaseSeconds: 60 },
+  } as unknown as AppConfig;
+  const repository = {
+    markDone: jest.fn(async () => 0),
+    markFailed: jest.fn(async () => undefined),
+    retryLater: jest.fn(async () => undefined),
+    release: jest.fn(async () => 0),
+  } as unknown as SenderRepository;
+  let metrics: MetricsService;
+  let runner: BatchRunner;
+
+  beforeEach(() => {
+    metrics = new MetricsService(config, {} as QueueDepthRepository);
+    runner = new BatchRunner(repository, config, metrics);
+  });
+
+  const link = (linkId: number, attempts = 1): ClaimedChunk => ({
+    linkId,
+    taskId: 1,
+    chunkId: linkId,
+    attempts,
+    text: `t${linkId}`,
+    contentHash: `h${linkId}`,
+  });
+
+  async function counter(name: string, labels: Record<string, string>): Promise<number | undefined> {
+    const metric = await metrics.registry.getSingleMetric(`embedding_tasks_${name}`)!.get();
+    return metric.values.find((value) => Object.entries(labels).every(([k, v]) => value.labels[k] === v))?.value;
+  }
+
+  it('counts embedded, delivered, failed by reason, and a retry on the last attempt as attempts_exhausted', async () => {
+    const items = [link(1), link(2), link(3), link(4, 3), link(5, 2)];
+    await runner.run({ model: 'm', items }, 'b1', async (outcome) => {
+      outcome.noteEmbedded(items.slice(0, 3));
+      outcome.succeed([items[0], items[1]]);
+      outcome.fail([items[2]], 'refused', 'receiver_rejected');
+      outcome.retryLater([items[3], items[4]], 'receiver down', 'transient');
+    });
+    expect(await counter('chunks_embedded_total', { model: 'm' })).toBe(3);
+    expect(await counter('chunks_delivered_total', { model: 'm' })).toBe(2);
+    expect(await counter('chunks_failed_total', { model: 'm', reason: 'receiver_rejected' })).toBe(1);
+    expect(await counter('chunks_failed_total', { model: 'm', reason: 'attempts_exhausted' })).toBe(1);
+    expect(await counter('chunks_retried_total', { model: 'm', reason: 'transient' })).toBe(1);
+  });
+
+  it('retries what a throwing batch left open, as reason error', async () => {
+    const items = [link(1), link(2)];
+    await runner.run({ model: 'm', items }, 'b2', async (outcome) => {
+      outcome.succeed([items[0]]);
+      throw new Error('the model crashed');
+    });
+    expect(await counter('chunks_delivered_total', { model: 'm' })).toBe(1);
+    expect(await counter('chunks_retried_total', { model: 'm', reason: 'error' })).toBe(1);
+  });
+});
