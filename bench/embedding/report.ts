@@ -36,22 +36,25 @@ export interface EmbeddingBenchResults {
 const NOISY_SPREAD = 1.3;
 
 export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults): TargetCheck[] {
-  const rate = (name: string) => throughput.figures.find((figure) => figure.name === name)?.chunksPerSecond ?? NaN;
+  const figure = (name: string) => throughput.figures.find((candidate) => candidate.name === name);
+  const check = (ratioOf: string, a: RateFigure | undefined, b: RateFigure | undefined, target: number) =>
+    checkTarget(
+      ratioOf,
+      ratioOf,
+      (a?.chunksPerSecond ?? NaN) / (b?.chunksPerSecond ?? NaN),
+      target,
+      (a?.bestChunksPerSecond ?? NaN) / (b?.bestChunksPerSecond ?? NaN),
+    );
   return [
-    checkTarget('provider vs ceiling', 'provider / raw session.run', rate('provider') / rate('raw'), 0.9),
-    checkTarget(
-      'provider vs transformers.js',
-      'provider / transformers.js pipeline',
-      rate('provider') / rate('transformersJs'),
-      2.5,
-    ),
-    checkTarget(
-      'tokenisation vs transformers.js',
-      'native tokenizer / transformers.js AutoTokenizer',
-      tokenization.native.chunksPerSecond / tokenization.transformersJs.chunksPerSecond,
-      2.5,
-    ),
+    check('provider / raw session.run', figure('provider'), figure('raw'), 0.9),
+    check('provider / transformers.js pipeline', figure('provider'), figure('transformersJs'), 2.5),
+    check('provider tokenizer / transformers.js AutoTokenizer', tokenization.native, tokenization.transformersJs, 2.5),
   ];
+}
+
+interface RateFigure {
+  chunksPerSecond: number;
+  bestChunksPerSecond: number;
 }
 
 export function printReport(results: EmbeddingBenchResults, resultsPath: string): void {
@@ -90,6 +93,7 @@ function throughputSection({ throughput, settings }: EmbeddingBenchResults): str
     formatNumber(figure.medianSeconds, 2),
     figure.samplesSeconds.map((seconds) => seconds.toFixed(2)).join(' '),
     formatNumber(provider.chunksPerSecond / figure.chunksPerSecond, 2),
+    formatNumber(figure.bestChunksPerSecond),
   ]);
   const { sessionOptions, dtype, maxLength } = throughput.transformersJs;
   const options = Object.entries(sessionOptions)
@@ -107,7 +111,7 @@ function throughputSection({ throughput, settings }: EmbeddingBenchResults): str
     `Batch throughput — median of ${settings.rounds} interleaved runs, each over all ${settings.corpus.texts} texts; ` +
       `batches ≤ ${settings.batchLimits.maxBatchSize} texts / ${settings.batchLimits.maxBatchTokens} padded tokens, ` +
       `${settings.intraOpThreads} intra-op threads`,
-    renderTable(['contender', 'chunks/s', 'median s', 'runs s', 'provider ×'], rows),
+    renderTable(['contender', 'chunks/s', 'median s', 'runs s', 'provider ×', 'best chunks/s'], rows),
     `transformers.js ORT session (pipeline session_options): ${options}; dtype ${dtype}; max_length ${maxLength}; ` +
       'batches in corpus order',
     ...noise,
@@ -120,7 +124,7 @@ function tokenizationSection({ tokenization, settings }: EmbeddingBenchResults):
     `Tokenisation — median of ${settings.tokenizationRounds} interleaved runs of ${passesPerRun} passes over the corpus; ` +
       `ids truncated to ${settings.maxTokens}, no padding`,
     renderTable(
-      ['tokenizer', 'chunks/s', 'runs s'],
+      ['tokenizer', 'chunks/s', 'runs s', 'best chunks/s'],
       [
         [
           'provider TextTokenizer (fast path + native)',
@@ -166,8 +170,12 @@ function targetSection(targets: TargetCheck[]): string[] {
     formatNumber(target.ratio, 2),
     `≥ ${target.target}`,
     target.pass ? 'PASS' : 'MISS',
+    formatNumber(target.bestRunRatio ?? NaN, 2),
   ]);
-  return ['Targets', renderTable(['ratio', 'measured', 'target', 'result'], rows)];
+  return [
+    'Targets (decided on the medians; the best-run ratio shows what quieter moments gave)',
+    renderTable(['ratio', 'measured', 'target', 'result', 'best-run ratio'], rows),
+  ];
 }
 
 function padded({ tokens, batches, realShare }: PaddedTokens): string {

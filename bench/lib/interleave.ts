@@ -12,6 +12,7 @@ export interface ContenderTiming {
   /** Seconds per run, in the order they ran. */
   samples: number[];
   medianSeconds: number;
+  bestSeconds: number;
 }
 
 /**
@@ -40,7 +41,7 @@ export async function timeInterleaved(
   }
   return contenders.map(({ name }) => {
     const runs = samples.get(name)!;
-    return { name, samples: runs, medianSeconds: median(runs) };
+    return { name, samples: runs, medianSeconds: median(runs), bestSeconds: Math.min(...runs) };
   });
 }
 

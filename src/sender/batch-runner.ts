@@ -32,10 +32,17 @@ export class BatchRunner {
     }
     this.metrics.batchSettled(batch.model, this.counts(outcome));
     await this.settle(outcome);
-    this.logger.debug(
-      `batch ${batchId} (${batch.model}): ${outcome.done.length} done, ${outcome.failed.length} failed, ` +
-        `${outcome.retry.reduce((n, r) => n + r.items.length, 0)} to retry, ${outcome.released.length} released`,
-    );
+    // Structured fields, so a log search finds every line of a batch or a task.
+    this.logger.debug({
+      msg: `batch ${batchId} settled`,
+      batchId,
+      model: batch.model,
+      taskIds: [...new Set(batch.items.map((item) => item.taskId))],
+      done: outcome.done.length,
+      failed: outcome.failed.length,
+      retried: outcome.retry.reduce((n, retry) => n + retry.items.length, 0),
+      released: outcome.released.length,
+    });
   }
 
   /** The items of tasks still open, grouped by task; a cancelled task's items are released untouched. */

@@ -117,12 +117,19 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async logStarted(taskIds: number[]): Promise<void> {
-    for (const id of await this.repository.startTasks([...new Set(taskIds)])) this.logger.log(`task ${id} started`);
+    for (const id of await this.repository.startTasks([...new Set(taskIds)])) {
+      this.logger.log({ msg: `task ${id} started`, taskId: id });
+    }
   }
 
   private async logFinished(taskIds: number[]): Promise<void> {
     for (const task of await this.repository.finishTasks(taskIds)) {
-      this.logger.log(`task ${task.id} ${task.status}: ${task.done} done, ${task.failed} failed`);
+      this.logger.log({
+        msg: `task ${task.id} ${task.status}: ${task.done} done, ${task.failed} failed`,
+        taskId: task.id,
+        done: task.done,
+        failed: task.failed,
+      });
     }
   }
 }
