@@ -3,7 +3,9 @@ import request from 'supertest';
 import { createApp } from '../src/app.factory';
 import { AppConfig } from '../src/config/app-config';
 import { loadConfig } from '../src/config/config.loader';
+import { ensureModel } from '../src/embedding/testing/make-model';
 import { createTestDatabase, TestDatabase } from './database';
+import { TestReceiver } from './processes';
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -28,4 +30,23 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       await db.drop();
     },
   };
+}
+
+/**
+ * The real app serving the tiny model, listening on loopback, whose sender delivers over HTTP to a TestReceiver that
+ * forwards to this same app's built-in receiver: deliveries can then be slowed down, refused and counted.
+ */
+export async function startAppWithTestReceiver(env: Record<string, string> = {}): Promise<{ t: TestApp; receiver: TestReceiver }> {
+  const model = await ensureModel('tiny');
+  const receiver = new TestReceiver('');
+  await receiver.start();
+  const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, RECEIVER_URL: receiver.url, ...env });
+  await t.app.listen(0, '127.0.0.1');
+  receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
+  const close = t.close;
+  t.close = async () => {
+    await close();
+    await receiver.stop();
+  };
+  return { t, receiver };
 }

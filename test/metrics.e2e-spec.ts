@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { startTestApp, TestApp } from './app';
+import { startAppWithTestReceiver, startTestApp, TestApp } from './app';
 import { Scrape } from './metrics';
 import { TestReceiver } from './processes';
 import { waitFor } from './wait';
@@ -41,24 +40,14 @@ describe('Metrics (e2e)', () => {
   let first: Scrape;
 
   beforeAll(async () => {
-    const model = await ensureModel('tiny');
-    receiver = new TestReceiver('');
-    await receiver.start();
-    t = await startTestApp({
-      EMBEDDING_MODELS: `tiny=${model}`,
-      RECEIVER_URL: receiver.url,
+    ({ t, receiver } = await startAppWithTestReceiver({
       SENDER_BATCH_SIZE: '8',
       SENDER_POLL_INTERVAL_MS: '100',
       SENDER_RETRY_BASE_MS: '20',
-    });
-    await t.app.listen(0, '127.0.0.1');
-    receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
+    }));
     first = await scrape(t);
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => t.close());
 
   const settled = (id: number) =>
     waitFor(async () => {

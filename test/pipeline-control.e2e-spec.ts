@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { startTestApp, TestApp } from './app';
+import { startAppWithTestReceiver, TestApp } from './app';
 import { TestReceiver } from './processes';
 import { waitFor } from './wait';
 
@@ -11,29 +9,17 @@ import { waitFor } from './wait';
  */
 describe('Pipeline control (e2e)', () => {
   let t: TestApp;
-  let sql: DataSource;
   let receiver: TestReceiver;
 
   beforeAll(async () => {
-    const model = await ensureModel('tiny');
-    receiver = new TestReceiver('');
-    await receiver.start();
-    t = await startTestApp({
-      EMBEDDING_MODELS: `tiny=${model}`,
-      RECEIVER_URL: receiver.url,
+    ({ t, receiver } = await startAppWithTestReceiver({
       SENDER_BATCH_SIZE: '16',
       SENDER_CONCURRENCY: '1',
       SENDER_POLL_INTERVAL_MS: '100',
       SENDER_RETRY_BASE_MS: '20',
-    });
-    await t.app.listen(0, '127.0.0.1');
-    receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
-    sql = t.app.get(DataSource);
+    }));
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => t.close());
   beforeEach(() => (receiver.behaviour = {}));
 
   async function createTask(n: number, name: string, priority = 0): Promise<number> {

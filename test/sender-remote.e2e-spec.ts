@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
 import { Socket } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { startTestApp, TestApp } from './app';
+import { startAppWithTestReceiver, TestApp } from './app';
 import { ServiceProcess, startService, TestReceiver } from './processes';
 import { waitFor } from './wait';
 
@@ -60,24 +59,14 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
   let receiver: TestReceiver;
 
   beforeAll(async () => {
-    const model = await ensureModel('tiny');
-    receiver = new TestReceiver('');
-    await receiver.start();
-    t = await startTestApp({
+    ({ t, receiver } = await startAppWithTestReceiver({
       SENDER_ENABLED: 'false',
-      EMBEDDING_MODELS: `tiny=${model}`,
       EMBED_MAX_INPUT_CHARS: '1000',
-      RECEIVER_URL: receiver.url,
       RECEIVER_MAX_RETRIES: '0',
-    });
-    await t.app.listen(0, '127.0.0.1');
-    receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
+    }));
     sql = t.app.get(DataSource);
   });
-  afterAll(async () => {
-    await t.close();
-    await receiver.stop();
-  });
+  afterAll(() => t.close());
   beforeEach(() => (receiver.behaviour = {}));
 
   const storedRows = (chunkIds: number[]): Promise<{ chunk_id: number; embedding: number[] }[]> =>
