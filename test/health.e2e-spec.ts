@@ -4,6 +4,10 @@ import { loadConfig } from '../src/config/config.loader';
 import { startTestApp } from './app';
 import { adminQuery, serverUrl, withDatabase } from './database';
 import request from 'supertest';
+import { createServer } from 'node:http';
+import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { ensureModel } from '../src/embedding/testing/make-model';
+import { freePort } from './ports';
 
 describe('Health (e2e)', () => {
   it('is live and ready on a migrated database', async () => {
@@ -44,5 +48,53 @@ describe('Health (e2e)', () => {
     expect(res.body.error.database.status).toBe('down');
     await t.http().get('/health/live').expect(200);
     await t.app.close();
+  });
+});
+
+describe('Readiness of the embedding model and the receiver (e2e)', () => {
+  it('reports the model loaded and warmed up', async () => {
+    const model = await ensureModel('tiny');
+    const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_ENABLED: 'false' });
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body.details.embedding).toMatchObject({ status: 'up', models: [{ id: 'tiny', loaded: true, warmedUp: true }] });
+    expect(ready.body.details.receiver).toMatchObject({ status: 'up', target: 'in-process' });
+    await t.close();
+  });
+
+  it('is not ready while a configured model has not finished loading', async () => {
+    const model = await ensureModel('tiny');
+    const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_ENABLED: 'false' });
+    // Closing the provider puts the model back to "not loaded", as it is before start-up finishes loading it.
+    await t.app.get(EmbeddingProvider).close();
+    const res = await t.http().get('/health/ready').expect(503);
+    expect(res.body.error.embedding).toMatchObject({ status: 'down', message: 'not ready: tiny loading' });
+    await t.close();
+  });
+
+  it('is not ready (503, naming the receiver) when RECEIVER_URL cannot be reached', async () => {
+    const port = await freePort();
+    const t = await startTestApp({ RECEIVER_URL: `http://127.0.0.1:${port}`, SENDER_ENABLED: 'false' });
+    const res = await t.http().get('/health/ready').expect(503);
+    expect(res.body.error.receiver.status).toBe('down');
+    expect(res.body.details.database.status).toBe('up');
+    await t.close();
+  });
+
+  it('does not hang on a receiver that never answers: the check times out', async () => {
+    const silent = createServer(() => undefined); // accepts connections, never answers
+    const port = await freePort();
+    await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+    const t = await startTestApp({
+      RECEIVER_URL: `http://127.0.0.1:${port}`,
+      SENDER_ENABLED: 'false',
+      HEALTH_CHECK_TIMEOUT_MS: '300',
+    });
+    const started = Date.now();
+    const res = await t.http().get('/health/ready').expect(503);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(res.body.error.receiver.status).toBe('down');
+    await t.close();
+    silent.closeAllConnections();
+    silent.close();
   });
 });
