@@ -1,4 +1,5 @@
 import { BatchLimits, planBatches, runCostTokens } from '../../src/embedding/token-batches';
+import { chunk } from '../lib/chunk';
 import { median, sum } from '../lib/stats';
 
 export interface PaddedTokens {
@@ -24,25 +25,40 @@ export interface CorpusStats {
   };
 }
 
-/** How much compute goes to padding under each way of batching the corpus. */
-export function corpusStats(untruncated: number[], maxTokens: number, limits: BatchLimits): CorpusStats {
+/** How much compute goes to padding under each way of batching the corpus, given in calls of `callSize` texts. */
+export function corpusStats(
+  untruncated: number[],
+  maxTokens: number,
+  limits: BatchLimits,
+  callSize: number,
+): CorpusStats {
   const lengths = untruncated.map((length) => Math.min(length, maxTokens));
   const total = sum(lengths);
+  const calls = chunk(
+    lengths.map((_, index) => index),
+    callSize,
+  );
+  // Plans index into one call's lengths; map them back to corpus positions.
+  const planned = (runCost: number) =>
+    calls.flatMap((call) =>
+      planBatches(
+        call.map((index) => lengths[index]),
+        limits,
+        runCost,
+      ).map((batch) => batch.map((position) => call[position])),
+    );
   const measure = (batches: number[][]): PaddedTokens => {
     const tokens = sum(batches.map((batch) => batch.length * Math.max(...batch.map((index) => lengths[index]))));
     return { batches: batches.length, tokens, realShare: total / tokens };
   };
-  const indexes = lengths.map((_, index) => index);
-  const corpusOrder = Array.from({ length: Math.ceil(lengths.length / limits.maxBatchSize) }, (_, batch) =>
-    indexes.slice(batch * limits.maxBatchSize, (batch + 1) * limits.maxBatchSize),
-  );
+  const corpusOrder = calls.flatMap((call) => chunk(call, limits.maxBatchSize));
   return {
     texts: lengths.length,
     tokens: { total, mean: total / lengths.length, median: median(lengths), max: Math.max(...lengths) },
     truncated: untruncated.filter((length) => length > maxTokens).length,
     padded: {
-      provider: measure(planBatches(lengths, limits, runCostTokens('cpu', limits))),
-      fullBatches: measure(planBatches(lengths, limits, runCostTokens('cuda', limits))),
+      provider: measure(planned(runCostTokens('cpu', limits))),
+      fullBatches: measure(planned(runCostTokens('cuda', limits))),
       corpusOrder: measure(corpusOrder),
     },
   };

@@ -33,6 +33,8 @@ interface Setup {
   modelDir: string;
   /** The service's batch limits (config/defaults.env). */
   limits: BatchLimits;
+  /** Texts per provider.embed call: the sender's batch (SENDER_BATCH_SIZE), or the whole corpus without one. */
+  callSize: number;
   corpus: string[];
   raw: RawSession;
   texts: number;
@@ -63,20 +65,22 @@ async function prepare(options: BenchOptions): Promise<Setup> {
     maxBatchTokens: Number(defaults.EMBEDDING_MAX_BATCH_TOKENS),
     maxBatchSize: Number(defaults.EMBEDDING_MAX_BATCH_SIZE),
   };
+  const callSize = Number(defaults.SENDER_BATCH_SIZE) || texts;
   const corpus = makeCorpus({ texts, ...CORPUS });
   const raw = await RawSession.open(modelDir);
-  return { modelDir, limits, corpus, raw, texts, rounds, requests, databaseUrl: options.databaseUrl };
+  return { modelDir, limits, callSize, corpus, raw, texts, rounds, requests, databaseUrl: options.databaseUrl };
 }
 
 type Measured = Pick<EmbeddingBenchResults, 'corpus' | 'throughput' | 'tokenization' | 'latency'>;
 
-async function measure({ modelDir, limits, corpus, raw, rounds, requests, databaseUrl }: Setup): Promise<Measured> {
+async function measure(setup: Setup): Promise<Measured> {
+  const { modelDir, limits, callSize, corpus, raw, rounds, requests, databaseUrl } = setup;
   const log = (line: string) => console.log(line);
-  const stats = corpusStats(await raw.tokenLengths(corpus), raw.maxLength, limits);
+  const stats = corpusStats(await raw.tokenLengths(corpus), raw.maxLength, limits, callSize);
   log(`model minilm in ${modelDir}; corpus ${stats.tokens.total} tokens, mean ${stats.tokens.mean.toFixed(1)}`);
   log('throughput (each run embeds the whole corpus):');
   const warmUpTexts = corpus.slice(0, WARM_UP.texts);
-  const throughput = await measureThroughput({ modelDir, corpus, limits, rounds, raw, warmUpTexts, log });
+  const throughput = await measureThroughput({ modelDir, corpus, limits, rounds, callSize, raw, warmUpTexts, log });
   log('tokenisation…');
   const { rounds: tokenizationRounds, passesPerRun } = TOKENIZATION;
   const tokenizerPath = join(modelDir, 'tokenizer.json');
@@ -105,6 +109,7 @@ function resultsOf(setup: Setup, measured: Measured, startedAt: Date, durationSe
       model: `minilm (all-MiniLM-L6-v2 shape, seeded random weights) ${setup.modelDir}`,
       maxTokens: setup.raw.maxLength,
       batchLimits: setup.limits,
+      callSize: setup.callSize,
       intraOpThreads: availableParallelism(),
       corpus: { texts: setup.texts, ...CORPUS },
       rounds: setup.rounds,

@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { BatchLimits } from '../../src/embedding/token-batches';
+import { perRoundRatio } from '../lib/interleave';
 import { checkTarget, TargetCheck } from '../lib/targets';
 import { formatNumber, renderTable } from '../lib/table';
 import { CorpusStats, PaddedTokens } from './corpus-stats';
@@ -16,6 +17,7 @@ export interface EmbeddingBenchResults {
     model: string;
     maxTokens: number;
     batchLimits: BatchLimits;
+    callSize: number;
     intraOpThreads: number;
     corpus: { texts: number; minWords: number; maxWords: number; seed: number };
     rounds: number;
@@ -36,14 +38,15 @@ export interface EmbeddingBenchResults {
 const NOISY_SPREAD = 1.3;
 
 export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults): TargetCheck[] {
-  const figure = (name: string) => throughput.figures.find((candidate) => candidate.name === name);
-  const check = (ratioOf: string, a: RateFigure | undefined, b: RateFigure | undefined, target: number) =>
+  const figure = (name: string) => throughput.figures.find((candidate) => candidate.name === name)!;
+  const check = (ratioOf: string, a: RateFigure, b: RateFigure, target: number) =>
     checkTarget(
       ratioOf,
       ratioOf,
-      (a?.chunksPerSecond ?? NaN) / (b?.chunksPerSecond ?? NaN),
+      a.chunksPerSecond / b.chunksPerSecond,
       target,
-      (a?.bestChunksPerSecond ?? NaN) / (b?.bestChunksPerSecond ?? NaN),
+      a.bestChunksPerSecond / b.bestChunksPerSecond,
+      perRoundRatio(a.samplesSeconds, b.samplesSeconds),
     );
   return [
     check('provider / raw session.run', figure('provider'), figure('raw'), 0.9),
@@ -53,6 +56,7 @@ export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults
 }
 
 interface RateFigure {
+  samplesSeconds: number[];
   chunksPerSecond: number;
   bestChunksPerSecond: number;
 }
@@ -108,10 +112,11 @@ function throughputSection({ throughput, settings }: EmbeddingBenchResults): str
       ? [`noisy machine: one contender's runs varied ×${worst.toFixed(1)}; the medians absorb a minority of slow runs`]
       : [];
   return [
-    `Batch throughput — median of ${settings.rounds} interleaved runs, each over all ${settings.corpus.texts} texts; ` +
-      `batches ≤ ${settings.batchLimits.maxBatchSize} texts / ${settings.batchLimits.maxBatchTokens} padded tokens, ` +
-      `${settings.intraOpThreads} intra-op threads`,
-    renderTable(['contender', 'chunks/s', 'median s', 'runs s', 'provider ×', 'best chunks/s'], rows),
+    `Batch throughput — ${settings.rounds} rounds over all ${settings.corpus.texts} texts, in provider.embed calls of ` +
+      `${settings.callSize} texts (the sender's batch), contenders taking turns call by call; figure: per call the ` +
+      `median over rounds, summed; batches ≤ ${settings.batchLimits.maxBatchSize} texts / ` +
+      `${settings.batchLimits.maxBatchTokens} padded tokens; ${settings.intraOpThreads} intra-op threads`,
+    renderTable(['contender', 'chunks/s', 'median s', 'rounds s', 'provider ×', 'best chunks/s'], rows),
     `transformers.js ORT session (pipeline session_options): ${options}; dtype ${dtype}; max_length ${maxLength}; ` +
       'batches in corpus order',
     ...noise,
@@ -130,11 +135,13 @@ function tokenizationSection({ tokenization, settings }: EmbeddingBenchResults):
           'provider TextTokenizer (fast path + native)',
           formatNumber(native.chunksPerSecond, 0),
           runs(native.samplesSeconds),
+          formatNumber(native.bestChunksPerSecond, 0),
         ],
         [
           'transformers.js AutoTokenizer',
           formatNumber(transformersJs.chunksPerSecond, 0),
           runs(transformersJs.samplesSeconds),
+          formatNumber(transformersJs.bestChunksPerSecond, 0),
         ],
       ],
     ),
@@ -170,11 +177,12 @@ function targetSection(targets: TargetCheck[]): string[] {
     formatNumber(target.ratio, 2),
     `≥ ${target.target}`,
     target.pass ? 'PASS' : 'MISS',
+    formatNumber(target.perRoundRatio ?? NaN, 2),
     formatNumber(target.bestRunRatio ?? NaN, 2),
   ]);
   return [
-    'Targets (decided on the medians; the best-run ratio shows what quieter moments gave)',
-    renderTable(['ratio', 'measured', 'target', 'result', 'best-run ratio'], rows),
+    'Targets — decided on the ratio of medians; on a busy machine the per-round and best-run ratios are steadier',
+    renderTable(['ratio', 'measured', 'target', 'result', 'per-round', 'best runs'], rows),
   ];
 }
 

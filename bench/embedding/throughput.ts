@@ -1,5 +1,6 @@
 import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provider';
 import { BatchLimits } from '../../src/embedding/token-batches';
+import { chunk } from '../lib/chunk';
 import { Contender, timeInterleaved } from '../lib/interleave';
 import { RawSession } from './raw-session';
 import { loadTransformersJsPipeline, TransformersJsSetup } from './transformers-js';
@@ -12,6 +13,8 @@ export interface ThroughputInput {
   /** The service's batch limits (config/defaults.env), used by every contender. */
   limits: BatchLimits;
   rounds: number;
+  /** Texts per provider.embed call: the corpus is embedded call by call, contenders taking turns at each. */
+  callSize: number;
   raw: RawSession;
   /** Texts each contender warms up on. */
   warmUpTexts: string[];
@@ -21,11 +24,12 @@ export interface ThroughputInput {
 export interface ThroughputFigure {
   name: string;
   label: string;
+  /** Per round, the whole corpus. */
   samplesSeconds: number[];
+  /** Per call-sized slice the median over rounds, summed. */
   medianSeconds: number;
-  /** From the median run. */
   chunksPerSecond: number;
-  /** From the fastest run. */
+  /** Per slice the fastest round, summed. */
   bestChunksPerSecond: number;
 }
 
@@ -40,7 +44,7 @@ const LABELS: Record<string, string> = {
   transformersJs: 'transformers.js pipeline',
 };
 
-/** The three batch paths over one corpus, interleaved; each run embeds every text once. */
+/** The three batch paths over one corpus, interleaved call by call; each round embeds every text once. */
 export async function measureThroughput(input: ThroughputInput): Promise<ThroughputResult> {
   const { modelDir, corpus, limits, rounds, log } = input;
   // Defaults except the batch limits, given explicitly so they are the service's and match the other contenders.
@@ -49,9 +53,12 @@ export async function measureThroughput(input: ThroughputInput): Promise<Through
   const transformersJs = await loadTransformersJsPipeline(modelDir, input.raw.maxLength);
   try {
     const contenders = await contendersFor(input, provider, transformersJs);
-    const timings = await timeInterleaved(contenders, rounds, (name, round, seconds) =>
-      log(`  round ${round + 1}/${rounds}  ${LABELS[name].padEnd(30)} ${seconds.toFixed(2)} s`),
-    );
+    const timings = await timeInterleaved(contenders, {
+      rounds,
+      slices: chunk(corpus, input.callSize).length,
+      onRound: (name, round, seconds) =>
+        log(`  round ${round + 1}/${rounds}  ${LABELS[name].padEnd(30)} ${seconds.toFixed(2)} s`),
+    });
     const figures = timings.map(({ name, samples, medianSeconds, bestSeconds }) => ({
       name,
       label: LABELS[name],
@@ -70,35 +77,29 @@ export async function measureThroughput(input: ThroughputInput): Promise<Through
 }
 
 async function contendersFor(
-  { corpus, limits, raw, warmUpTexts }: ThroughputInput,
+  { corpus, limits, callSize, raw, warmUpTexts }: ThroughputInput,
   provider: OnnxEmbeddingProvider,
   transformersJs: TransformersJsSetup,
 ): Promise<Contender[]> {
+  const slices = chunk(corpus, callSize);
   // Tokenised, planned and padded now: the raw contender times session.run alone.
-  const rawBatches = await raw.prepareBatches(corpus, limits);
+  const rawBatches = await Promise.all(slices.map((slice) => raw.prepareBatches(slice, limits)));
   const rawWarmUp = await raw.prepareBatches(warmUpTexts, limits);
-  const inCorpusOrder = chunk(corpus, limits.maxBatchSize);
   return [
     {
       name: 'provider',
       warmUp: async () => void (await provider.embed(MODEL_ID, warmUpTexts)),
-      run: async () => void (await provider.embed(MODEL_ID, corpus)),
+      run: async (slice) => void (await provider.embed(MODEL_ID, slices[slice])),
     },
-    { name: 'raw', warmUp: () => raw.runAll(rawWarmUp), run: () => raw.runAll(rawBatches) },
+    { name: 'raw', warmUp: () => raw.runAll(rawWarmUp), run: (slice) => raw.runAll(rawBatches[slice]) },
     {
       name: 'transformersJs',
       warmUp: () => transformersJs.embed(warmUpTexts),
-      run: async () => {
-        for (const batch of inCorpusOrder) {
+      run: async (slice) => {
+        for (const batch of chunk(slices[slice], limits.maxBatchSize)) {
           await transformersJs.embed(batch);
         }
       },
     },
   ];
-}
-
-export function chunk<T>(values: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(values.length / size) }, (_, index) =>
-    values.slice(index * size, (index + 1) * size),
-  );
 }

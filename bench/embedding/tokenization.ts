@@ -44,7 +44,7 @@ export async function measureTokenization(
       { name: 'native', warmUp: repeat(nativePass), run: repeat(nativePass) },
       { name: 'transformersJs', warmUp: repeat(javascriptPass), run: repeat(javascriptPass) },
     ],
-    rounds,
+    { rounds },
   );
   const figure = ({ samples, medianSeconds, bestSeconds }: ContenderTiming): TokenizationFigure => ({
     samplesSeconds: samples,

@@ -35,11 +35,14 @@ async function loadLibrary() {
 
 export async function loadTransformersJsPipeline(modelDir: string, maxLength: number): Promise<TransformersJsSetup> {
   const { pipeline } = await loadLibrary();
+  // The provider's session settings (src/embedding/onnx-session.ts), spinning off included.
+  const threads = availableParallelism();
   const sessionOptions = {
-    intraOpNumThreads: availableParallelism(),
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   const dtype = 'fp32';
   const extractor = (await pipeline('feature-extraction', modelDir, {
@@ -52,7 +55,14 @@ export async function loadTransformersJsPipeline(modelDir: string, maxLength: nu
   // Its pipeline truncates to the tokenizer's model_max_length and takes no max_length, so the limit is set there.
   extractor.tokenizer._tokenizerConfig.model_max_length = maxLength;
   return {
-    sessionOptions,
+    sessionOptions: {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      'session.intra_op.allow_spinning': '0',
+      'session.inter_op.allow_spinning': '0',
+    },
     maxLength,
     configuredMaxLength,
     dtype,

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FastWordPiece, TokenizerJson } from './fast-wordpiece';
-import { ensureModel } from './testing/make-model';
+import { writeTokenizerJson } from './testing/make-model';
 import { SeededRandom } from './testing/seeded-random';
 import { TextTokenizer } from './text-tokenizer';
 
@@ -54,7 +54,7 @@ describe(FastWordPiece.name, () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fast-wordpiece-'));
     for (const size of ['tiny', 'minilm'] as const) {
-      files.set(size, join(await ensureModel(size), 'tokenizer.json'));
+      files.set(size, await writeTokenizerJson(size, join(dir, `${size}-tokenizer.json`)));
     }
     baseJson = JSON.parse(await readFile(files.get('minilm')!, 'utf8'));
   });

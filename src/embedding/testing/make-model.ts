@@ -97,3 +97,11 @@ async function isCompleteModel(blueprint: ModelBlueprint, dir: string): Promise<
 function blueprintHash(blueprint: ModelBlueprint): string {
   return createHash('sha256').update(JSON.stringify({ GENERATOR_VERSION, blueprint })).digest('hex');
 }
+
+/** Only the tokenizer.json of a size: tests of tokenisation need no 90 MB graph. */
+export async function writeTokenizerJson(size: ModelSize, path: string): Promise<string> {
+  const blueprint = MODEL_BLUEPRINTS[size];
+  const files = hubLayoutJsonFiles(blueprint, buildWordPieceVocabulary(blueprint.shape.vocabSize));
+  await writeFile(path, JSON.stringify(files['tokenizer.json']));
+  return path;
+}
