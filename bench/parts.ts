@@ -1,6 +1,7 @@
 import { embeddingPart } from './embedding';
 import { BenchPart } from './lib/part';
+import { pipelinePart } from './pipeline';
 import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts (pipeline, tei) are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, teiPart];
+export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart];

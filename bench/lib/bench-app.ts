@@ -8,6 +8,8 @@ export interface BenchApp {
   baseUrl: string;
   /** Where the database came from, for the report. */
   database: string;
+  /** The app's PostgreSQL, for parts that feed work with plain SQL. */
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function startBenchApp({ env, databaseUrl, log }: BenchAppOptions):
     return {
       baseUrl: `http://127.0.0.1:${port}`,
       database: databaseUrl ? 'BENCH_DATABASE_URL' : 'embedded PostgreSQL (temporary)',
+      databaseUrl: database.url,
       close: async () => {
         await app.close();
         await database.stop();

@@ -14,6 +14,11 @@ export interface EmbedOptions {
   prompt?: string;
   /** Matryoshka: keep the first `dimensions` values (re-normalised when normalising). */
   dimensions?: number;
+  /**
+   * Bulk work (the sender's batches): an in-process model runs such calls whole, one after the other, taking turns
+   * with requests. Providers that spread calls over a server ignore it.
+   */
+  background?: boolean;
 }
 
 export interface ModelInfo {

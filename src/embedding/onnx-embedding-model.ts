@@ -6,6 +6,7 @@ import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
 import { poolTokenVectors, splitRows } from './pooling';
+import { RunLane, RunScheduler } from './run-scheduler';
 import { TextTokenizer, TokenizedText, truncateTokens } from './text-tokenizer';
 import { BatchLimits, padBatch, planBatches, runCostTokens, TokenBatch } from './token-batches';
 import { finishVector } from './vector-math';
@@ -15,8 +16,8 @@ const WARM_UP_TEXT = 'Warm-up: the first run allocates buffers and picks kernels
 /** One loaded model: tokenizer, ONNX session and the sentence-transformers steps around it. */
 export class OnnxEmbeddingModel {
   private dimensions = 0;
-  /** Runs are serialised: each already uses every intra-op thread, so overlapping them only adds contention. */
-  private runQueue: Promise<unknown> = Promise.resolve();
+  /** One run at a time; requests and background work take turns (see RunScheduler). */
+  private readonly runs = new RunScheduler();
   /** Unset during warm-up, so metrics count only real work. */
   private observe?: EmbeddingStageObserver;
 
@@ -87,19 +88,20 @@ export class OnnxEmbeddingModel {
     const started = performance.now();
     const tokenized = await this.tokenize(texts, request);
     this.observe?.({ stage: 'tokenize', model: this.id, texts: texts.length, seconds: secondsSince(started) });
-    const vectors = new Array<Float32Array>(texts.length);
     const lengths = tokenized.map((text) => text.ids.length);
-    for (const textIndexes of planBatches(lengths, this.limits, runCostTokens(this.onnx.device, this.limits))) {
-      const pooled = await this.runBatch(padBatch(tokenized, textIndexes, this.padId));
+    const plan = planBatches(lengths, this.limits, runCostTokens(this.onnx.device, this.limits));
+    const pooled = await this.runAll(tokenized, plan, options.background ? 'background' : 'interactive');
+    const vectors = new Array<Float32Array>(texts.length);
+    plan.forEach((textIndexes, batch) => {
       textIndexes.forEach((textIndex, row) => {
-        vectors[textIndex] = finishVector(pooled[row], request.normalize, request.dimensions);
+        vectors[textIndex] = finishVector(pooled[batch][row], request.normalize, request.dimensions);
       });
-    }
+    });
     return { vectors, tokenCounts: lengths };
   }
 
   async close(): Promise<void> {
-    await this.runQueue.catch(() => undefined);
+    await this.runs.idle();
     await this.onnx.session.release();
   }
 
@@ -126,10 +128,37 @@ export class OnnxEmbeddingModel {
     return truncateTokens(text, maxTokens);
   }
 
-  private async runBatch(batch: TokenBatch): Promise<Float32Array[]> {
+  /**
+   * The pooled rows of each planned batch. An interactive call submits its runs one by one, so concurrent requests
+   * take turns; a background call submits them all at once, so it runs whole (see RunScheduler). A failed run fails
+   * the call, and its runs still queued are skipped rather than computed for nothing.
+   */
+  private async runAll(tokenized: TokenizedText[], plan: number[][], lane: RunLane): Promise<Float32Array[][]> {
+    let failed = false;
+    const run = (textIndexes: number[]) => {
+      const pad = () => {
+        if (failed) throw new Error('an earlier batch of this call failed');
+        return padBatch(tokenized, textIndexes, this.padId);
+      };
+      return this.runBatch(pad, lane).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    };
+    if (lane === 'background') return Promise.all(plan.map(run));
+    const pooled: Float32Array[][] = [];
+    for (const textIndexes of plan) pooled.push(await run(textIndexes));
+    return pooled;
+  }
+
+  /** Pads the batch when its turn comes, so queued background runs hold no tensors. */
+  private async runBatch(pad: () => TokenBatch, lane: RunLane): Promise<Float32Array[]> {
     const { outputName, pooledByGraph } = this.graph;
-    const run = () => this.onnx.session.run(this.feedsFor(batch), [outputName]);
-    const outputs = await this.exclusive(() => this.timed(batch, run));
+    let batch!: TokenBatch;
+    const outputs = await this.runs.run(() => {
+      batch = pad();
+      return this.timed(batch, () => this.onnx.session.run(this.feedsFor(batch), [outputName]));
+    }, lane);
     const output = outputs[outputName];
     const data = output.data as Float32Array;
     if (pooledByGraph) {
@@ -160,12 +189,6 @@ export class OnnxEmbeddingModel {
     const seconds = secondsSince(started);
     this.observe?.({ stage: 'inference', model: this.id, texts, paddedTokens: texts * sequenceLength, seconds });
     return result;
-  }
-
-  private exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.runQueue.then(task, task);
-    this.runQueue = run.catch(() => undefined);
-    return run;
   }
 }
 

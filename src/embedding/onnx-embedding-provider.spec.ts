@@ -73,6 +73,18 @@ describe(OnnxEmbeddingProvider.name, () => {
       }
     });
 
+    it('embeds background calls (the sender) like requests, also while both run at once', async () => {
+      const [requested, background, alongside] = await Promise.all([
+        provider.embed('tiny', SHORT_TEXTS),
+        provider.embed('tiny', SHORT_TEXTS, { background: true }),
+        provider.embed('tiny', [...SHORT_TEXTS].reverse(), { background: true }),
+      ]);
+      SHORT_TEXTS.forEach((_, index) => {
+        expect([...background[index]]).toEqual([...requested[index]]);
+        expect(maxAbsDifference(alongside[SHORT_TEXTS.length - 1 - index], requested[index])).toBeLessThan(TOLERANCE);
+      });
+    });
+
     it('gives distinct texts distinct vectors (the comparison above is not vacuous)', async () => {
       const [fox, hello] = await provider.embed('tiny', SHORT_TEXTS.slice(0, 2));
       expect(maxAbsDifference(fox, hello)).toBeGreaterThan(0.05);

@@ -85,6 +85,10 @@ function sessionOptions(settings: SessionSettings, providers: ExecutionProviders
     // One graph runs at a time per model (runs are serialised), so inter-op threads would only sit idle.
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Idle pool threads sleep instead of spinning for work. Spinning only saves a wake-up between kernels, while it
+    // burns the cores the event loop (tokenising the next batch) and PostgreSQL (claiming, storing) need meanwhile:
+    // on 2 cores the tiny model embeds as fast without it, with a third less CPU, and the pipeline gets much faster.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
 }
 

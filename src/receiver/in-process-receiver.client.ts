@@ -16,7 +16,7 @@ export class InProcessReceiverClient extends ReceiverClient {
 
   async deliver(batch: DeliveryBatch): Promise<void> {
     try {
-      await this.receiver.store(toReceiverBody(batch, (vector) => Array.from(vector)));
+      await this.receiver.store(toReceiverBody(batch, (vector) => vector));
     } catch (error) {
       this.onError?.(error instanceof ReceiverRejection ? 422 : 'error');
       if (error instanceof ReceiverRejection) {

@@ -20,7 +20,8 @@ export class ReceiverItemDto {
     oneOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string', format: 'byte' }],
   })
   @IsDefined()
-  embedding: number[] | string;
+  // Over HTTP a number array or base64; the in-process client hands over the vector itself.
+  embedding: number[] | string | Float32Array;
 }
 
 export class ReceiverBatchDto {

@@ -1,11 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { encodeRealArray } from './vector-codec';
 
 export interface VectorRow {
   chunkId: number;
   contentHash: string;
   vector: Float32Array;
+}
+
+/** What the database says about a batch before it is stored. */
+export interface StoreCheck {
+  /** The current content hash of each chunk id that exists. */
+  hashes: Map<number, string>;
+  /** The dimension count already stored for the model, if any. */
+  storedDimensions?: number;
+}
+
+interface CheckRow {
+  stored_dimensions: number | null;
+  ids: number[];
+  hashes: string[];
+}
+
+function toStoreCheck(row: CheckRow): StoreCheck {
+  const hashes = new Map(row.ids.map((id, index) => [Number(id), row.hashes[index]]));
+  return { hashes, storedDimensions: row.stored_dimensions ?? undefined };
 }
 
 export interface StoredVectorRow {
@@ -22,38 +42,65 @@ export interface StoredVectorRow {
 export class ReceiverRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** The current content hash of each chunk id that exists. */
-  async chunkHashes(chunkIds: number[]): Promise<Map<number, string>> {
-    const rows: { id: number; content_hash: string }[] = await this.dataSource.query(
-      `SELECT id, content_hash FROM mgmt.embed_chunk WHERE id = ANY($1::bigint[])`,
-      [chunkIds],
+  /**
+   * What validation needs from the database, in one round trip: the current content hash of each chunk id that
+   * exists, and the dimension count already stored for the model, if any (every vector of one model has the same).
+   */
+  async lookup(model: string, chunkIds: number[]): Promise<StoreCheck> {
+    const [row]: CheckRow[] = await this.dataSource.query(
+      `SELECT (SELECT dimensions FROM mgmt.embedding WHERE model = $1 LIMIT 1) AS stored_dimensions,
+              coalesce(array_agg(c.id), '{}') AS ids, coalesce(array_agg(c.content_hash), '{}') AS hashes
+       FROM mgmt.embed_chunk c WHERE c.id = ANY($2::bigint[])`,
+      [model, chunkIds],
     );
-    return new Map(rows.map((row) => [row.id, row.content_hash]));
+    return toStoreCheck(row);
   }
 
-  /** The dimension count already stored for a model, if any (every vector of one model has the same). */
-  async modelDimensions(model: string): Promise<number | undefined> {
-    const rows = await this.dataSource.query(`SELECT dimensions FROM mgmt.embedding WHERE model = $1 LIMIT 1`, [model]);
-    return rows[0]?.dimensions;
-  }
-
-  /** One statement: repeats of a (chunk, model) replace the row, so delivering a batch twice stores it once. */
-  async upsert(model: string, dimensions: number, rows: VectorRow[]): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO mgmt.embedding (chunk_id, model, dimensions, embedding, content_hash)
-       SELECT u.chunk_id, $1, $2, u.embedding::real[], u.content_hash
-       FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(chunk_id, embedding, content_hash)
-       ON CONFLICT (chunk_id, model) DO UPDATE
-       SET dimensions = EXCLUDED.dimensions, embedding = EXCLUDED.embedding,
-           content_hash = EXCLUDED.content_hash, updated_at = now()`,
+  /**
+   * Stores the rows in one statement, but only when every chunk exists with the given content hash and the model's
+   * stored vectors (if any) have `dimensions`: validation and upsert in one round trip, all or nothing. When
+   * something does not hold, nothing is stored and the answer carries what `lookup` would have, read in the same
+   * snapshot, for naming the bad items. Repeats of a (chunk, model) replace the row, so delivering a batch twice
+   * stores it once.
+   */
+  async upsertIfValid(model: string, dimensions: number, rows: VectorRow[]): Promise<{ stored: boolean } & StoreCheck> {
+    // Every vector travels in one flat real[] in PostgreSQL's binary format (no float ↔ text conversions on either
+    // side); row n's vector is its slice n. The caller has checked that each one has `dimensions` values.
+    const [row]: (CheckRow & { stored: boolean })[] = await this.dataSource.query(
+      `WITH input AS (
+         SELECT u.chunk_id, u.content_hash, u.ord::int AS ord,
+                (SELECT c.content_hash FROM mgmt.embed_chunk c WHERE c.id = u.chunk_id) AS current_hash
+         FROM unnest($3::bigint[], $5::text[]) WITH ORDINALITY AS u(chunk_id, content_hash, ord)
+       ),
+       stored AS (SELECT (SELECT dimensions FROM mgmt.embedding WHERE model = $1 LIMIT 1) AS dimensions),
+       valid AS (
+         SELECT NOT EXISTS (SELECT 1 FROM input WHERE current_hash IS DISTINCT FROM content_hash)
+            AND (SELECT dimensions IS NULL OR dimensions = $2 FROM stored) AS ok
+       ),
+       upserted AS (
+         INSERT INTO mgmt.embedding (chunk_id, model, dimensions, embedding, content_hash)
+         SELECT i.chunk_id, $1, $2, ($4::real[])[(i.ord - 1) * $2 + 1 : i.ord * $2], i.content_hash
+         FROM input i WHERE (SELECT ok FROM valid)
+         ON CONFLICT (chunk_id, model) DO UPDATE
+         SET dimensions = EXCLUDED.dimensions, embedding = EXCLUDED.embedding,
+             content_hash = EXCLUDED.content_hash, updated_at = now()
+         RETURNING 1
+       )
+       SELECT v.ok AS stored, s.dimensions AS stored_dimensions,
+              CASE WHEN v.ok THEN '{}' ELSE
+                (SELECT coalesce(array_agg(chunk_id), '{}') FROM input WHERE current_hash IS NOT NULL) END AS ids,
+              CASE WHEN v.ok THEN '{}' ELSE
+                (SELECT coalesce(array_agg(current_hash), '{}') FROM input WHERE current_hash IS NOT NULL) END AS hashes
+       FROM valid v, stored s`,
       [
         model,
         dimensions,
         rows.map((row) => row.chunkId),
-        rows.map((row) => `{${Array.from(row.vector).join(',')}}`),
+        encodeRealArray(rows.map((row) => row.vector)),
         rows.map((row) => row.contentHash),
       ],
     );
+    return { stored: row.stored, ...toStoreCheck(row) };
   }
 
   async find(chunkId: number, model?: string): Promise<StoredVectorRow[]> {

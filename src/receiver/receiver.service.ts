@@ -1,7 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { ReceiverAckDto, ReceiverBatchDto, StoredEmbeddingDto } from './receiver.dto';
 import { ReceiverRejection, RejectedItem } from './receiver.errors';
-import { ReceiverRepository, VectorRow } from './receiver.repository';
+import { ReceiverRepository, StoreCheck } from './receiver.repository';
 import { decodeVector } from './vector-codec';
 
 /**
@@ -12,10 +12,23 @@ import { decodeVector } from './vector-codec';
 export class ReceiverService {
   constructor(private readonly repository: ReceiverRepository) {}
 
+  /**
+   * The checks that need no database run first; when they pass, the database checks and the upsert are one
+   * statement (the usual case, one round trip). Either way a refusal names every bad item, as checked below.
+   */
   async store(batch: ReceiverBatchDto): Promise<ReceiverAckDto> {
-    const rows = await this.validate(batch);
-    await this.repository.upsert(batch.model, batch.dimensions, rows);
-    return { stored: rows.length };
+    const vectors = batch.items.map((item) => decodeVector(item.embedding));
+    if (vectors.every((vector) => locallyValid(vector, batch.dimensions))) {
+      const rows = batch.items.map((item, index) => ({
+        chunkId: item.chunk_id,
+        contentHash: item.content_hash,
+        vector: vectors[index]!,
+      }));
+      const result = await this.repository.upsertIfValid(batch.model, batch.dimensions, rows);
+      if (result.stored) return { stored: rows.length };
+      throw this.rejection(batch, vectors, result);
+    }
+    throw this.rejection(batch, vectors, await this.repository.lookup(batch.model, batch.items.map((i) => i.chunk_id)));
   }
 
   async find(chunkId: number, model?: string): Promise<StoredEmbeddingDto> {
@@ -30,19 +43,17 @@ export class ReceiverService {
     return { ...row, embedding: row.embedding.map(Number), updated_at: new Date(row.updated_at).toISOString() };
   }
 
-  private async validate(batch: ReceiverBatchDto): Promise<VectorRow[]> {
-    const hashes = await this.repository.chunkHashes(batch.items.map((item) => item.chunk_id));
-    const storedDimensions = await this.repository.modelDimensions(batch.model);
+  /** Every bad item, named; only called when at least one is. */
+  private rejection(batch: ReceiverBatchDto, vectors: (Float32Array | undefined)[], check: StoreCheck): Error {
     const rejected: RejectedItem[] = [];
-    const rows: VectorRow[] = [];
     batch.items.forEach((item, index) => {
-      const vector = decodeVector(item.embedding);
-      const problem = itemProblem(item, vector, hashes.get(item.chunk_id), batch.dimensions, storedDimensions);
+      const current = check.hashes.get(item.chunk_id);
+      const problem = itemProblem(item, vectors[index], current, batch.dimensions, check.storedDimensions);
       if (problem) rejected.push({ index, chunk_id: item.chunk_id, message: problem });
-      else rows.push({ chunkId: item.chunk_id, contentHash: item.content_hash, vector: vector! });
     });
-    if (rejected.length > 0) throw new ReceiverRejection(rejected);
-    return rows;
+    // Unreachable while the checks above and the statement agree; a plain error is then retried, never lost.
+    if (rejected.length === 0) return new Error('the receiver refused the batch without naming a bad item');
+    return new ReceiverRejection(rejected);
   }
 }
 
@@ -60,7 +71,15 @@ function itemProblem(
   if (storedDimensions !== undefined && storedDimensions !== dimensions) {
     return `this model's stored vectors have ${storedDimensions} dimensions, not ${dimensions}`;
   }
+  return nonFinite(vector);
+}
+
+/** Whether a decoded vector passes the checks that need no database. */
+function locallyValid(vector: Float32Array | undefined, dimensions: number): vector is Float32Array {
+  return vector !== undefined && vector.length === dimensions && nonFinite(vector) === undefined;
+}
+
+function nonFinite(vector: Float32Array): string | undefined {
   const bad = vector.findIndex((value) => !Number.isFinite(value));
-  if (bad >= 0) return `embedding[${bad}] is ${vector[bad]}; values must be finite`;
-  return undefined;
+  return bad >= 0 ? `embedding[${bad}] is ${vector[bad]}; values must be finite` : undefined;
 }

@@ -56,7 +56,8 @@ export class BatchProcessor extends BatchWorker {
     const toEmbed = distinctByHash(batch.items.filter((item) => !reused.has(item.contentHash)));
     const { vectors, refused } = await embedSettingAside(
       toEmbed.map((item) => item.text),
-      (texts) => this.provider.embed(batch.model, texts),
+      // In the background lane: requests to this instance go first, and batches embed whole, in claim order.
+      (texts) => this.provider.embed(batch.model, texts, { background: true }),
     );
     refused.forEach((error, index) => {
       outcome.fail(

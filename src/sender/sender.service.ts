@@ -20,6 +20,8 @@ const POLL_JOB = 'sender-poll';
 export class SenderService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Sender');
   private readonly inFlight = new Set<Promise<void>>();
+  /** Finish checks of settled batches, still running; shutdown waits for them too. */
+  private readonly finishing = new Set<Promise<void>>();
   private notifier?: WorkNotifier;
   private claiming = false;
   private wakeAgain = false;
@@ -56,8 +58,9 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     this.stopping = true;
     this.scheduler.deleteInterval(POLL_JOB);
     await this.notifier.stop();
-    const grace = this.config.sender.shutdownGraceMs;
-    await Promise.race([Promise.allSettled([...this.inFlight]), deadline(grace)]);
+    const graceOver = deadline(this.config.sender.shutdownGraceMs);
+    await Promise.race([Promise.allSettled([...this.inFlight]), graceOver]);
+    await Promise.race([Promise.allSettled([...this.finishing]), graceOver]);
     const released = await this.repository.release(this.config.sender.workerId);
     this.logger.log(`Sender stopped (${this.inFlight.size} batches unfinished, ${released} chunks released)`);
   }
@@ -89,20 +92,28 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       const batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds }).finally(endClaim);
       if (!batch) return;
       this.metrics.batchClaimed(batch.model, batch.items.length);
-      await this.logStarted(batch.items.map((item) => item.taskId));
+      this.logStarted(batch.startedTaskIds ?? []);
       this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`), batch.items.map((i) => i.taskId));
     }
   }
 
+  /**
+   * A settled batch frees its place in the window at once, so the next claim does not wait for the finish check,
+   * which runs beside it (it reads only committed rows, so it sees this batch's links settled).
+   */
   private track(work: Promise<void>, taskIds: number[]): void {
     const settled: Promise<void> = work
-      .then(() => this.logFinished([...new Set(taskIds)]))
       .catch((error) => this.logger.error(`batch failed unexpectedly: ${error?.stack ?? error}`))
       .finally(() => {
         this.inFlight.delete(settled);
         this.wake();
       });
     this.inFlight.add(settled);
+    const finishing: Promise<void> = settled
+      .then(() => this.logFinished([...new Set(taskIds)]))
+      .catch((error) => this.logger.error(`finishing tasks failed: ${error?.stack ?? error}`))
+      .finally(() => this.finishing.delete(finishing));
+    this.finishing.add(finishing);
   }
 
   private async poll(): Promise<void> {
@@ -116,8 +127,8 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     this.wake();
   }
 
-  private async logStarted(taskIds: number[]): Promise<void> {
-    for (const id of await this.repository.startTasks([...new Set(taskIds)])) {
+  private logStarted(taskIds: number[]): void {
+    for (const id of taskIds) {
       this.logger.log({ msg: `task ${id} started`, taskId: id });
     }
   }

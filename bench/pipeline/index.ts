@@ -1,0 +1,183 @@
+import { availableParallelism, cpus } from 'node:os';
+import { readDefaults } from '../../src/config/config.loader';
+import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provider';
+import { ensureModel } from '../../src/embedding/testing/make-model';
+import { ModelSize } from '../../src/embedding/testing/model-blueprints';
+import { BenchApp, startBenchApp } from '../lib/bench-app';
+import { makeCorpus } from '../lib/corpus';
+import { peakRssMiB } from '../lib/memory';
+import { BenchOptions, BenchPart } from '../lib/part';
+import { saveResults } from '../lib/results';
+import { secondsSince } from '../lib/stats';
+import { Contenders, runPipeline, runProvider, runRounds } from './measure';
+import { ModelResult, ModelTarget, PipelineBenchResults, printReport, summariseModel } from './report';
+import { SqlFeed } from './sql-feed';
+
+/** The embedding part's corpus shape: 5 to 180 words, so texts run from a few tokens past the 256-token limit. */
+const CORPUS = { minWords: 5, maxWords: 180, seed: 20240611 };
+const DEFAULT_ROUNDS = 3;
+
+interface ModelPlan {
+  size: ModelSize;
+  description: string;
+  chunks: number;
+  warmUpChunks: number;
+  target: ModelTarget;
+}
+
+/**
+ * tiny: small enough that the pipeline's own work (claim, delivery, bookkeeping) dominates, so it is held to an
+ * absolute rate. minilm: all-MiniLM-L6-v2's shape, where inference dominates, so it is held to a share of the provider
+ * alone; 512 chunks, not 2,000, because 2 cores embed about 5 to 10 of its chunks a second.
+ */
+function plans(options: BenchOptions, env: NodeJS.ProcessEnv): ModelPlan[] {
+  const all: ModelPlan[] = [
+    {
+      size: 'tiny',
+      description: 'tiny test model (2 layers, 32 wide, 64 tokens)',
+      chunks: options.texts ?? 2000,
+      warmUpChunks: 500,
+      target: { kind: 'rate', min: 2000 },
+    },
+    {
+      size: 'minilm',
+      description: 'minilm (all-MiniLM-L6-v2 shape, seeded random weights, 256 tokens)',
+      chunks: Number(env.BENCH_PIPELINE_MINILM_TEXTS || 512),
+      warmUpChunks: 32,
+      target: { kind: 'ratio', min: 0.9 },
+    },
+  ];
+  const wanted = (env.BENCH_PIPELINE_MODELS || 'tiny,minilm').split(',').map((name) => name.trim());
+  return all.filter((plan) => wanted.includes(plan.size));
+}
+
+export const pipelinePart: BenchPart = {
+  name: 'pipeline',
+  description: 'SQL insert → claim → embed → in-process receiver, vs provider.embed alone (tiny and minilm)',
+  run: runPipelineBench,
+};
+
+async function runPipelineBench(options: BenchOptions): Promise<void> {
+  const startedAt = new Date();
+  const started = performance.now();
+  const log = (line: string) => console.log(line);
+  const rounds = options.rounds ?? DEFAULT_ROUNDS;
+  const models = plans(options, process.env);
+  const appEnv = extraAppEnv(process.env.BENCH_PIPELINE_ENV);
+  log(`\n== pipeline: ${models.map((m) => `${m.size} ${m.chunks} chunks`).join(', ')}; ${rounds} rounds ==`);
+  const dirs = new Map<ModelSize, string>();
+  for (const plan of models) dirs.set(plan.size, await ensureModel(plan.size));
+  const app = await startBenchApp({
+    env: { EMBEDDING_MODELS: models.map((m) => `${m.size}=${dirs.get(m.size)}`).join(','), ...appEnv },
+    databaseUrl: options.databaseUrl,
+    log,
+  });
+  const feed = await SqlFeed.connect(app.databaseUrl);
+  try {
+    const results: ModelResult[] = [];
+    for (const [index, plan] of models.entries()) {
+      results.push(await benchModel(app, feed, plan, dirs.get(plan.size)!, index, rounds, log));
+    }
+    const summary = resultsOf(results, appEnv, app, startedAt, secondsSince(started), rounds);
+    printReport(summary, await saveResults('pipeline', summary, startedAt));
+  } finally {
+    await feed.close();
+    await app.close();
+  }
+}
+
+async function benchModel(
+  app: BenchApp,
+  feed: SqlFeed,
+  plan: ModelPlan,
+  dir: string,
+  index: number,
+  rounds: number,
+  log: (line: string) => void,
+): Promise<ModelResult> {
+  log(`${plan.size}: ${plan.chunks} chunks per run`);
+  // The app's own limits and threads (config/defaults.env: EMBEDDING_THREADS=0 is every core).
+  const defaults = readDefaults();
+  const provider = new OnnxEmbeddingProvider({
+    models: [{ id: plan.size, path: dir }],
+    maxBatchTokens: Number(defaults.EMBEDDING_MAX_BATCH_TOKENS),
+    maxBatchSize: Number(defaults.EMBEDDING_MAX_BATCH_SIZE),
+  });
+  await provider.init();
+  try {
+    const contenders: Contenders = { baseUrl: app.baseUrl, feed, provider, model: plan.size };
+    // Seeds differ by model and round: every run embeds texts no earlier run stored, so nothing is reused.
+    const corpus = (round: number, texts: number) => uniqueCorpus(texts, CORPUS.seed + 1000 * (index + 1) + round);
+    const warmUp = corpus(-1, plan.warmUpChunks);
+    await runPipeline(contenders, warmUp, `bench ${plan.size} warm-up`);
+    await runProvider(contenders, warmUp);
+    const measured = await runRounds(contenders, (round) => corpus(round, plan.chunks), rounds, log);
+    for (const { pipeline } of measured) {
+      if (pipeline.status !== 'completed' || pipeline.storedVectors !== pipeline.chunks) {
+        throw new Error(`task ${pipeline.taskId} ${pipeline.status} with ${pipeline.storedVectors} stored vectors`);
+      }
+    }
+    return summariseModel(plan.size, plan.description, plan.warmUpChunks, measured, plan.target);
+  } finally {
+    await provider.close();
+  }
+}
+
+/** makeCorpus's texts, with any repeat replaced, so the pipeline embeds exactly as many texts as the provider. */
+function uniqueCorpus(texts: number, seed: number): string[] {
+  const seen = new Set<string>();
+  for (let attempt = 0; seen.size < texts; attempt++) {
+    makeCorpus({ texts: texts - seen.size, ...CORPUS, seed: seed * 7 + attempt }).forEach((text) => seen.add(text));
+  }
+  return [...seen];
+}
+
+/** BENCH_PIPELINE_ENV="SENDER_BATCH_SIZE=128,SENDER_CONCURRENCY=2": settings over the app's defaults, for tuning. */
+function extraAppEnv(spec: string | undefined): Record<string, string> {
+  if (!spec) return {};
+  return Object.fromEntries(
+    spec.split(',').map((pair) => {
+      const [key, value] = pair.split('=', 2);
+      if (!key || value === undefined) throw new Error(`BENCH_PIPELINE_ENV: "${pair}" is not NAME=value`);
+      return [key.trim(), value.trim()];
+    }),
+  );
+}
+
+function resultsOf(
+  models: ModelResult[],
+  appEnv: Record<string, string>,
+  app: BenchApp,
+  startedAt: Date,
+  seconds: number,
+  rounds: number,
+): PipelineBenchResults {
+  const defaults = { ...readDefaults(), ...appEnv };
+  return {
+    part: 'pipeline',
+    startedAt: startedAt.toISOString(),
+    durationSeconds: Math.round(seconds),
+    machine: { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    settings: {
+      database: app.database,
+      sender: {
+        batchSize: Number(defaults.SENDER_BATCH_SIZE),
+        concurrency: Number(defaults.SENDER_CONCURRENCY),
+        reuseEmbeddings: defaults.SENDER_REUSE_EMBEDDINGS,
+        receiver: 'in-process (RECEIVER_URL unset)',
+      },
+      batchLimits: {
+        maxBatchTokens: Number(defaults.EMBEDDING_MAX_BATCH_TOKENS),
+        maxBatchSize: Number(defaults.EMBEDDING_MAX_BATCH_SIZE),
+      },
+      intraOpThreads: availableParallelism(),
+      appEnvOverrides: appEnv,
+      corpus: CORPUS,
+      rounds,
+      feed: 'one SQL transaction: task, chunks (unnest), links; timed from COMMIT to mgmt.task.finished_at',
+    },
+    models,
+    targets: models.flatMap((model) => model.targets),
+    peakRssMiB: peakRssMiB(),
+  };
+}
