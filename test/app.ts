@@ -32,15 +32,19 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   };
 }
 
+/** The real app serving the generated `tiny` test model as `tiny`. */
+export async function startTinyModelApp(env: Record<string, string> = {}): Promise<TestApp> {
+  return startTestApp({ EMBEDDING_MODELS: `tiny=${await ensureModel('tiny')}`, ...env });
+}
+
 /**
  * The real app serving the tiny model, listening on loopback, whose sender delivers over HTTP to a TestReceiver that
  * forwards to this same app's built-in receiver: deliveries can then be slowed down, refused and counted.
  */
 export async function startAppWithTestReceiver(env: Record<string, string> = {}): Promise<{ t: TestApp; receiver: TestReceiver }> {
-  const model = await ensureModel('tiny');
   const receiver = new TestReceiver('');
   await receiver.start();
-  const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, RECEIVER_URL: receiver.url, ...env });
+  const t = await startTinyModelApp({ RECEIVER_URL: receiver.url, ...env });
   await t.app.listen(0, '127.0.0.1');
   receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
   const close = t.close;

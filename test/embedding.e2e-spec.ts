@@ -1,6 +1,5 @@
 import { EmbeddingProvider } from '../src/embedding/embedding-provider';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { startTestApp, TestApp } from './app';
+import { startTestApp, startTinyModelApp, TestApp } from './app';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */
 const NO_SENDER = { SENDER_ENABLED: 'false' };
@@ -18,9 +17,7 @@ describe('Embedding endpoints (e2e)', () => {
     (await provider.embed('tiny', texts, options)).map((vector) => Array.from(vector));
 
   beforeAll(async () => {
-    const dir = await ensureModel('tiny');
-    t = await startTestApp({
-      EMBEDDING_MODELS: `tiny=${dir}`,
+    t = await startTinyModelApp({
       EMBED_MAX_INPUTS: '5',
       EMBED_MAX_INPUT_CHARS: '1000',
       ...NO_SENDER,

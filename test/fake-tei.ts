@@ -1,7 +1,9 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { EmbeddingInputError } from '../src/embedding/embedding.errors';
 import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { sleep } from '../src/common/backoff';
 import { freePort } from './ports';
+import { readBody } from './processes';
 
 /** Faults to inject; counters count down as requests consume them. */
 export interface FakeTeiFaults {
@@ -188,13 +190,3 @@ function countDown(faults: FakeTeiFaults, key: 'resets' | 'unavailable' | 'overl
   return true;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
-}

@@ -1,8 +1,7 @@
 import OpenAI from 'openai';
 import { AddressInfo } from 'node:net';
 import { EmbeddingProvider } from '../src/embedding/embedding-provider';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { startTestApp, TestApp } from './app';
+import { startTinyModelApp, TestApp } from './app';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */
 const NO_SENDER = { SENDER_ENABLED: 'false' };
@@ -29,9 +28,7 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
     (await t.http().post('/embeddings/single').send({ text }).expect(200)).body.embedding as number[];
 
   beforeAll(async () => {
-    const dir = await ensureModel('tiny');
-    t = await startTestApp({
-      EMBEDDING_MODELS: `tiny=${dir}`,
+    t = await startTinyModelApp({
       EMBED_MAX_INPUTS: '5',
       EMBED_MAX_INPUT_CHARS: '1000',
       ...NO_SENDER,
@@ -154,8 +151,7 @@ describe('OpenAI-compatible route with API_KEY set (e2e)', () => {
   let baseURL: string;
 
   beforeAll(async () => {
-    const dir = await ensureModel('tiny');
-    t = await startTestApp({ EMBEDDING_MODELS: `tiny=${dir}`, API_KEY: 'secret-key', ...NO_SENDER });
+    t = await startTinyModelApp({ API_KEY: 'secret-key', ...NO_SENDER });
     baseURL = await listen(t);
   });
   afterAll(() => t.close());

@@ -1,3 +1,4 @@
+import { sleep } from '../src/common/backoff';
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { freePort } from './ports';
@@ -93,7 +94,7 @@ export class TestReceiver {
     res.on('close', () => (gone = !res.writableFinished));
     this.requests++;
     this.arrivals.push(Date.now());
-    if (this.behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, this.behaviour.delayMs));
+    if (this.behaviour.delayMs) await sleep(this.behaviour.delayMs);
     if (gone) return;
     if (this.requests <= (this.behaviour.failFirst ?? 0)) return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
     const delivery = JSON.parse(body) as Delivery;
@@ -110,7 +111,8 @@ export class TestReceiver {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** The whole body of a request, for the loopback servers the tests write. */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));

@@ -15,20 +15,22 @@ import { SqlFeed } from './sql-feed';
 
 /** The embedding part's corpus shape: 5 to 180 words, so texts run from a few tokens past the 256-token limit. */
 const CORPUS = { minWords: 5, maxWords: 180, seed: 20240611 };
-const DEFAULT_ROUNDS = 3;
 
 interface ModelPlan {
   size: ModelSize;
   description: string;
   chunks: number;
   warmUpChunks: number;
+  /** Interleaved rounds unless --rounds says otherwise: a tiny run takes a second, so more rounds cost nothing. */
+  rounds: number;
   target: ModelTarget;
 }
 
 /**
  * tiny: small enough that the pipeline's own work (claim, delivery, bookkeeping) dominates, so it is held to an
  * absolute rate. minilm: all-MiniLM-L6-v2's shape, where inference dominates, so it is held to a share of the provider
- * alone; 512 chunks, not 2,000, because 2 cores embed about 5 to 10 of its chunks a second.
+ * alone; 512 chunks, not 2,000, because 2 cores embed only about 17 of its chunks a second (5 while busy elsewhere), so
+ * a run takes half a minute. BENCH_PIPELINE_MINILM_TEXTS changes that; BENCH_PIPELINE_MODELS=tiny (or minilm) runs one.
  */
 function plans(options: BenchOptions, env: NodeJS.ProcessEnv): ModelPlan[] {
   const all: ModelPlan[] = [
@@ -37,6 +39,7 @@ function plans(options: BenchOptions, env: NodeJS.ProcessEnv): ModelPlan[] {
       description: 'tiny test model (2 layers, 32 wide, 64 tokens)',
       chunks: options.texts ?? 2000,
       warmUpChunks: 500,
+      rounds: options.rounds ?? 5,
       target: { kind: 'rate', min: 2000 },
     },
     {
@@ -44,6 +47,7 @@ function plans(options: BenchOptions, env: NodeJS.ProcessEnv): ModelPlan[] {
       description: 'minilm (all-MiniLM-L6-v2 shape, seeded random weights, 256 tokens)',
       chunks: Number(env.BENCH_PIPELINE_MINILM_TEXTS || 512),
       warmUpChunks: 32,
+      rounds: options.rounds ?? 3,
       target: { kind: 'ratio', min: 0.9 },
     },
   ];
@@ -61,10 +65,9 @@ async function runPipelineBench(options: BenchOptions): Promise<void> {
   const startedAt = new Date();
   const started = performance.now();
   const log = (line: string) => console.log(line);
-  const rounds = options.rounds ?? DEFAULT_ROUNDS;
   const models = plans(options, process.env);
   const appEnv = extraAppEnv(process.env.BENCH_PIPELINE_ENV);
-  log(`\n== pipeline: ${models.map((m) => `${m.size} ${m.chunks} chunks`).join(', ')}; ${rounds} rounds ==`);
+  log(`\n== pipeline: ${models.map((m) => `${m.size} ${m.chunks} chunks × ${m.rounds} rounds`).join(', ')} ==`);
   const dirs = new Map<ModelSize, string>();
   for (const plan of models) dirs.set(plan.size, await ensureModel(plan.size));
   const app = await startBenchApp({
@@ -76,9 +79,9 @@ async function runPipelineBench(options: BenchOptions): Promise<void> {
   try {
     const results: ModelResult[] = [];
     for (const [index, plan] of models.entries()) {
-      results.push(await benchModel(app, feed, plan, dirs.get(plan.size)!, index, rounds, log));
+      results.push(await benchModel(app, feed, plan, dirs.get(plan.size)!, index, log));
     }
-    const summary = resultsOf(results, appEnv, app, startedAt, secondsSince(started), rounds);
+    const summary = resultsOf(results, appEnv, app, startedAt, secondsSince(started));
     printReport(summary, await saveResults('pipeline', summary, startedAt));
   } finally {
     await feed.close();
@@ -92,7 +95,6 @@ async function benchModel(
   plan: ModelPlan,
   dir: string,
   index: number,
-  rounds: number,
   log: (line: string) => void,
 ): Promise<ModelResult> {
   log(`${plan.size}: ${plan.chunks} chunks per run`);
@@ -111,7 +113,7 @@ async function benchModel(
     const warmUp = corpus(-1, plan.warmUpChunks);
     await runPipeline(contenders, warmUp, `bench ${plan.size} warm-up`);
     await runProvider(contenders, warmUp);
-    const measured = await runRounds(contenders, (round) => corpus(round, plan.chunks), rounds, log);
+    const measured = await runRounds(contenders, (round) => corpus(round, plan.chunks), plan.rounds, log);
     for (const { pipeline } of measured) {
       if (pipeline.status !== 'completed' || pipeline.storedVectors !== pipeline.chunks) {
         throw new Error(`task ${pipeline.taskId} ${pipeline.status} with ${pipeline.storedVectors} stored vectors`);
@@ -150,7 +152,6 @@ function resultsOf(
   app: BenchApp,
   startedAt: Date,
   seconds: number,
-  rounds: number,
 ): PipelineBenchResults {
   const defaults = { ...readDefaults(), ...appEnv };
   return {
@@ -173,7 +174,7 @@ function resultsOf(
       intraOpThreads: availableParallelism(),
       appEnvOverrides: appEnv,
       corpus: CORPUS,
-      rounds,
+      rounds: Object.fromEntries(models.map((model) => [model.model, model.rounds.length])),
       feed: 'one SQL transaction: task, chunks (unnest), links; timed from COMMIT to mgmt.task.finished_at',
     },
     models,

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Client } from 'pg';
+import { deadline, sleep } from '../common/backoff';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -63,7 +64,7 @@ export class EmbeddedPostgresServer {
     const server = this.server;
     this.server = undefined;
     if (!server || this.exited) return;
-    await Promise.race([server.stop(), new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())]);
+    await Promise.race([server.stop(), deadline(STOP_TIMEOUT_MS)]);
   }
 
   private async isInitialised(): Promise<boolean> {
@@ -125,7 +126,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
