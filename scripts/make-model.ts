@@ -3,8 +3,8 @@
  * Usage: npx tsx scripts/make-model.ts <tiny|minilm> [outDir] [--force]
  */
 import { resolve } from 'node:path';
-import { isModelSize, MODEL_SIZES } from '../src/embedding/testing/model-blueprints';
-import { defaultModelDir, ensureModel, makeModel } from '../src/embedding/testing/make-model';
+import { isModelSize, MODEL_SIZES } from '../test/fixtures/model/model-blueprints';
+import { defaultModelDir, ensureModel, makeModel } from '../test/fixtures/model/make-model';
 
 async function main(args: string[]): Promise<void> {
   const force = args.includes('--force');

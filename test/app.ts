@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createApp } from '../src/app.factory';
 import { AppConfig } from '../src/config/app-config';
 import { loadConfig } from '../src/config/config.loader';
-import { ensureModel } from '../src/embedding/testing/make-model';
+import { ensureModel } from './fixtures/model/make-model';
 import { createTestDatabase, TestDatabase } from './database';
 import { TestReceiver } from './processes';
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensureModel } from '../src/embedding/testing/make-model';
+import { ensureModel } from './fixtures/model/make-model';
 import { splitText } from '../src/cli/split-text';
 import { startTestApp, TestApp } from './app';
 import { freePort } from './ports';

@@ -1,4 +1,4 @@
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { startTestApp, startTinyModelApp, TestApp } from './app';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */

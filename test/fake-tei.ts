@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { EmbeddingInputError } from '../src/embedding/embedding.errors';
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { sleep } from '../src/common/backoff';
 import { freePort } from './ports';
 import { readBody } from './processes';

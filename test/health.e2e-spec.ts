@@ -5,8 +5,8 @@ import { startTestApp } from './app';
 import { adminQuery, serverUrl, withDatabase } from './database';
 import request from 'supertest';
 import { createServer } from 'node:http';
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
-import { ensureModel } from '../src/embedding/testing/make-model';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { ensureModel } from './fixtures/model/make-model';
 import { freePort } from './ports';
 
 describe('Health (e2e)', () => {

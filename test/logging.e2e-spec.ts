@@ -1,4 +1,4 @@
-import { ensureModel } from '../src/embedding/testing/make-model';
+import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 import { ServiceProcess, startService } from './processes';
 import { waitFor } from './wait';

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { AddressInfo } from 'node:net';
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { startTinyModelApp, TestApp } from './app';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */

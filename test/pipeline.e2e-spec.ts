@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
+import { ensureModel } from './fixtures/model/make-model';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { startTestApp, TestApp } from './app';
 import { waitFor } from './wait';
 

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { ensureModel } from '../src/embedding/testing/make-model';
+import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 import { ServiceProcess, startService, TestReceiver } from './processes';
 import { waitFor } from './wait';

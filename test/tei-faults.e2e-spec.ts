@@ -1,9 +1,9 @@
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
-import { OnnxEmbeddingProvider } from '../src/embedding/onnx-embedding-provider';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { TeiEmbeddingProvider } from '../src/embedding/tei/tei-embedding-provider';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { ensureModel } from './fixtures/model/make-model';
+import { TeiEmbeddingProvider } from '../src/embedding/providers/tei/tei-embedding-provider';
 import { startTestApp, TestApp } from './app';
 import { FakeTei } from './fake-tei';
 import { TestReceiver } from './processes';

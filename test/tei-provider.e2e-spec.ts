@@ -1,8 +1,8 @@
 import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { EmbeddingProvider } from '../src/embedding/embedding-provider';
-import { ensureModel } from '../src/embedding/testing/make-model';
-import { TeiEmbeddingProvider } from '../src/embedding/tei/tei-embedding-provider';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { ensureModel } from './fixtures/model/make-model';
+import { TeiEmbeddingProvider } from '../src/embedding/providers/tei/tei-embedding-provider';
 import { startTestApp, TestApp } from './app';
 import { waitFor } from './wait';
 

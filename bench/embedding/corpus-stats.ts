@@ -1,4 +1,4 @@
-import { BatchLimits, planBatches, runCostTokens } from '../../src/embedding/token-batches';
+import { BatchLimits, planBatches, runCostTokens } from '../../src/embedding/providers/onnx/token-batches';
 import { chunk } from '../lib/chunk';
 import { median, sum } from '../lib/stats';
 

@@ -1,5 +1,5 @@
 import { Tensor } from 'onnxruntime-node';
-import { BatchLimits } from '../../src/embedding/token-batches';
+import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { startBenchApp } from '../lib/bench-app';
 import { quantile } from '../lib/stats';
 import { RawSession } from './raw-session';

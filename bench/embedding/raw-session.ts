@@ -1,9 +1,13 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { inspectGraph } from '../../src/embedding/graph-signature';
-import { readModelFiles } from '../../src/embedding/model-files';
-import { createOnnxSession } from '../../src/embedding/onnx-session';
-import { TextTokenizer, TokenizedText, truncateTokens } from '../../src/embedding/text-tokenizer';
-import { BatchLimits, padBatch, planBatches, runCostTokens } from '../../src/embedding/token-batches';
+import { inspectGraph } from '../../src/embedding/providers/onnx/graph-signature';
+import { readModelFiles } from '../../src/embedding/providers/onnx/model-files/model-files';
+import { createOnnxSession } from '../../src/embedding/providers/onnx/onnx-session';
+import {
+  TextTokenizer,
+  TokenizedText,
+  truncateTokens,
+} from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
+import { BatchLimits, padBatch, planBatches, runCostTokens } from '../../src/embedding/providers/onnx/token-batches';
 
 type Feeds = Record<string, Tensor>;
 

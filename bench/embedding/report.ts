@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { BatchLimits } from '../../src/embedding/token-batches';
+import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { perRoundRatio } from '../lib/interleave';
 import { checkTarget, TargetCheck } from '../lib/targets';
 import { formatNumber, renderTable } from '../lib/table';

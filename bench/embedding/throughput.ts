@@ -1,5 +1,5 @@
-import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provider';
-import { BatchLimits } from '../../src/embedding/token-batches';
+import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { chunk } from '../lib/chunk';
 import { Contender, timeInterleaved } from '../lib/interleave';
 import { RawSession } from './raw-session';

@@ -1,4 +1,4 @@
-import { TextTokenizer, truncateTokens } from '../../src/embedding/text-tokenizer';
+import { TextTokenizer, truncateTokens } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
 import { ContenderTiming, timeInterleaved } from '../lib/interleave';
 import { loadTransformersJsTokenizer } from './transformers-js';
 

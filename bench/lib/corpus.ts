@@ -1,5 +1,5 @@
-import { COMMON_WORDS, SUFFIX_PIECES, wordsOf } from '../../src/embedding/testing/english-word-pieces';
-import { SeededRandom } from '../../src/embedding/testing/seeded-random';
+import { COMMON_WORDS, SUFFIX_PIECES, wordsOf } from '../../test/fixtures/model/english-word-pieces';
+import { SeededRandom } from '../../test/fixtures/model/seeded-random';
 
 export interface CorpusOptions {
   texts: number;

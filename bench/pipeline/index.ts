@@ -1,8 +1,8 @@
 import { availableParallelism, cpus } from 'node:os';
 import { readDefaults } from '../../src/config/config.loader';
-import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provider';
-import { ensureModel } from '../../src/embedding/testing/make-model';
-import { ModelSize } from '../../src/embedding/testing/model-blueprints';
+import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { ensureModel } from '../../test/fixtures/model/make-model';
+import { ModelSize } from '../../test/fixtures/model/model-blueprints';
 import { BenchApp, startBenchApp } from '../lib/bench-app';
 import { makeCorpus } from '../lib/corpus';
 import { peakRssMiB } from '../lib/memory';

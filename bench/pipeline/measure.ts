@@ -1,4 +1,4 @@
-import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provider';
+import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { secondsSince } from '../lib/stats';
 import { SqlFeed } from './sql-feed';
 import { scrapeStages, StageTotals, stagesBetween } from './stage-metrics';

@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { relative, resolve } from 'node:path';
-import { OnnxEmbeddingProvider } from '../../src/embedding/onnx-embedding-provider';
-import { ensureModel } from '../../src/embedding/testing/make-model';
+import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { ensureModel } from '../../test/fixtures/model/make-model';
 import { startBenchApp } from '../lib/bench-app';
 import { peakRssMiB } from '../lib/memory';
 import { BenchOptions, BenchPart } from '../lib/part';

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { EmbeddingProvider } from './embedding-provider';
+import { EmbeddingProvider } from './providers/embedding-provider';
 
 /**
  * Loads (downloading if needed) and warms up every configured model before the app serves, so a missing file,

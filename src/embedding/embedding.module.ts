@@ -1,17 +1,17 @@
 import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { BatchDeliveryService } from './batch-delivery.service';
-import { EmbeddingController } from './embedding.controller';
+import { BatchDeliveryService } from '../delivery/delivery.service';
+import { EmbeddingController } from './api/native/native-embedding.controller';
 import { EmbeddingLifecycle } from './embedding.lifecycle';
 import { EmbeddingService } from './embedding.service';
-import { EmbeddingProvider } from './embedding-provider';
-import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
-import { OpenAiController } from './openai.controller';
-import { OpenAiService } from './openai.service';
-import { createTeiProvider } from './tei/create-tei-provider';
-import { TeiController } from './tei.controller';
-import { TeiService } from './tei.service';
+import { EmbeddingProvider } from './providers/embedding-provider';
+import { OnnxEmbeddingProvider } from './providers/onnx/onnx-embedding-provider';
+import { OpenAiController } from './api/openai/openai.controller';
+import { OpenAiService } from './api/openai/openai.service';
+import { createTeiProvider } from './providers/tei/create-tei-provider';
+import { TeiController } from './api/tei-compat/tei-compat.controller';
+import { TeiService } from './api/tei-compat/tei-compat.service';
 
 /** Builds the configured provider behind the EmbeddingProvider token, so tests and later back ends can swap it. */
 export function createEmbeddingProvider(config: AppConfig, metrics?: MetricsService): EmbeddingProvider {

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { EmbeddingInputError } from './embedding.errors';
-import { EmbeddingProvider, EmbedOptions, ModelInfo } from './embedding-provider';
+import { EmbeddingProvider, EmbedOptions, ModelInfo } from './providers/embedding-provider';
 import { EmptyInputError, InputLimitError, NoModelConfiguredError } from './embedding-request.errors';
-import { BatchResponseDto, EmbedBatchDto, EmbeddingResponseDto, EmbedSingleDto } from './embedding.dto';
+import {
+  BatchResponseDto,
+  EmbedBatchDto,
+  EmbeddingResponseDto,
+  EmbedSingleDto,
+} from './api/native/native-embedding.dto';
 
 /** One embedding request in any route's shape, reduced to texts and options. */
 export interface EmbedCall {

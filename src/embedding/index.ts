@@ -1,6 +1,6 @@
-export * from './embedding-provider';
+export * from './providers/embedding-provider';
 export * from './embedding.errors';
-export type { EmbeddingModelSource } from './model-source';
-export type { HubCacheOptions } from './hub-model-cache';
-export { OnnxEmbeddingProvider } from './onnx-embedding-provider';
-export type { OnnxEmbeddingProviderOptions } from './onnx-embedding-provider';
+export type { EmbeddingModelSource } from './providers/onnx/model-files/model-source';
+export type { HubCacheOptions } from './providers/onnx/model-files/hub-model-cache';
+export { OnnxEmbeddingProvider } from './providers/onnx/onnx-embedding-provider';
+export type { OnnxEmbeddingProviderOptions } from './providers/onnx/onnx-embedding-provider';

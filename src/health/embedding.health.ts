@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { EmbeddingProvider } from '../embedding/embedding-provider';
+import { EmbeddingProvider } from '../embedding/providers/embedding-provider';
 
 /**
  * Every configured model is loaded and has run its warm-up inference; with a remote back end (TEI), the server also

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { ReceiverClient } from '../receiver/receiver-client';
+import { ReceiverClient } from '../delivery/receiver-client';
 
 /** The receiver the sender delivers to answers (in-process: always, the database check covers it). */
 @Injectable()

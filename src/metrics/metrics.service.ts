@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config';
-import { EmbeddingStageStats } from '../embedding/embedding-provider';
+import { EmbeddingStageStats } from '../embedding/providers/embedding-provider';
 import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
 
 export const METRICS_PREFIX = 'embedding_tasks_';

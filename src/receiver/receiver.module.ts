@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ErrorStatus, MetricsService } from '../metrics/metrics.service';
-import { HttpReceiverClient } from './http-receiver.client';
-import { InProcessReceiverClient } from './in-process-receiver.client';
-import { IsolatingDelivery } from './isolating-delivery';
-import { ReceiverClient } from './receiver-client';
+import { HttpReceiverClient } from '../delivery/http-receiver.client';
+import { InProcessReceiverClient } from '../delivery/in-process-receiver.client';
+import { IsolatingDelivery } from '../delivery/isolating-delivery';
+import { ReceiverClient } from '../delivery/receiver-client';
 import { ReceiverController } from './receiver.controller';
 import { ReceiverRepository } from './receiver.repository';
 import { ReceiverService } from './receiver.service';

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { EmbeddingModule } from '../embedding/embedding.module';
-import { BatchProcessor } from './batch-processor';
+import { BatchProcessor } from './local-batch-worker';
 import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
 import { RemoteBatchWorker } from './remote-batch-worker';

@@ -1,0 +1,41 @@
+import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { BatchDeliveryService } from '../../../delivery/delivery.service';
+import { ApiEmbeddingErrors } from '../embedding-api-docs';
+import { EmbeddingExceptionFilter } from './native-exception.filter';
+import { BatchResponseDto, EmbedBatchDto, EmbeddingResponseDto, EmbedSingleDto } from './native-embedding.dto';
+import { EmbeddingService } from '../../embedding.service';
+
+@ApiTags('embeddings')
+@Controller('embeddings')
+@UseFilters(EmbeddingExceptionFilter)
+export class EmbeddingController {
+  constructor(
+    private readonly service: EmbeddingService,
+    private readonly deliveries: BatchDeliveryService,
+  ) {}
+
+  @Post('single')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Embed one text' })
+  @ApiOkResponse({ type: EmbeddingResponseDto })
+  @ApiEmbeddingErrors(400, 404, 413, 503)
+  single(@Body() dto: EmbedSingleDto): Promise<EmbeddingResponseDto> {
+    return this.service.embedSingle(dto);
+  }
+
+  @Post('batch')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Embed a list of chunks in one call; answers per chunk, in request order',
+    description:
+      "With `deliver: true` (and `task_id`) the vectors go to this instance's receiver instead of the answer, and " +
+      'each chunk is answered `delivered` or `failed` (what a SENDER_MODE=remote sender calls). A delivery that may ' +
+      'succeed later answers 503 for the whole request; repeating it stores each vector once.',
+  })
+  @ApiOkResponse({ type: BatchResponseDto })
+  @ApiEmbeddingErrors(400, 404, 413, 503)
+  batch(@Body() dto: EmbedBatchDto): Promise<BatchResponseDto> {
+    return dto.deliver ? this.deliveries.embedAndDeliver(dto) : this.service.embedBatch(dto);
+  }
+}

@@ -1,0 +1,41 @@
+import { InferenceSession } from 'onnxruntime-node';
+import { UnsupportedModelError } from '../../embedding.errors';
+
+/** How to feed a graph and which output to read, decided once from the session's own metadata. */
+export interface GraphSignature {
+  outputName: string;
+  /** The graph pools itself (a `sentence_embedding` output), so its vectors are used as they are. */
+  pooledByGraph: boolean;
+  feedsTokenTypes: boolean;
+}
+
+/** attention_mask is required: without it padding would leak into every vector of a batch. */
+const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
+const OPTIONAL_INPUTS = ['token_type_ids'];
+const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
+
+export function inspectGraph(modelId: string, session: InferenceSession): GraphSignature {
+  const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
+  const unknown = session.inputNames.filter((name) => ![...REQUIRED_INPUTS, ...OPTIONAL_INPUTS].includes(name));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new UnsupportedModelError(
+      `Model "${modelId}" has graph inputs [${session.inputNames.join(', ')}]; ` +
+        `expected ${REQUIRED_INPUTS.join(' and ')}, optionally ${OPTIONAL_INPUTS.join(', ')}`,
+    );
+  }
+  const pooledByGraph = session.outputNames.includes('sentence_embedding');
+  const outputName = pooledByGraph
+    ? 'sentence_embedding'
+    : (TOKEN_OUTPUTS.find((name) => session.outputNames.includes(name)) ?? session.outputNames[0]);
+  assertFloat32Output(modelId, session, outputName);
+  return { outputName, pooledByGraph, feedsTokenTypes: session.inputNames.includes('token_type_ids') };
+}
+
+function assertFloat32Output(modelId: string, session: InferenceSession, outputName: string): void {
+  const metadata = session.outputMetadata.find((output) => output.name === outputName);
+  if (metadata?.isTensor && metadata.type !== 'float32') {
+    throw new UnsupportedModelError(
+      `Model "${modelId}" output ${outputName} is ${metadata.type}; only float32 outputs are supported`,
+    );
+  }
+}

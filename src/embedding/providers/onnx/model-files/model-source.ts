@@ -1,0 +1,43 @@
+import { EmbeddingConfigError } from '../../../embedding.errors';
+
+/** One configured model: exactly one of `path` (a local folder) or `hubId` (downloaded into the cache). */
+export interface EmbeddingModelSource {
+  /** The name clients ask for. */
+  id: string;
+  /** A local folder in Hugging Face hub layout (config.json, tokenizer.json, onnx/model.onnx, ...). */
+  path?: string;
+  /** A hub repository such as `sentence-transformers/all-MiniLM-L6-v2`. */
+  hubId?: string;
+  /** Hub branch, tag or commit; pin a commit for reproducible vectors. Default `main`. */
+  revision?: string;
+  /** The ONNX variant, e.g. `model_quantized.onnx`; a bare name is looked up under `onnx/`. Default `model.onnx`. */
+  modelFile?: string;
+}
+
+export const DEFAULT_MODEL_FILE = 'model.onnx';
+/** owner/name; also keeps a configured id from escaping the cache folder. */
+const HUB_ID = /^[\w-][\w.-]*\/[\w-][\w.-]*$/;
+
+export function validateModelSources(sources: EmbeddingModelSource[]): void {
+  const seen = new Set<string>();
+  for (const source of sources) {
+    if (!source.id) {
+      throw new EmbeddingConfigError('Every embedding model needs an id');
+    }
+    if (seen.has(source.id)) {
+      throw new EmbeddingConfigError(`Embedding model id "${source.id}" is configured twice`);
+    }
+    if (Boolean(source.path) === Boolean(source.hubId)) {
+      throw new EmbeddingConfigError(`Embedding model "${source.id}" needs exactly one of path or hubId`);
+    }
+    if (source.hubId && !HUB_ID.test(source.hubId)) {
+      throw new EmbeddingConfigError(`Embedding model "${source.id}": hubId must look like owner/name`);
+    }
+    seen.add(source.id);
+  }
+}
+
+/** Relative paths, in preference order, where the ONNX file of a model folder may live. */
+export function onnxFileCandidates(modelFile = DEFAULT_MODEL_FILE): string[] {
+  return modelFile.includes('/') ? [modelFile] : [`onnx/${modelFile}`, modelFile];
+}

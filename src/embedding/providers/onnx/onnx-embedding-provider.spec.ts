@@ -1,0 +1,245 @@
+import { InferenceSession } from 'onnxruntime-node';
+import { EmbeddingInputError, InputTooLongError, ModelNotReadyError, UnknownModelError } from '../../embedding.errors';
+import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { ensureModel } from '../../../../test/fixtures/model/make-model';
+import {
+  maxAbsDifference,
+  openRawSession,
+  rawMeanPooled,
+  transformersJsPipeline,
+  transformersJsWordPieces,
+} from '../../../../test/fixtures/model/reference-embeddings';
+import { l2Normalize } from './vector-math';
+
+const TOLERANCE = 1e-5;
+const CLS_ID = 2;
+const SEP_ID = 3;
+const MAX_TOKENS = 64;
+
+const SHORT_TEXTS = [
+  'The quick brown fox jumps over the lazy dog.',
+  'hello',
+  'Search the document database for a vector embedding model that can answer this query quickly.',
+  '',
+  'Hello, world! (Really?) Yes: "quotes", [brackets] & symbols #1 $2 50%... ok-ok_ok',
+  'Café naïve über résumé Ärger',
+  '日本語 🙂 ∑ zzqx',
+];
+const LONG_TEXT = Array.from({ length: 40 }, (_, index) => `sentence ${index} about water and mountains`).join(' ');
+
+describe(OnnxEmbeddingProvider.name, () => {
+  let modelDir: string;
+  let provider: OnnxEmbeddingProvider;
+  let reference: (text: string) => Promise<Float32Array>;
+  let wordPieces: (text: string) => number[];
+  let rawSession: InferenceSession;
+
+  beforeAll(async () => {
+    modelDir = await ensureModel('tiny');
+    provider = new OnnxEmbeddingProvider({
+      models: [{ id: 'tiny', path: modelDir }],
+      intraOpNumThreads: 1,
+      maxBatchSize: 3,
+      maxBatchTokens: 200,
+    });
+    await provider.init();
+    reference = await transformersJsPipeline(modelDir);
+    wordPieces = await transformersJsWordPieces(modelDir);
+    rawSession = await openRawSession(modelDir);
+  });
+
+  afterAll(async () => {
+    await provider.close();
+    await rawSession.release();
+  });
+
+  async function embedOne(text: string, options = {}): Promise<Float32Array> {
+    const [vector] = await provider.embed('tiny', [text], options);
+    return vector;
+  }
+
+  describe('compared with transformers.js on texts that fit', () => {
+    it.each(SHORT_TEXTS)('embeds %j alone like transformers.js', async (text) => {
+      const vector = await embedOne(text);
+      expect(maxAbsDifference(vector, await reference(text))).toBeLessThan(TOLERANCE);
+    });
+
+    it('embeds a mixed-length batch, in input order, like each text alone', async () => {
+      const vectors = await provider.embed('tiny', SHORT_TEXTS);
+      expect(vectors).toHaveLength(SHORT_TEXTS.length);
+      for (const [index, text] of SHORT_TEXTS.entries()) {
+        expect(maxAbsDifference(vectors[index], await reference(text))).toBeLessThan(TOLERANCE);
+        expect(maxAbsDifference(vectors[index], await embedOne(text))).toBeLessThan(TOLERANCE);
+      }
+    });
+
+    it('embeds background calls (the sender) like requests, also while both run at once', async () => {
+      const [requested, background, alongside] = await Promise.all([
+        provider.embed('tiny', SHORT_TEXTS),
+        provider.embed('tiny', SHORT_TEXTS, { background: true }),
+        provider.embed('tiny', [...SHORT_TEXTS].reverse(), { background: true }),
+      ]);
+      SHORT_TEXTS.forEach((_, index) => {
+        expect([...background[index]]).toEqual([...requested[index]]);
+        expect(maxAbsDifference(alongside[SHORT_TEXTS.length - 1 - index], requested[index])).toBeLessThan(TOLERANCE);
+      });
+    });
+
+    it('gives distinct texts distinct vectors (the comparison above is not vacuous)', async () => {
+      const [fox, hello] = await provider.embed('tiny', SHORT_TEXTS.slice(0, 2));
+      expect(maxAbsDifference(fox, hello)).toBeGreaterThan(0.05);
+    });
+
+    it('strips accents, so accented and plain spellings embed identically', async () => {
+      const plain = await embedOne('Cafe naive uber resume Arger');
+      expect(maxAbsDifference(await embedOne('Café naïve über résumé Ärger'), plain)).toBeLessThan(TOLERANCE);
+    });
+
+    it('maps characters outside the vocabulary to [UNK]', async () => {
+      expect(wordPieces('日本 🙂')).toEqual([1, 1, 1]);
+      const unknown = await embedOne('日本 🙂');
+      expect(maxAbsDifference(unknown, await embedOne('∑ ∑ ∑'))).toBeLessThan(TOLERANCE);
+    });
+  });
+
+  describe('truncation', () => {
+    it('keeps the first word pieces and the closing [SEP], like sentence-transformers', async () => {
+      const pieces = wordPieces(LONG_TEXT);
+      expect(pieces.length).toBeGreaterThan(MAX_TOKENS);
+      const truncatedIds = [CLS_ID, ...pieces.slice(0, MAX_TOKENS - 2), SEP_ID];
+      const expected = await rawMeanPooled(rawSession, truncatedIds, true);
+      expect(maxAbsDifference(await embedOne(LONG_TEXT), expected)).toBeLessThan(TOLERANCE);
+    });
+
+    it('differs from cutting [SEP] off, as transformers.js does (so the check above can fail)', async () => {
+      const withoutSep = [CLS_ID, ...wordPieces(LONG_TEXT).slice(0, MAX_TOKENS - 1)];
+      const dropped = await rawMeanPooled(rawSession, withoutSep, true);
+      expect(maxAbsDifference(await embedOne(LONG_TEXT), dropped)).toBeGreaterThan(1e-3);
+    });
+
+    it('truncates long texts inside a batch without changing their neighbours', async () => {
+      const [short, long] = await provider.embed('tiny', [SHORT_TEXTS[0], LONG_TEXT]);
+      expect(maxAbsDifference(short, await reference(SHORT_TEXTS[0]))).toBeLessThan(TOLERANCE);
+      expect(maxAbsDifference(long, await embedOne(LONG_TEXT))).toBeLessThan(TOLERANCE);
+    });
+
+    it('rejects an over-long text when truncate is false, naming its index, length and the limit', async () => {
+      const length = wordPieces(LONG_TEXT).length + 2;
+      const attempt = provider.embed('tiny', ['short', LONG_TEXT], { truncate: false });
+      await expect(attempt).rejects.toThrow(
+        new EmbeddingInputError(
+          `texts[1] is ${length} tokens long, over the 64-token limit of model "tiny" (set truncate to true to cut it)`,
+          'texts',
+          1,
+        ),
+      );
+      await expect(attempt).rejects.toMatchObject({ field: 'texts', index: 1 });
+    });
+
+    it('reports an over-long text as InputTooLongError with its token count and the limit', async () => {
+      const length = wordPieces(LONG_TEXT).length + 2;
+      await expect(provider.embed('tiny', [LONG_TEXT], { truncate: false })).rejects.toMatchObject({
+        constructor: InputTooLongError,
+        tokens: length,
+        maxTokens: MAX_TOKENS,
+      });
+    });
+
+    it('accepts a text of exactly the limit when truncate is false', async () => {
+      const exact = await provider.embed('tiny', [textOfWordPieces(MAX_TOKENS - 2)], { truncate: false });
+      expect(exact).toHaveLength(1);
+    });
+  });
+
+  describe('options', () => {
+    const text = SHORT_TEXTS[0];
+
+    it('prefixes the named prompt from config_sentence_transformers.json', async () => {
+      const named = await embedOne(text, { promptName: 'query' });
+      expect(maxAbsDifference(named, await reference(`query: ${text}`))).toBeLessThan(TOLERANCE);
+      expect(maxAbsDifference(named, await embedOne(text))).toBeGreaterThan(1e-3);
+    });
+
+    it('uses an explicit empty prompt as no prompt at all', async () => {
+      expect(maxAbsDifference(await embedOne(text, { prompt: '' }), await reference(text))).toBeLessThan(TOLERANCE);
+    });
+
+    it('rejects an unknown prompt name, and prompt together with promptName', async () => {
+      await expect(embedOne(text, { promptName: 'passage' })).rejects.toMatchObject({
+        constructor: EmbeddingInputError,
+        field: 'promptName',
+        message: 'Model "tiny" has no prompt named "passage"; known: query, document',
+      });
+      await expect(embedOne(text, { prompt: 'a: ', promptName: 'query' })).rejects.toBeInstanceOf(EmbeddingInputError);
+    });
+
+    it('returns the raw mean when normalize is false', async () => {
+      const raw = await embedOne(text, { normalize: false });
+      const ids = [CLS_ID, ...wordPieces(text), SEP_ID];
+      expect(maxAbsDifference(raw, await rawMeanPooled(rawSession, ids, false))).toBeLessThan(TOLERANCE);
+      expect(Math.abs(Math.hypot(...raw) - 1)).toBeGreaterThan(0.01);
+    });
+
+    it('cuts to the requested dimensions and renormalises', async () => {
+      const raw = await embedOne(text, { normalize: false });
+      const cut = await embedOne(text, { dimensions: 8 });
+      expect(cut).toHaveLength(8);
+      expect(Math.hypot(...cut)).toBeCloseTo(1, 5);
+      expect(maxAbsDifference(cut, l2Normalize(raw.slice(0, 8)))).toBeLessThan(TOLERANCE);
+    });
+
+    it.each([0, 33, 2.5])('rejects dimensions %p for a 32-dimensional model', async (dimensions) => {
+      await expect(embedOne(text, { dimensions })).rejects.toMatchObject({ field: 'dimensions' });
+    });
+  });
+
+  describe('models and readiness', () => {
+    it('describes the model from its files', () => {
+      expect(provider.describe('tiny')).toEqual({
+        id: 'tiny',
+        dimensions: 32,
+        maxTokens: 64,
+        pooling: 'mean',
+        normalize: true,
+        prompts: { query: 'query: ', document: 'document: ' },
+        defaultPromptName: null,
+        device: 'cpu',
+      });
+      expect(provider.models().map((model) => model.id)).toEqual(['tiny']);
+      expect(provider.readiness()).toEqual({
+        ready: true,
+        models: [{ id: 'tiny', loaded: true, warmedUp: true, device: 'cpu' }],
+      });
+    });
+
+    it('rejects an unknown model', async () => {
+      await expect(provider.embed('nope', ['x'])).rejects.toThrow(UnknownModelError);
+      expect(() => provider.describe('nope')).toThrow('Unknown embedding model "nope"; configured models: tiny');
+    });
+
+    it('is not ready, and refuses work, before init', async () => {
+      const fresh = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }] });
+      expect(fresh.isReady()).toBe(false);
+      await expect(fresh.embed('tiny', ['x'])).rejects.toThrow(ModelNotReadyError);
+      expect(() => fresh.describe('tiny')).toThrow(ModelNotReadyError);
+    });
+
+    it('counts the tokens each text became, prompt and special tokens included, after truncation', async () => {
+      const texts = ['hello', LONG_TEXT];
+      const { vectors, tokenCounts } = await provider.embedWithUsage('tiny', texts, { promptName: 'query' });
+      expect(tokenCounts).toEqual([wordPieces('query: hello').length + 2, MAX_TOKENS]);
+      expect(maxAbsDifference(vectors[0], await embedOne('hello', { promptName: 'query' }))).toBeLessThan(TOLERANCE);
+    });
+
+    it('returns no vectors for no texts', async () => {
+      await expect(provider.embed('tiny', [])).resolves.toEqual([]);
+    });
+  });
+
+  /** A text that tokenises to exactly `count` word pieces: single-letter words are one piece each. */
+  function textOfWordPieces(count: number): string {
+    const text = Array.from({ length: count }, () => 'a').join(' ');
+    expect(wordPieces(text)).toHaveLength(count);
+    return text;
+  }
+});

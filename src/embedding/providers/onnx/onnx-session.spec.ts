@@ -1,0 +1,52 @@
+import { ExecutionProviderUnavailableError } from '../../embedding.errors';
+import { EmbeddingLogger } from '../embedding-provider';
+import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { missingCudaProviderFiles } from './onnx-session';
+import { ensureModel } from '../../../../test/fixtures/model/make-model';
+
+/** These tests describe a machine without onnxruntime's CUDA files, like CI; with them installed they skip. */
+const cudaFilesInstalled = missingCudaProviderFiles().length === 0;
+const withoutCudaFiles = cudaFilesInstalled ? it.skip : it;
+
+class RecordingLogger implements EmbeddingLogger {
+  readonly warnings: string[] = [];
+  log(): void {}
+  warn(message: string): void {
+    this.warnings.push(message);
+  }
+}
+
+describe('CUDA execution provider', () => {
+  let modelDir: string;
+
+  beforeAll(async () => {
+    modelDir = await ensureModel('tiny');
+  });
+
+  withoutCudaFiles('fails to start, naming the missing provider files and how to install them', async () => {
+    const provider = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }], device: 'cuda' });
+    const attempt = provider.init();
+    await expect(attempt).rejects.toThrow(ExecutionProviderUnavailableError);
+    await expect(attempt).rejects.toThrow(
+      /^CUDA execution provider files are not installed \(missing \/\S+\/libonnxruntime_providers_cuda\.so, \/\S+\/libonnxruntime_providers_shared\.so\); reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`$/,
+    );
+    expect(provider.readiness().ready).toBe(false);
+  });
+
+  withoutCudaFiles('falls back to CPU with a warning when fallbackToCpu is on', async () => {
+    const logger = new RecordingLogger();
+    const models = [{ id: 'tiny', path: modelDir }];
+    const fallback = new OnnxEmbeddingProvider({ models, device: 'cuda', deviceId: 1, fallbackToCpu: true, logger });
+    const cpu = new OnnxEmbeddingProvider({ models });
+    await Promise.all([fallback.init(), cpu.init()]);
+
+    expect(fallback.describe('tiny').device).toBe('cpu');
+    expect(logger.warnings).toEqual([
+      expect.stringMatching(/^CUDA execution provider files are not installed.*falling back to CPU/),
+    ]);
+    const [fromFallback] = await fallback.embed('tiny', ['hello there']);
+    const [fromCpu] = await cpu.embed('tiny', ['hello there']);
+    expect([...fromFallback]).toEqual([...fromCpu]);
+    await Promise.all([fallback.close(), cpu.close()]);
+  });
+});

@@ -1,0 +1,23 @@
+import { Logger } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { MetricsService } from '../../../metrics/metrics.service';
+import { TeiEmbeddingProvider } from './tei-embedding-provider';
+
+/** EMBEDDING_PROVIDER=tei: the provider for the TEI server in TEI_URL (set whenever tei is chosen: config.loader). */
+export function createTeiProvider({ embedding, sender }: AppConfig, metrics?: MetricsService): TeiEmbeddingProvider {
+  const { tei } = embedding;
+  return new TeiEmbeddingProvider({
+    url: tei.url!,
+    apiKey: tei.apiKey,
+    timeoutMs: tei.timeoutMs,
+    maxConcurrency: tei.maxConcurrency,
+    batchSize: tei.batchSize,
+    maxAttempts: tei.maxAttempts,
+    retryBaseMs: tei.retryBaseMs,
+    startupWaitMs: tei.startupWaitMs,
+    expectedModel: embedding.models[0]?.id,
+    senderCapacity: sender.enabled && sender.mode === 'local' ? sender.batchSize * sender.concurrency : undefined,
+    logger: new Logger('Embedding'),
+    onRequestError: metrics && ((status) => metrics.teiError(status)),
+  });
+}

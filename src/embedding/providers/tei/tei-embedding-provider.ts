@@ -1,0 +1,289 @@
+import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../../../common/backoff';
+import { assertTexts } from '../onnx/resolve-options';
+import {
+  EmbeddingConfigError,
+  EmbeddingInputError,
+  ModelNotReadyError,
+  UnknownModelError,
+} from '../../embedding.errors';
+import {
+  EmbeddingLogger,
+  EmbeddingProvider,
+  EmbeddingReadiness,
+  EmbedOptions,
+  ModelInfo,
+  ModelReadiness,
+} from '../embedding-provider';
+import { AimdWindow, AimdWindowSnapshot } from './aimd-window';
+import { IsolationMemo } from './isolation-memo';
+import { TeiClient, TeiEmbedBody, TeiInfo, TeiRequestError } from './tei-client';
+import { requestSettings, toModelInfo } from './tei-model';
+import { embedSplitting } from './tei-splitting';
+import { TeiModelMismatchError, TeiUnavailableError } from './tei.errors';
+
+export interface TeiEmbeddingProviderOptions {
+  url: string;
+  apiKey?: string;
+  /** Time limit of one request. */
+  timeoutMs: number;
+  /** Most requests in flight; 0: TEI's max_concurrent_requests ÷ batch size (TEI counts inputs), at least 1. */
+  maxConcurrency: number;
+  /** Most texts per request; 0: TEI's max_client_batch_size, which is never exceeded either way. */
+  batchSize: number;
+  /** Tries per request for 429, 503, 5xx, network errors and timeouts. */
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** How long start-up waits for TEI to answer GET /info (TEI answers only once its model is loaded). */
+  startupWaitMs: number;
+  /** The EMBEDDING_MODELS entry, when set: it must be TEI's model_id. */
+  expectedModel?: string;
+  /** Texts the sender keeps in flight (batch size × concurrency), to warn when it cannot fill the window. */
+  senderCapacity?: number;
+  logger?: EmbeddingLogger;
+  /** Called for every failed request to TEI (before any retry), e.g. to count them; must not throw. */
+  onRequestError?: (status: number | 'network' | 'timeout' | 'error') => void;
+}
+
+const WARM_UP_TEXT = 'warm-up';
+
+/**
+ * Embeds with a Hugging Face text-embeddings-inference server: the one model TEI serves (its `/info` model_id).
+ * Texts go out in batches of at most TEI's max_client_batch_size, many at once, within an AIMD window (aimd-window.ts)
+ * that shrinks on 429s and timeouts and grows back with successes, so a GPU behind TEI stays busy without being
+ * flooded. 429, 503, 5xx, network errors and timeouts are retried here with backoff (honouring Retry-After), then
+ * surface as TeiUnavailableError, which the sender retries later. A batch TEI refuses (413, 422) is split until each
+ * refused input stands alone; it surfaces as an EmbeddingInputError naming its index, so only that chunk fails.
+ */
+export class TeiEmbeddingProvider extends EmbeddingProvider {
+  private readonly client: TeiClient;
+  private readonly memo = new IsolationMemo();
+  private status: ModelReadiness;
+  private served?: ModelInfo;
+  private aimd?: AimdWindow;
+  private batchSize = 1;
+  private initialization?: Promise<void>;
+  private closing = closingController();
+
+  constructor(private readonly options: TeiEmbeddingProviderOptions) {
+    super();
+    this.client = new TeiClient({ url: options.url, apiKey: options.apiKey, timeoutMs: options.timeoutMs });
+    this.status = this.initialStatus();
+  }
+
+  init(): Promise<void> {
+    this.initialization ??= this.start();
+    return this.initialization;
+  }
+
+  async close(): Promise<void> {
+    this.closing.abort(new ModelNotReadyError(this.status.id));
+    this.closing = closingController();
+    this.initialization = undefined;
+    this.served = undefined;
+    this.status = this.initialStatus();
+  }
+
+  async embed(model: string, texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    const info = this.describe(model);
+    assertTexts(texts);
+    const settings = requestSettings(options, info);
+    const prefix = `${JSON.stringify(settings)}\n`;
+    const refused = texts.findIndex((text) => this.memo.refusal(prefix + text) !== undefined);
+    if (refused >= 0) throw refusal(refused, this.memo.refusal(prefix + texts[refused])!);
+    const vectors = texts.map((text) => this.memo.vector(prefix + text));
+    const missing = vectors.flatMap((vector, index) => (vector ? [] : [index]));
+    const send = (indexes: number[], signal: AbortSignal) =>
+      this.send({ ...settings, inputs: indexes.map((index) => texts[index]) }, signal);
+    const result = await embedSplitting(missing, this.batchSize, send, this.closing.signal);
+    result.vectors.forEach((vector, index) => (vectors[index] = vector));
+    if (result.refused.size > 0) throw this.refusedInputs(texts, prefix, result.refused, result.vectors);
+    return vectors as Float32Array[];
+  }
+
+  describe(model: string): ModelInfo {
+    if (this.served?.id === model) return this.served;
+    if (this.served || (this.status.loaded && this.status.id !== model)) {
+      throw new UnknownModelError(model, [this.status.id]);
+    }
+    throw new ModelNotReadyError(model);
+  }
+
+  models(): ModelInfo[] {
+    return this.served ? [this.served] : [];
+  }
+
+  readiness(): EmbeddingReadiness {
+    return { ready: this.served !== undefined && this.status.error === undefined, models: [{ ...this.status }] };
+  }
+
+  /** Asks TEI's GET /health, so readiness follows TEI going down and coming back. */
+  async checkReadiness(signal?: AbortSignal): Promise<EmbeddingReadiness> {
+    if (!this.served) return this.readiness();
+    try {
+      await this.client.health(signal);
+      this.status = { ...this.status, error: undefined };
+    } catch (error) {
+      const reason = signal?.aborted ? 'no answer in time' : messageOf(error);
+      this.status = { ...this.status, error: `TEI at ${this.options.url} is not healthy (GET /health): ${reason}` };
+    }
+    return this.readiness();
+  }
+
+  /** The in-flight window now: its size, ceiling, requests in flight, decreases so far. */
+  window(): AimdWindowSnapshot | undefined {
+    return this.aimd?.snapshot();
+  }
+
+  private async start(): Promise<void> {
+    try {
+      const info = await this.waitForInfo();
+      this.checkModel(info);
+      this.batchSize = Math.max(1, Math.min(this.options.batchSize || Infinity, info.max_client_batch_size));
+      const derived = Math.floor(info.max_concurrent_requests / this.batchSize);
+      this.aimd = new AimdWindow({ max: Math.max(1, this.options.maxConcurrency || derived) });
+      this.status = { id: info.model_id, loaded: true, warmedUp: false, device: 'remote' };
+      const [vector] = await this.send(
+        { inputs: [WARM_UP_TEXT], truncate: true, normalize: true },
+        this.closing.signal,
+      );
+      this.served = toModelInfo(info, vector.length);
+      this.status = { ...this.status, warmedUp: true };
+      this.logReady(info);
+    } catch (error) {
+      this.status = { ...this.status, error: messageOf(error) };
+      throw error;
+    }
+  }
+
+  /** TEI answers only once its model is loaded, which can take minutes on a fresh GPU node: wait, within reason. */
+  private async waitForInfo(): Promise<TeiInfo> {
+    const deadline = Date.now() + this.options.startupWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.client.info(this.closing.signal);
+      } catch (error) {
+        const waitMs = Math.min(backoffMs(attempt, 250, 5_000), deadline - Date.now());
+        if (!(error instanceof TeiRequestError) || !error.retryable || waitMs <= 0) {
+          throw new TeiUnavailableError(`TEI at ${this.options.url} cannot serve: ${messageOf(error)}${hint(error)}`);
+        }
+        this.options.logger?.warn(`Waiting for TEI at ${this.options.url}: ${messageOf(error)}`);
+        await sleep(waitMs, undefined, { signal: this.closing.signal });
+      }
+    }
+  }
+
+  private checkModel(info: TeiInfo): void {
+    const type = info.model_type ?? {};
+    if (!type.embedding && (type.classifier || type.reranker)) {
+      const kind = type.reranker ? 'reranker' : 'classifier';
+      throw new EmbeddingConfigError(
+        `TEI at ${this.options.url} serves "${info.model_id}", a ${kind}, not an embedding model`,
+      );
+    }
+    const expected = this.options.expectedModel;
+    if (expected !== undefined && expected !== info.model_id) {
+      throw new TeiModelMismatchError(expected, info.model_id, this.options.url);
+    }
+  }
+
+  /** One request, retried while TEI is busy or unwell; each try holds a window slot only while it is in flight. */
+  private async send(body: TeiEmbedBody, signal: AbortSignal): Promise<Float32Array[]> {
+    const window = this.aimd!;
+    for (let attempt = 1; ; attempt++) {
+      const slot = await window.acquire(signal);
+      try {
+        const vectors = await this.client.embed(body, signal);
+        slot.release('success');
+        return vectors;
+      } catch (error) {
+        const failure = error instanceof TeiRequestError && !signal.aborted ? error : undefined;
+        slot.release(failure?.congestion ? 'congestion' : 'neutral');
+        if (!failure) throw signal.aborted ? signal.reason : error;
+        this.options.onRequestError?.(failure.status);
+        this.learnBatchLimit(failure);
+        if (failure.kind === 'fatal') throw new TeiUnavailableError(failure.message + hint(failure));
+        if (!failure.retryable) throw failure;
+        if (attempt >= this.options.maxAttempts) {
+          const message = `${failure.message}; gave up after ${attempt} attempts`;
+          throw new TeiUnavailableError(message, failure.details.retryAfterMs);
+        }
+        const waitMs = failure.details.retryAfterMs ?? backoffMs(attempt - 1, this.options.retryBaseMs);
+        await sleep(waitMs, undefined, { signal });
+      }
+    }
+  }
+
+  /** TEI named a smaller batch limit than its /info said (it was restarted with another one): keep to it from now. */
+  private learnBatchLimit(failure: TeiRequestError): void {
+    const limit = failure.details.maxBatchSize;
+    if (!limit || limit >= this.batchSize) return;
+    this.options.logger?.warn(
+      `TEI at ${this.options.url} takes at most ${limit} inputs per request now; was ${this.batchSize}`,
+    );
+    this.batchSize = limit;
+  }
+
+  /**
+   * The first refused input as an EmbeddingInputError naming its index (the sender fails that chunk and asks again
+   * without it); what was learnt is kept so that asking again costs no request. When every input of several was
+   * refused for the same reason, the request is at fault, not the texts: an error without index.
+   */
+  private refusedInputs(
+    texts: string[],
+    prefix: string,
+    refused: Map<number, string>,
+    vectors: Map<number, Float32Array>,
+  ) {
+    const reasons = new Set(refused.values());
+    if (refused.size === texts.length && texts.length > 1 && reasons.size === 1) {
+      return new EmbeddingInputError(`TEI refused every input: ${[...reasons][0]}`, 'texts');
+    }
+    refused.forEach((reason, index) => this.memo.remember(prefix + texts[index], { refusal: reason }));
+    vectors.forEach((vector, index) => this.memo.remember(prefix + texts[index], { vector }));
+    const first = Math.min(...refused.keys());
+    return refusal(first, refused.get(first)!);
+  }
+
+  private logReady(info: TeiInfo): void {
+    const { logger, senderCapacity, url } = this.options;
+    const window = this.aimd!.max;
+    logger?.log(
+      `TEI at ${url} serves "${info.model_id}" (${this.served!.dimensions} dimensions, ${info.max_input_length} ` +
+        `tokens): batches of ${this.batchSize}, up to ${window} in flight (max_concurrent_requests ` +
+        `${info.max_concurrent_requests})`,
+    );
+    if (senderCapacity !== undefined && senderCapacity < window * this.batchSize) {
+      logger?.warn(
+        `The sender keeps at most ${senderCapacity} texts in flight (SENDER_BATCH_SIZE × SENDER_CONCURRENCY), fewer ` +
+          `than the ${window * this.batchSize} that ${window} TEI requests of ${this.batchSize} take: raise them to ` +
+          'keep TEI busy',
+      );
+    }
+  }
+
+  private initialStatus(): ModelReadiness {
+    return { id: this.options.expectedModel ?? `TEI at ${this.options.url}`, loaded: false, warmedUp: false };
+  }
+}
+
+/** Aborts every request in flight on close; each embed call in progress listens to it. */
+function closingController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
+function refusal(index: number, reason: string): EmbeddingInputError {
+  return new EmbeddingInputError(`TEI refused texts[${index}]: ${reason}`, 'texts', index);
+}
+
+function hint(error: unknown): string {
+  const status = error instanceof TeiRequestError ? error.details.status : undefined;
+  if (status === 401 || status === 403) return '; check TEI_API_KEY';
+  if (status === 404) return '; is TEI_URL the base URL of a text-embeddings-inference server?';
+  return '';
+}
+
+const messageOf = (error: unknown) => (error as Error)?.message ?? String(error);
