@@ -3,11 +3,11 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { EmbeddingModule } from './embedding/embedding.module';
+import { EmbeddingApiModule } from './embedding/api/embedding-api.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { LoggingModule } from './logging/logging.module';
-import { ReceiverModule } from './receiver/receiver.module';
+import { ReceiverEndpointModule } from './receiver/receiver-endpoint.module';
 import { SenderModule } from './sender/sender.module';
 import { TaskModule } from './task/task.module';
 
@@ -23,8 +23,8 @@ export class AppModule {
         DatabaseModule.forRoot(),
         MetricsModule,
         AuthModule,
-        EmbeddingModule,
-        ReceiverModule.register(config.receiver.enabled),
+        EmbeddingApiModule,
+        ReceiverEndpointModule.register(config.receiver.enabled),
         HealthModule,
         TaskModule,
         SenderModule,

@@ -1,4 +1,4 @@
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { startTestApp, startTinyModelApp, TestApp } from './app';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */
@@ -14,7 +14,7 @@ describe('Embedding endpoints (e2e)', () => {
   const post = (path: string, body: object) => t.http().post(path).send(body);
   const single = async (body: object) => (await post('/embeddings/single', body).expect(200)).body.embedding;
   const providerVectors = async (texts: string[], options = {}) =>
-    (await provider.embed('tiny', texts, options)).map((vector) => Array.from(vector));
+    allEmbedded(await provider.embed('tiny', texts, options)).map((vector) => Array.from(vector));
 
   beforeAll(async () => {
     t = await startTinyModelApp({

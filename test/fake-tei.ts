@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { EmbeddingInputError } from '../src/embedding/embedding.errors';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingError } from '../src/embedding/embedding.errors';
+import { EmbeddingProvider, firstRefusal } from '../src/embedding/providers/embedding-provider';
 import { sleep } from '../src/common/backoff';
 import { freePort } from './ports';
 import { readBody } from './processes';
@@ -90,19 +90,22 @@ export class FakeTei {
     this.stats.mostInFlight = Math.max(this.stats.mostInFlight, this.inFlight);
     try {
       if (this.faults.slow && this.faults.slow.count-- > 0) await sleep(this.faults.slow.delayMs);
-      const vectors = await this.provider.embed(this.localModel, inputs, {
+      const { vectors, refused } = await this.provider.embed(this.localModel, inputs, {
         truncate: request.truncate ?? false,
         normalize: request.normalize ?? true,
         promptName: request.prompt_name,
         dimensions: request.dimensions,
       });
+      // TEI refuses the whole request for one bad input.
+      const bad = firstRefusal(refused);
+      if (bad) return this.error(res, 413, 'validation', `Input validation error: ${bad.message}`);
       this.answer(
         res,
         200,
-        vectors.map((vector) => Array.from(vector)),
+        vectors.map((vector) => Array.from(vector!)),
       );
     } catch (error) {
-      if (!(error instanceof EmbeddingInputError)) throw error;
+      if (!(error instanceof EmbeddingError) || error.field === undefined) throw error;
       this.error(res, 413, 'validation', `Input validation error: ${error.message}`);
     } finally {
       this.inFlight -= inputs.length;

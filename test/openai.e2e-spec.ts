@@ -40,7 +40,7 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
 
   it("answers OpenAI's body with float vectors equal to /embeddings/single, and the token usage", async () => {
     const res = await create({ input: TEXTS, model: 'tiny', user: 'someone' }).expect(200);
-    const { tokenCounts } = await provider.embedWithUsage('tiny', TEXTS);
+    const { tokenCounts } = await provider.embed('tiny', TEXTS);
     const tokens = tokenCounts!.reduce((total, count) => total + count, 0);
     expect(res.body).toEqual({
       object: 'list',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { encodeBase64 } from '../src/receiver/vector-codec';
+import { encodeFloat32Base64 } from '../src/common/float32-base64';
 import { startTestApp, TestApp } from './app';
 
 describe('Built-in receiver (e2e)', () => {
@@ -29,7 +29,7 @@ describe('Built-in receiver (e2e)', () => {
       task_id: 1,
       model: 'm3',
       dimensions: 3,
-      items: [item(0, [0.5, -0.25, 1]), item(1, encodeBase64(Float32Array.from([1, 2, 3])))],
+      items: [item(0, [0.5, -0.25, 1]), item(1, encodeFloat32Base64(Float32Array.from([1, 2, 3])))],
     };
     expect((await post(batch).expect(200)).body).toEqual({ stored: 2 });
     await post(batch).expect(200);

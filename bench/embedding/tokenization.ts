@@ -1,4 +1,5 @@
-import { TextTokenizer, truncateTokens } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
+import { TextTokenizer } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
+import { truncateTokens } from '../../src/embedding/providers/onnx/tokenizer/tokenized-text';
 import { ContenderTiming, timeInterleaved } from '../lib/interleave';
 import { loadTransformersJsTokenizer } from './transformers-js';
 

@@ -1,3 +1,4 @@
+import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { secondsSince } from '../lib/stats';
 import { SqlFeed } from './sql-feed';
@@ -65,7 +66,7 @@ export async function runPipeline(
 /** The provider alone on the same texts: one embed call, which batches them under the same limits. */
 export async function runProvider({ provider, model }: Contenders, texts: string[]): Promise<ProviderRun> {
   const started = performance.now();
-  const vectors = await provider.embed(model, texts);
+  const vectors = allEmbedded(await provider.embed(model, texts));
   const seconds = secondsSince(started);
   if (vectors.length !== texts.length)
     throw new Error(`provider returned ${vectors.length} vectors for ${texts.length}`);

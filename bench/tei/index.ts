@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { relative, resolve } from 'node:path';
+import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { startBenchApp } from '../lib/bench-app';
@@ -159,7 +160,7 @@ async function fixedVector(): Promise<number[]> {
   const provider = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: await ensureModel('tiny') }] });
   await provider.init();
   try {
-    return Array.from((await provider.embed('tiny', ['a fixed benchmark text']))[0]);
+    return Array.from(allEmbedded(await provider.embed('tiny', ['a fixed benchmark text']))[0]);
   } finally {
     await provider.close();
   }

@@ -1,4 +1,7 @@
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+import { setTimeout as wait } from 'node:timers/promises';
+
+/** Resolves after `ms`; rejects with the signal's reason as soon as it aborts. */
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => wait(ms, undefined, { signal });
 
 /** A deadline that does not keep the process alive: for racing against work that may finish first. */
 export const deadline = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

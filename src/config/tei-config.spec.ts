@@ -1,5 +1,5 @@
 import { InvalidConfigError, loadConfig } from './config.loader';
-import { createEmbeddingProvider } from '../embedding/embedding.module';
+import { createEmbeddingProvider } from '../embedding/providers/embedding-provider.factory';
 import { TeiEmbeddingProvider } from '../embedding/providers/tei/tei-embedding-provider';
 
 describe('EMBEDDING_PROVIDER=tei configuration', () => {

@@ -1,71 +1,132 @@
-import { Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import { DeliveryItem } from './receiver-client';
-import { IsolatingDelivery } from './isolating-delivery';
-import { embedSettingAside } from '../embedding/embed-setting-aside';
-import { EmbeddingInputError } from '../embedding/embedding.errors';
-import { EmptyInputError } from '../embedding/embedding-request.errors';
-import { BatchItemDto, BatchResponseDto, EmbedBatchDto } from '../embedding/api/native/native-embedding.dto';
-import { assertUniqueIds, EmbeddingService, toOptions } from '../embedding/embedding.service';
+import { Inject, Injectable } from '@nestjs/common';
+import { EmbedCall, EmbeddingService } from '../embedding/embedding.service';
+import { EmbedOptions } from '../embedding/providers/embedding-provider';
+import { VectorReuse } from '../receiver/vector-reuse';
+import { DeliveryReport, IsolatingDelivery } from './isolating-delivery';
+
+/** A chunk to embed and deliver. */
+export interface ChunkToDeliver {
+  chunkId: number;
+  text: string;
+  /** Hex sha-256 of the text: what the receiver checks, and what reuse looks vectors up by. */
+  contentHash: string;
+}
+
+export interface EmbedChunksRequest {
+  /** Default: the first served model. */
+  model?: string;
+  /** May hold one text several times (the same chunk in several tasks, or equal texts): each is embedded once. */
+  chunks: ChunkToDeliver[];
+  options: EmbedOptions;
+  /** The caller's terms for messages: the field holding the chunks, and how chunk `index`'s text is named. */
+  terms: Pick<EmbedCall, 'field' | 'label'>;
+  /** Apply the per-request limits (EMBED_MAX_*): a request from outside, not the sender's own batch. */
+  requestLimits: boolean;
+  /** Take vectors already stored for the same text and model instead of embedding again, where the store can tell. */
+  reuse: boolean;
+}
+
+/** One vector per distinct text, or why the model refused it, by content hash. */
+export interface EmbeddedChunks {
+  model: string;
+  dimensions: number;
+  vectors: Map<string, Float32Array>;
+  refused: Map<string, string>;
+  /** The texts the model embedded for this request; the others were reused. */
+  embedded: Set<string>;
+}
+
+export interface DeliveredChunks {
+  model: string;
+  dimensions: number;
+  report: DeliveryReport;
+}
 
 /**
- * POST /embeddings/batch with `deliver: true`: embeds the chunks and delivers the vectors to this instance's
- * receiver, answering per chunk. This is what a SENDER_MODE=remote sender calls. A text the model refuses and a
- * vector the receiver refuses fail only their chunk; a delivery that may succeed later fails the whole request with
- * 503, so the caller retries it (the receiver stores a repeated vector once).
+ * The one embed-and-deliver path: the local sender's batches and POST /embeddings/batch with `deliver` (which a
+ * SENDER_MODE=remote sender calls) both embed here, then deliver here. A text the model refuses and a vector the
+ * receiver refuses fail only their chunk; what may succeed later is reported for a retry.
  */
 @Injectable()
-export class BatchDeliveryService {
+export class DeliveryService {
   constructor(
     private readonly embeddings: EmbeddingService,
-    private readonly delivery: IsolatingDelivery,
+    private readonly isolating: IsolatingDelivery,
+    /** Null unless the built-in store is the receiver (VectorReuse says why). */
+    @Inject(VectorReuse) private readonly stored: VectorReuse | null,
   ) {}
 
-  async embedAndDeliver(dto: EmbedBatchDto): Promise<BatchResponseDto> {
-    const taskId = assertDeliverable(dto);
-    const model = this.embeddings.resolveModel(dto.model);
-    const texts = dto.chunks.map((chunk) => chunk.text);
-    const { vectors, refused } = await embedSettingAside(texts, (pending, indexes) =>
-      this.embedSome(dto, pending, indexes),
-    );
-    const dimensions = vectors.values().next().value?.length ?? dto.dimensions ?? model.dimensions;
-    const items: DeliveryItem[] = [...vectors].map(([index, vector]) => ({
-      chunkId: dto.chunks[index].id as number,
-      contentHash: sha256(texts[index]),
-      vector,
-    }));
-    const report = await this.delivery.deliver({ taskId, model: model.id, dimensions, items });
-    if (report.retry.length > 0) {
-      throw new ServiceUnavailableException(`delivering the vectors failed; try again: ${report.retry[0].error}`);
+  /** Both steps, for chunks of one task: what became of each, and the model and vector size that served them. */
+  async embedAndDeliver(taskId: number, request: EmbedChunksRequest): Promise<DeliveredChunks> {
+    const embedded = await this.embed(request);
+    const report = await this.deliver(embedded, taskId, request.chunks);
+    return { model: embedded.model, dimensions: embedded.dimensions, report };
+  }
+
+  /** One vector per distinct text: reused from the store when asked and possible, the rest embedded in one call. */
+  async embed(request: EmbedChunksRequest): Promise<EmbeddedChunks> {
+    const model = this.embeddings.resolveModel(request.model).id;
+    const distinct = distinctTexts(request.chunks);
+    const reused = await this.reusable(model, request, [...distinct.keys()]);
+    const toEmbed = [...distinct].filter(([hash]) => !reused.has(hash));
+    const vectors = new Map(reused);
+    const refused = new Map<string, string>();
+    const embedded = new Set<string>();
+    if (toEmbed.length === 0) {
+      return { model, dimensions: vectors.values().next().value?.length ?? 0, vectors, refused, embedded };
     }
-    const refusedByReceiver = new Map(report.refused.map((item) => [item.chunkId, item.error]));
-    const answers = dto.chunks.map(({ id }, index): BatchItemDto => {
-      const error = refused.get(index) ?? refusedByReceiver.get(id as number);
-      return error === undefined ? { id, status: 'delivered' } : { id, status: 'failed', error };
+    const { field, label } = request.terms;
+    const call = {
+      model,
+      texts: toEmbed.map(([, { text }]) => text),
+      options: request.options,
+      field,
+      label: (index: number) => label(toEmbed[index][1].index),
+    };
+    const outcome = await this.embeddings.embedEach(call, request.requestLimits);
+    toEmbed.forEach(([hash], index) => {
+      const vector = outcome.vectors[index];
+      if (!vector) return void refused.set(hash, outcome.refused.get(index)!.message);
+      vectors.set(hash, vector);
+      embedded.add(hash);
     });
-    return { model: model.id, dimensions, task_id: taskId, items: answers };
+    return { model, dimensions: outcome.dimensions, vectors, refused, embedded };
   }
 
-  private async embedSome(dto: EmbedBatchDto, texts: string[], indexes: number[]): Promise<Float32Array[]> {
-    const label = (position: number) => `chunks[${indexes[position]}].text`;
-    const call = { model: dto.model, texts, options: toOptions(dto), field: 'chunks', label };
-    return (await this.embeddings.embed(call)).vectors;
+  /**
+   * Delivers one task's chunks through the receiver, isolating refused items; a chunk whose text the model refused
+   * is reported refused without being sent. An error that is neither a refusal nor transient (a bug) propagates,
+   * and the report passed in keeps what was settled before it.
+   */
+  async deliver(
+    embedded: EmbeddedChunks,
+    taskId: number,
+    chunks: ChunkToDeliver[],
+    report = new DeliveryReport(),
+  ): Promise<DeliveryReport> {
+    const { model, dimensions, vectors, refused } = embedded;
+    chunks.forEach(({ chunkId, contentHash }) => {
+      const error = refused.get(contentHash);
+      if (error !== undefined) report.refused.push({ chunkId, error, by: 'model' });
+    });
+    const items = chunks
+      .filter((chunk) => vectors.has(chunk.contentHash))
+      .map(({ chunkId, contentHash }) => ({ chunkId, contentHash, vector: vectors.get(contentHash)! }));
+    if (items.length === 0) return report;
+    return this.isolating.deliver({ taskId, model, dimensions, items }, report);
+  }
+
+  private async reusable(model: string, request: EmbedChunksRequest, hashes: string[]) {
+    if (!request.reuse || !this.stored) return new Map<string, Float32Array>();
+    return this.stored.findByHashes(model, hashes);
   }
 }
 
-/** Ids are the chunks' own (the receiver stores by them) and the vectors belong to a task. */
-function assertDeliverable(dto: EmbedBatchDto): number {
-  if (dto.task_id === undefined) throw new EmbeddingInputError('task_id is required when deliver is true', 'task_id');
-  if (dto.chunks.length === 0) throw new EmptyInputError('chunks must hold at least one text', 'chunks');
-  dto.chunks.forEach(({ id }, index) => {
-    if (!Number.isSafeInteger(id) || (id as number) < 1) {
-      const message = `chunks[${index}].id must be a positive integer (a chunk id) when deliver is true; got ${JSON.stringify(id)}`;
-      throw new EmbeddingInputError(message, 'chunks', index);
-    }
+/** Each distinct text once, by content hash, with the position of the first chunk holding it. */
+function distinctTexts(chunks: ChunkToDeliver[]): Map<string, { text: string; index: number }> {
+  const distinct = new Map<string, { text: string; index: number }>();
+  chunks.forEach(({ contentHash, text }, index) => {
+    if (!distinct.has(contentHash)) distinct.set(contentHash, { text, index });
   });
-  assertUniqueIds(dto.chunks.map((chunk) => chunk.id));
-  return dto.task_id;
+  return distinct;
 }
-
-/** The same hash the database trigger sets on mgmt.embed_chunk.content_hash, which the built-in receiver checks. */
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');

@@ -1,15 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { backoffMs, isTransientStatus, retryAfterMs, sleep } from '../common/backoff';
+import { encodeFloat32Base64 } from '../common/float32-base64';
+import { messageOf } from '../common/message-of';
 import {
   DeliveryBatch,
-  DeliveryRejectedError,
-  DeliveryTransientError,
+  DeliveryError,
+  DeliveryErrorCode,
   ReceiverClient,
   RejectedDelivery,
   toReceiverBody,
 } from './receiver-client';
-import { encodeBase64 } from '../receiver/vector-codec';
 
 export interface HttpReceiverOptions {
   url: string;
@@ -30,13 +31,13 @@ export class HttpReceiverClient extends ReceiverClient {
   }
 
   async deliver(batch: DeliveryBatch): Promise<void> {
-    const body = JSON.stringify(toReceiverBody(batch, encodeBase64));
+    const body = JSON.stringify(toReceiverBody(batch, encodeFloat32Base64));
     const key = idempotencyKey(batch);
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.post(body, key);
       if (outcome.ok) return;
       if (!outcome.retry) throw outcome.error;
-      if (attempt >= this.options.maxRetries) throw new DeliveryTransientError(outcome.error.message);
+      if (attempt >= this.options.maxRetries) throw retryLater(outcome.error.message);
       const wait = outcome.retryAfterMs ?? backoffMs(attempt, this.options.retryBaseMs ?? 200);
       this.logger.warn(`receiver: ${outcome.error.message}; retry ${attempt + 1} in ${wait} ms`);
       await sleep(wait);
@@ -61,8 +62,8 @@ export class HttpReceiverClient extends ReceiverClient {
       return { ok: false as const, ...(await classify(response)) };
     } catch (error) {
       this.options.onError?.(isTimeout(error) ? 'timeout' : 'network');
-      const message = `receiver unreachable: ${error instanceof Error ? error.message : error}`;
-      return { ok: false as const, retry: true, error: new DeliveryTransientError(message), retryAfterMs: undefined };
+      const message = `receiver unreachable: ${messageOf(error)}`;
+      return { ok: false as const, retry: true, error: retryLater(message), retryAfterMs: undefined };
     }
   }
 
@@ -75,8 +76,9 @@ async function classify(response: Response) {
   const text = await response.text().catch(() => '');
   const message = `receiver answered ${response.status}: ${text.slice(0, 500)}`;
   const retry = isTransientStatus(response.status);
-  if (retry) return { retry, error: new DeliveryTransientError(message), retryAfterMs: retryAfterMs(response) };
-  return { retry, error: new DeliveryRejectedError(message, rejectedItems(text)), retryAfterMs: undefined };
+  if (retry) return { retry, error: retryLater(message), retryAfterMs: retryAfterMs(response) };
+  const error = new DeliveryError(DeliveryErrorCode.Refused, message, rejectedItems(text));
+  return { retry, error, retryAfterMs: undefined };
 }
 
 /** The built-in receiver's 422 names each bad item; other receivers may not, and the sender then splits. */
@@ -94,6 +96,8 @@ function idempotencyKey(batch: DeliveryBatch): string {
   const ids = batch.items.map((item) => `${item.chunkId}:${item.contentHash}`).join(',');
   return createHash('sha256').update(`${batch.model}|${ids}`).digest('hex');
 }
+
+const retryLater = (message: string) => new DeliveryError(DeliveryErrorCode.RetryLater, message);
 
 /** AbortSignal.timeout aborts fetch with a TimeoutError. */
 const isTimeout = (error: unknown) => error instanceof Error && error.name === 'TimeoutError';

@@ -1,10 +1,9 @@
-import { Injectable } from '@nestjs/common';
-import { DeliveryBatch, DeliveryRejectedError, DeliveryTransientError, ReceiverClient, toReceiverBody } from './receiver-client';
-import { ReceiverRejection } from '../receiver/receiver.errors';
+import { messageOf } from '../common/message-of';
+import { ReceiverError, ReceiverErrorCode } from '../receiver/receiver.errors';
 import { ReceiverService } from '../receiver/receiver.service';
+import { DeliveryBatch, DeliveryError, DeliveryErrorCode, ReceiverClient, toReceiverBody } from './receiver-client';
 
 /** Stores through the built-in receiver without an HTTP hop: same checks, same upsert. */
-@Injectable()
 export class InProcessReceiverClient extends ReceiverClient {
   constructor(
     private readonly receiver: ReceiverService,
@@ -18,12 +17,13 @@ export class InProcessReceiverClient extends ReceiverClient {
     try {
       await this.receiver.store(toReceiverBody(batch, (vector) => vector));
     } catch (error) {
-      this.onError?.(error instanceof ReceiverRejection ? 422 : 'error');
-      if (error instanceof ReceiverRejection) {
+      const refused = error instanceof ReceiverError && error.code === ReceiverErrorCode.Rejected;
+      this.onError?.(refused ? 422 : 'error');
+      if (refused) {
         const items = error.items.map((item) => ({ chunkId: item.chunk_id, message: item.message }));
-        throw new DeliveryRejectedError(error.message, items);
+        throw new DeliveryError(DeliveryErrorCode.Refused, error.message, items);
       }
-      throw new DeliveryTransientError(`storing vectors failed: ${error instanceof Error ? error.message : error}`);
+      throw new DeliveryError(DeliveryErrorCode.RetryLater, `storing vectors failed: ${messageOf(error)}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import { DeliveryBatch, DeliveryRejectedError, DeliveryTransientError, ReceiverClient } from './receiver-client';
+import { DeliveryBatch, DeliveryError, DeliveryErrorCode, ReceiverClient } from './receiver-client';
 import { IsolatingDelivery } from './isolating-delivery';
 
 /** A receiver that refuses by rule and records what it stored; `name` says whether its refusals name the items. */
@@ -19,9 +19,11 @@ class PickyReceiver extends ReceiverClient {
     const bad = ids.filter((id) => this.refuse(id) === 'bad');
     if (bad.length > 0) {
       const items = this.name ? bad.map((chunkId) => ({ chunkId, message: `chunk ${chunkId} is bad` })) : [];
-      throw new DeliveryRejectedError('receiver answered 422: something is bad', items);
+      throw new DeliveryError(DeliveryErrorCode.Refused, 'receiver answered 422: something is bad', items);
     }
-    if (ids.some((id) => this.refuse(id) === 'busy')) throw new DeliveryTransientError('receiver answered 503: busy');
+    if (ids.some((id) => this.refuse(id) === 'busy')) {
+      throw new DeliveryError(DeliveryErrorCode.RetryLater, 'receiver answered 503: busy');
+    }
     this.stored.push(...ids);
   }
 
@@ -48,8 +50,8 @@ describe('IsolatingDelivery', () => {
     const receiver = new PickyReceiver((id) => (id === 3 || id === 7 ? 'bad' : undefined), true);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(10)));
     expect(report.refused).toEqual([
-      { chunkId: 3, error: 'receiver refused: chunk 3 is bad' },
-      { chunkId: 7, error: 'receiver refused: chunk 7 is bad' },
+      { chunkId: 3, error: 'receiver refused: chunk 3 is bad', by: 'receiver' },
+      { chunkId: 7, error: 'receiver refused: chunk 7 is bad', by: 'receiver' },
     ]);
     expect(report.delivered.sort((a, b) => a - b)).toEqual([1, 2, 4, 5, 6, 8, 9, 10]);
     expect(receiver.calls).toBe(2);
@@ -58,7 +60,7 @@ describe('IsolatingDelivery', () => {
   it('halves a refused batch until the bad item is alone when the receiver names none', async () => {
     const receiver = new PickyReceiver((id) => (id === 6 ? 'bad' : undefined), false);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(16)));
-    expect(report.refused).toEqual([{ chunkId: 6, error: 'receiver answered 422: something is bad' }]);
+    expect(report.refused).toEqual([{ chunkId: 6, error: 'receiver answered 422: something is bad', by: 'receiver' }]);
     expect(receiver.stored.sort((a, b) => a - b)).toEqual(ids(16).filter((id) => id !== 6));
     expect(receiver.calls).toBeLessThanOrEqual(1 + 2 * Math.log2(16));
   });
@@ -66,7 +68,7 @@ describe('IsolatingDelivery', () => {
   it('reports what failed transiently for a later attempt, after refusing the bad item', async () => {
     const receiver = new PickyReceiver((id) => (id === 2 ? 'bad' : id >= 5 ? 'busy' : undefined), true);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(6)));
-    expect(report.refused).toEqual([{ chunkId: 2, error: 'receiver refused: chunk 2 is bad' }]);
+    expect(report.refused).toEqual([{ chunkId: 2, error: 'receiver refused: chunk 2 is bad', by: 'receiver' }]);
     expect(report.retry).toEqual([{ chunkIds: [1, 3, 4, 5, 6], error: 'receiver answered 503: busy' }]);
     expect(report.delivered).toEqual([]);
   });

@@ -1,27 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import {
-  DeliveryBatch,
-  DeliveryItem,
-  DeliveryRejectedError,
-  DeliveryTransientError,
-  ReceiverClient,
-} from './receiver-client';
+import { assertUnreachable } from '../common/assert-unreachable';
+import { DeliveryBatch, DeliveryError, DeliveryErrorCode, DeliveryItem, ReceiverClient } from './receiver-client';
 
 /** What became of each item of a delivery, by chunk id. */
 export class DeliveryReport {
   /** Acknowledged by the receiver. */
   readonly delivered: number[] = [];
-  /** Refused for good, each with the receiver's reason. */
-  readonly refused: { chunkId: number; error: string }[] = [];
+  /** Refused for good, each with the reason: the model refused its text, or the receiver its vector. */
+  readonly refused: { chunkId: number; error: string; by: 'model' | 'receiver' }[] = [];
   /** Not delivered for a reason that may pass (receiver unreachable, 5xx…): worth another attempt later. */
   readonly retry: { chunkIds: number[]; error: string }[] = [];
 }
 
 /**
  * Delivers through the ReceiverClient so that a bad item fails alone: the items the receiver names are refused and
- * the rest delivered again; when it names none, the batch is halved until the bad item is alone. Shared by the
- * local sender and by POST /embeddings/batch with `deliver`. An error that is neither a refusal nor transient (a
- * bug) propagates, and the report passed in keeps what was settled before it.
+ * the rest delivered again; when it names none, the batch is halved until the bad item is alone. An error that is
+ * not a DeliveryError (a bug) propagates, and the report passed in keeps what was settled before it.
  */
 @Injectable()
 export class IsolatingDelivery {
@@ -38,26 +32,24 @@ export class IsolatingDelivery {
       await this.receiver.deliver({ ...batch, items });
       report.delivered.push(...items.map((item) => item.chunkId));
     } catch (error) {
-      if (error instanceof DeliveryTransientError) {
-        report.retry.push({ chunkIds: items.map((item) => item.chunkId), error: error.message });
-        return;
+      if (!(error instanceof DeliveryError)) throw error;
+      switch (error.code) {
+        case DeliveryErrorCode.RetryLater:
+          return void report.retry.push({ chunkIds: items.map((item) => item.chunkId), error: error.message });
+        case DeliveryErrorCode.Refused:
+          return this.isolate(batch, items, error, report);
+        default:
+          assertUnreachable(error.code);
       }
-      if (!(error instanceof DeliveryRejectedError)) throw error;
-      await this.isolate(batch, items, error, report);
     }
   }
 
-  private async isolate(
-    batch: DeliveryBatch,
-    items: DeliveryItem[],
-    error: DeliveryRejectedError,
-    report: DeliveryReport,
-  ) {
+  private async isolate(batch: DeliveryBatch, items: DeliveryItem[], error: DeliveryError, report: DeliveryReport) {
     const named = new Map(error.items.map((item) => [item.chunkId, item.message]));
     const bad = items.filter((item) => named.has(item.chunkId));
     if (bad.length > 0) {
-      bad.forEach((item) =>
-        report.refused.push({ chunkId: item.chunkId, error: `receiver refused: ${named.get(item.chunkId)}` }),
+      bad.forEach(({ chunkId }) =>
+        report.refused.push({ chunkId, error: `receiver refused: ${named.get(chunkId)}`, by: 'receiver' }),
       );
       return this.deliverPart(
         batch,
@@ -65,7 +57,9 @@ export class IsolatingDelivery {
         report,
       );
     }
-    if (items.length === 1) return void report.refused.push({ chunkId: items[0].chunkId, error: error.message });
+    if (items.length === 1) {
+      return void report.refused.push({ chunkId: items[0].chunkId, error: error.message, by: 'receiver' });
+    }
     const middle = Math.ceil(items.length / 2);
     await this.deliverPart(batch, items.slice(0, middle), report);
     await this.deliverPart(batch, items.slice(middle), report);

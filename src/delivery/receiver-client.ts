@@ -17,7 +17,11 @@ export function toReceiverBody<E>(batch: DeliveryBatch, encode: (vector: Float32
     task_id: batch.taskId,
     model: batch.model,
     dimensions: batch.dimensions,
-    items: batch.items.map((item) => ({ chunk_id: item.chunkId, content_hash: item.contentHash, embedding: encode(item.vector) })),
+    items: batch.items.map((item) => ({
+      chunk_id: item.chunkId,
+      content_hash: item.contentHash,
+      embedding: encode(item.vector),
+    })),
   };
 }
 
@@ -26,18 +30,24 @@ export interface RejectedDelivery {
   message: string;
 }
 
-/** The receiver refused the batch for good (a 4xx); `items` names the bad ones when the receiver said. */
-export class DeliveryRejectedError extends Error {
+export enum DeliveryErrorCode {
+  /** The receiver refused the batch for good (a 4xx): `items` names the bad ones when the receiver said. */
+  Refused = 'REFUSED',
+  /** Worth trying again later: network errors, timeouts, 5xx, 408, 429 after the client's own retries. */
+  RetryLater = 'RETRY_LATER',
+}
+
+/** Why a delivery failed; IsolatingDelivery decides by the code what to try next. */
+export class DeliveryError extends Error {
   constructor(
+    readonly code: DeliveryErrorCode,
     message: string,
     readonly items: RejectedDelivery[] = [],
   ) {
     super(message);
+    this.name = 'DeliveryError';
   }
 }
-
-/** Worth trying again later: network errors, timeouts, 5xx, 408, 429 after the client's own retries. */
-export class DeliveryTransientError extends Error {}
 
 /**
  * Delivers vectors to the receiver; resolves only once they are stored. Abstract so it serves as the injection

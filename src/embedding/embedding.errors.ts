@@ -1,70 +1,84 @@
-/** Base class, so callers can tell embedding failures from programming errors. */
+/**
+ * What went wrong while embedding. Each API dialect's exception filter maps every code in an exhaustive switch, so a
+ * new code does not compile until each dialect says how it answers it.
+ */
+export enum EmbeddingErrorCode {
+  /** A bad option or text (400): `field` names the option, `index` the text. */
+  InvalidInput = 'INVALID_INPUT',
+  /** No texts at all (no `index`), or an empty text (400). */
+  EmptyInput = 'EMPTY_INPUT',
+  /** More texts than EMBED_MAX_INPUTS (413). */
+  TooManyInputs = 'TOO_MANY_INPUTS',
+  /** A text over EMBED_MAX_INPUT_CHARS characters (413). */
+  InputTooLarge = 'INPUT_TOO_LARGE',
+  /** A text over the model's token limit while truncation is off (400). */
+  TooManyTokens = 'TOO_MANY_TOKENS',
+  /** The requested model is not served here (404). */
+  UnknownModel = 'UNKNOWN_MODEL',
+  /** No model is ready: none configured, not loaded yet, or it failed to load (503). */
+  ModelNotReady = 'MODEL_NOT_READY',
+  /** The back end cannot embed now, even after its own retries (a TEI server overloaded or down): worth a retry later. */
+  BackendUnavailable = 'BACKEND_UNAVAILABLE',
+  /** The vectors were embedded but could not be delivered now; the same request may succeed later (503). */
+  DeliveryUnavailable = 'DELIVERY_UNAVAILABLE',
+  /** Start-up: a model's files are missing and could not (or may not) be downloaded. */
+  ModelFilesUnavailable = 'MODEL_FILES_UNAVAILABLE',
+  /** Start-up: the model folder or graph uses a feature this runtime does not implement. */
+  UnsupportedModel = 'UNSUPPORTED_MODEL',
+  /** Start-up: the configured execution device (CUDA) cannot run on this machine. */
+  DeviceUnavailable = 'DEVICE_UNAVAILABLE',
+  /** Start-up: the embedding configuration is invalid or does not match the back end. */
+  InvalidConfiguration = 'INVALID_CONFIGURATION',
+}
+
+export interface EmbeddingErrorDetails {
+  /** The request field at fault. */
+  field?: string;
+  /** The position of the text at fault. */
+  index?: number;
+  /** The limit a request or text exceeded: the most allowed, and what was given. */
+  limit?: { maximum: number; given: number };
+}
+
+/** The one error of the embedding feature: a code for the HTTP layers, a message for people, details for both. */
 export class EmbeddingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+  readonly field?: string;
+  readonly index?: number;
+  readonly limit?: { maximum: number; given: number };
 
-/** The request is wrong (maps to 400): `field` names the offending option, `index` the offending text. */
-export class EmbeddingInputError extends EmbeddingError {
   constructor(
+    readonly code: EmbeddingErrorCode,
     message: string,
-    readonly field: string,
-    readonly index?: number,
+    details: EmbeddingErrorDetails = {},
   ) {
     super(message);
+    this.name = 'EmbeddingError';
+    Object.assign(this, details);
+  }
+
+  /** The same error in another request's terms: its message, field and index restated. */
+  restated(message: string, details: Pick<EmbeddingErrorDetails, 'field' | 'index'>): EmbeddingError {
+    const { field, index, limit } = this;
+    return new EmbeddingError(this.code, message, { field, index, limit, ...details });
   }
 }
 
-/** A text has more tokens than the model takes and truncation is off (an EmbeddingInputError, so 400). */
-export class InputTooLongError extends EmbeddingInputError {
-  constructor(
-    message: string,
-    index: number,
-    readonly tokens: number,
-    readonly maxTokens: number,
-  ) {
-    super(message, 'texts', index);
-  }
+export function unknownModel(model: string, knownModels: string[]): EmbeddingError {
+  const known = knownModels.join(', ') || '(none)';
+  return new EmbeddingError(
+    EmbeddingErrorCode.UnknownModel,
+    `Unknown embedding model "${model}"; configured models: ${known}`,
+  );
 }
 
-/** The requested model is not configured (maps to 404). */
-export class UnknownModelError extends EmbeddingError {
-  constructor(
-    readonly model: string,
-    readonly knownModels: string[],
-  ) {
-    super(`Unknown embedding model "${model}"; configured models: ${knownModels.join(', ') || '(none)'}`);
-  }
+export function modelNotReady(model: string): EmbeddingError {
+  return new EmbeddingError(EmbeddingErrorCode.ModelNotReady, `Embedding model "${model}" is not loaded yet`);
 }
 
-/** The model is configured but not loaded yet, or failed to load (maps to 503). */
-export class ModelNotReadyError extends EmbeddingError {
-  constructor(readonly model: string) {
-    super(`Embedding model "${model}" is not loaded yet`);
-  }
+export function invalidInput(message: string, field: string, index?: number): EmbeddingError {
+  return new EmbeddingError(EmbeddingErrorCode.InvalidInput, message, { field, index });
 }
 
-/** Model files are missing locally and could not be (or may not be) downloaded. */
-export class ModelFilesNotFoundError extends EmbeddingError {
-  constructor(
-    readonly model: string,
-    readonly missingFiles: string[],
-    readonly searchedLocations: string[],
-    reason: string,
-  ) {
-    super(
-      `Model "${model}": ${reason}. Missing: ${missingFiles.join(', ')}. Looked in: ${searchedLocations.join(', ')}`,
-    );
-  }
+export function invalidConfiguration(message: string): EmbeddingError {
+  return new EmbeddingError(EmbeddingErrorCode.InvalidConfiguration, message);
 }
-
-/** The model folder uses a sentence-transformers feature this runtime does not implement. */
-export class UnsupportedModelError extends EmbeddingError {}
-
-/** The configured execution provider (e.g. CUDA) cannot run on this machine. */
-export class ExecutionProviderUnavailableError extends EmbeddingError {}
-
-/** Provider configuration is invalid (a configuration bug, found at startup). */
-export class EmbeddingConfigError extends EmbeddingError {}

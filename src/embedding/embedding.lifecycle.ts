@@ -1,5 +1,4 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
 import { EmbeddingProvider } from './providers/embedding-provider';
 
 /**
@@ -11,21 +10,16 @@ import { EmbeddingProvider } from './providers/embedding-provider';
 export class EmbeddingLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Embedding');
 
-  constructor(
-    private readonly provider: EmbeddingProvider,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly provider: EmbeddingProvider) {}
 
+  /** A provider with nothing to serve starts at once: TEI names its model itself, ONNX needs EMBEDDING_MODELS. */
   async onModuleInit(): Promise<void> {
-    // TEI names its model itself (GET /info), so it needs no EMBEDDING_MODELS entry.
-    if (this.config.embedding.models.length === 0 && this.config.embedding.provider !== 'tei') {
-      this.logger.warn(
-        'No embedding model configured (EMBEDDING_MODELS is empty): embedding requests answer 503 until one is set, ' +
-          'e.g. EMBEDDING_MODELS=sentence-transformers/all-MiniLM-L6-v2',
-      );
-      return;
-    }
     await this.provider.init();
+    if (this.provider.models().length > 0) return;
+    this.logger.warn(
+      'No embedding model configured (EMBEDDING_MODELS is empty): embedding requests answer 503 until one is set, ' +
+        'e.g. EMBEDDING_MODELS=sentence-transformers/all-MiniLM-L6-v2',
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,21 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { EmbeddingInputError } from './embedding.errors';
-import { EmbeddingProvider, EmbedOptions, ModelInfo } from './providers/embedding-provider';
-import { EmptyInputError, InputLimitError, NoModelConfiguredError } from './embedding-request.errors';
+import { EmbeddingError, EmbeddingErrorCode } from './embedding.errors';
 import {
-  BatchResponseDto,
-  EmbedBatchDto,
-  EmbeddingResponseDto,
-  EmbedSingleDto,
-} from './api/native/native-embedding.dto';
+  allEmbedded,
+  EmbeddingProvider,
+  EmbeddingReadiness,
+  EmbedOptions,
+  EmbedResult,
+  firstRefusal,
+  ModelInfo,
+} from './providers/embedding-provider';
 
-/** One embedding request in any route's shape, reduced to texts and options. */
+/** One embedding request in any caller's shape, reduced to texts and options. */
 export interface EmbedCall {
   model?: string;
   texts: string[];
   options: EmbedOptions;
-  /** The request field holding the texts, for messages: `input`, `inputs`, `chunks`, `text`. */
+  /** The caller's field holding the texts, for messages: `input`, `inputs`, `chunks`, `text`. */
   field: string;
   /** How messages name text `index`: `input[3]`, `chunks[3].text`, `text`. */
   label: (index: number) => string;
@@ -29,10 +30,21 @@ export interface EmbedOutcome {
   promptTokens: number;
 }
 
+/** Per text: its vector, or why it was refused (by the request limits or by the model), in the caller's terms. */
+export interface EmbedEachOutcome {
+  model: string;
+  dimensions: number;
+  vectors: Array<Float32Array | undefined>;
+  refused: Map<number, EmbeddingError>;
+}
+
+/** The provider names options in camelCase; callers sent snake_case. */
+const REQUEST_FIELDS: Record<string, string> = { promptName: 'prompt_name' };
+
 /**
- * The rules every embedding route shares: which model serves a request, the per-request limits, and provider
- * errors restated in the request's own field names. Failures are domain errors (embedding.errors.ts and
- * embedding-request.errors.ts); each controller's exception filter turns them into its API's error body.
+ * The rules every embedding caller shares: which model serves a call, the per-request limits (EMBED_MAX_*), and the
+ * provider's errors restated in the caller's own field names. Failures are EmbeddingErrors; each API dialect's
+ * exception filter turns them into its own error body.
  */
 @Injectable()
 export class EmbeddingService {
@@ -48,108 +60,119 @@ export class EmbeddingService {
     return configured.length > 0 ? configured : this.provider.models().map((model) => model.id);
   }
 
-  /** The named model, or the first configured one; unknown: UnknownModelError, not loaded: ModelNotReadyError. */
+  /** The models loaded and warmed up, ready to embed now. */
+  readyModels(): string[] {
+    return this.provider.models().map((model) => model.id);
+  }
+
+  readiness(signal?: AbortSignal): Promise<EmbeddingReadiness> {
+    return this.provider.readiness(signal);
+  }
+
+  /** The named model, or the first configured one; unknown: UnknownModel, not loaded (or none): ModelNotReady. */
   resolveModel(name?: string): ModelInfo {
     const served = this.servedModels();
-    if (served.length === 0) throw new NoModelConfiguredError();
+    if (served.length === 0) {
+      const message = 'No embedding model is configured on this instance (EMBEDDING_MODELS is empty)';
+      throw new EmbeddingError(EmbeddingErrorCode.ModelNotReady, message);
+    }
     return this.provider.describe(name ?? served[0]);
   }
 
+  /**
+   * Every text or an error, for the API dialects: the request limits first, then the model, in one call; the first
+   * text refused fails the whole request.
+   */
   async embed(call: EmbedCall): Promise<EmbedOutcome> {
     const model = this.resolveModel(call.model);
-    this.checkInputs(call);
-    const { vectors, tokenCounts } = await this.provider
-      .embedWithUsage(model.id, call.texts, call.options)
-      .catch((error: unknown) => Promise.reject(inRequestTerms(error, call)));
-    const promptTokens = sum(tokenCounts ?? call.texts.map((text) => Math.ceil(text.length / 4)));
+    this.checkCount(call);
+    const refused = firstRefusal(this.checkTexts(call));
+    if (refused) throw refused;
+    const result = await this.provider.embed(model.id, call.texts, call.options).catch(this.restating(call));
+    const vectors = allEmbedded(this.inCallTerms(result, call, (index) => index));
+    const promptTokens = sum(result.tokenCounts ?? call.texts.map((text) => Math.ceil(text.length / 4)));
     return { model: model.id, dimensions: vectors[0]?.length ?? model.dimensions, vectors, promptTokens };
   }
 
-  async embedSingle(dto: EmbedSingleDto): Promise<EmbeddingResponseDto> {
-    const call = { model: dto.model, texts: [dto.text], options: toOptions(dto), field: 'text', label: () => 'text' };
-    const { model, dimensions, vectors } = await this.embed(call);
-    return { model, dimensions, embedding: Array.from(vectors[0]) };
+  /**
+   * Per text, for callers that fail only the texts at fault (delivery): a text refused by the model, or with
+   * `requestLimits` by the per-text limits, comes back refused beside the other texts' vectors. An empty or too long
+   * list, and any error about the call as a whole, still fail the call.
+   */
+  async embedEach(call: EmbedCall, requestLimits: boolean): Promise<EmbedEachOutcome> {
+    const model = this.resolveModel(call.model);
+    if (requestLimits) this.checkCount(call);
+    const refused = requestLimits ? this.checkTexts(call) : new Map<number, EmbeddingError>();
+    const pending = call.texts.flatMap((_, index) => (refused.has(index) ? [] : [index]));
+    const result = await this.provider
+      .embed(
+        model.id,
+        pending.map((index) => call.texts[index]),
+        call.options,
+      )
+      .catch(this.restating(call));
+    const embedded = this.inCallTerms(result, call, (position) => pending[position]);
+    const vectors = new Array<Float32Array | undefined>(call.texts.length);
+    pending.forEach((index, position) => (vectors[index] = embedded.vectors[position]));
+    embedded.refused.forEach((error, position) => refused.set(pending[position], error));
+    const dimensions = vectors.find(Boolean)?.length ?? call.options.dimensions ?? model.dimensions;
+    return { model: model.id, dimensions, vectors, refused };
   }
 
-  /** All chunks go to the provider in one call; it plans the inference batches. */
-  async embedBatch(dto: EmbedBatchDto): Promise<BatchResponseDto> {
-    assertUniqueIds(dto.chunks.map((chunk) => chunk.id));
-    const texts = dto.chunks.map((chunk) => chunk.text);
-    const label = (index: number) => `chunks[${index}].text`;
-    const { model, dimensions, vectors } = await this.embed({
-      model: dto.model,
-      texts,
-      options: toOptions(dto),
-      field: 'chunks',
-      label,
-    });
-    const items = dto.chunks.map(({ id }, index) => ({
-      id,
-      status: 'embedded' as const,
-      embedding: Array.from(vectors[index]),
-    }));
-    return { model, dimensions, ...(dto.task_id === undefined ? {} : { task_id: dto.task_id }), items };
-  }
-
-  private checkInputs({ texts, field, label }: EmbedCall): void {
-    const { maxInputs, maxInputChars } = this.config.embedding;
-    if (texts.length === 0) throw new EmptyInputError(`${field} must hold at least one text`, field);
+  private checkCount({ texts, field }: EmbedCall): void {
+    const { maxInputs } = this.config.embedding;
+    if (texts.length === 0) {
+      throw new EmbeddingError(EmbeddingErrorCode.EmptyInput, `${field} must hold at least one text`, { field });
+    }
     if (texts.length > maxInputs) {
       const message = `${field}: at most ${maxInputs} inputs per request; got ${texts.length}`;
-      throw new InputLimitError(message, field, 'inputs', maxInputs, texts.length);
+      const limit = { maximum: maxInputs, given: texts.length };
+      throw new EmbeddingError(EmbeddingErrorCode.TooManyInputs, message, { field, limit });
     }
+  }
+
+  /** Empty texts and texts over EMBED_MAX_INPUT_CHARS, by index. */
+  private checkTexts({ texts, field, label }: EmbedCall): Map<number, EmbeddingError> {
+    const { maxInputChars } = this.config.embedding;
+    const refused = new Map<number, EmbeddingError>();
     texts.forEach((text, index) => {
-      if (text.length === 0) throw new EmptyInputError(`${label(index)} must not be empty`, field, index);
-      if (text.length > maxInputChars) {
+      if (text.length === 0) {
+        const message = `${label(index)} must not be empty`;
+        refused.set(index, new EmbeddingError(EmbeddingErrorCode.EmptyInput, message, { field, index }));
+      } else if (text.length > maxInputChars) {
         const message = `${label(index)}: at most ${maxInputChars} characters; got ${text.length}`;
-        throw new InputLimitError(message, field, 'chars', maxInputChars, text.length, index);
+        const limit = { maximum: maxInputChars, given: text.length };
+        refused.set(index, new EmbeddingError(EmbeddingErrorCode.InputTooLarge, message, { field, index, limit }));
       }
     });
+    return refused;
+  }
+
+  /** The provider's refusals restated; `indexOf` maps a position in the provider's call to the caller's text. */
+  private inCallTerms(result: EmbedResult, call: EmbedCall, indexOf: (position: number) => number): EmbedResult {
+    const refused = new Map([...result.refused].map(([position, error]) => [position, restate(error, call, indexOf)]));
+    return { ...result, refused };
+  }
+
+  /** An error about the whole call, restated. */
+  private restating(call: EmbedCall) {
+    return (error: unknown): never => {
+      throw error instanceof EmbeddingError ? restate(error, call, (index) => index) : error;
+    };
   }
 }
-
-/** The request's snake_case options in the provider's terms. */
-export function toOptions(dto: {
-  normalize?: boolean;
-  truncate?: boolean;
-  prompt_name?: string;
-  prompt?: string;
-  dimensions?: number;
-}): EmbedOptions {
-  return {
-    normalize: dto.normalize,
-    truncate: dto.truncate,
-    promptName: dto.prompt_name,
-    prompt: dto.prompt,
-    dimensions: dto.dimensions,
-  };
-}
-
-const PROVIDER_FIELDS: Record<string, string> = { promptName: 'prompt_name' };
 
 /**
  * The provider names texts `texts[i]` and options in camelCase; callers sent `input[i]`, `prompt_name`. The error
- * keeps its class (and so its status and details), with the message and field restated.
+ * keeps its code and limit, with its message, field and index restated.
  */
-function inRequestTerms(error: unknown, call: EmbedCall): unknown {
-  if (!(error instanceof EmbeddingInputError)) return error;
-  const restated = error as EmbeddingInputError & { field: string };
-  restated.message = error.message
-    .replace(/\btexts\[(\d+)\]/g, (_, index: string) => call.label(Number(index)))
+function restate(error: EmbeddingError, call: EmbedCall, indexOf: (position: number) => number): EmbeddingError {
+  if (error.field === undefined) return error;
+  const message = error.message
+    .replace(/\btexts\[(\d+)\]/g, (_, position: string) => call.label(indexOf(Number(position))))
     .replace(/\bpromptName\b/g, 'prompt_name');
-  restated.field = error.field === 'texts' ? call.field : (PROVIDER_FIELDS[error.field] ?? error.field);
-  return restated;
-}
-
-/** A batch's chunk ids are its answer's keys: each may appear once (400 naming the repeat). */
-export function assertUniqueIds(ids: Array<string | number>): void {
-  const seen = new Set<string | number>();
-  ids.forEach((id, index) => {
-    if (seen.has(id)) {
-      throw new EmbeddingInputError(`chunks[${index}].id: ${JSON.stringify(id)} is used twice`, 'chunks', index);
-    }
-    seen.add(id);
-  });
+  const field = error.field === 'texts' ? call.field : (REQUEST_FIELDS[error.field] ?? error.field);
+  return error.restated(message, { field, index: error.index === undefined ? undefined : indexOf(error.index) });
 }
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);

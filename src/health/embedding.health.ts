@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { EmbeddingProvider } from '../embedding/providers/embedding-provider';
+import { EmbeddingService } from '../embedding/embedding.service';
 
 /**
  * Every configured model is loaded and has run its warm-up inference; with a remote back end (TEI), the server also
@@ -11,13 +11,13 @@ import { EmbeddingProvider } from '../embedding/providers/embedding-provider';
 export class EmbeddingHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
-    private readonly provider: EmbeddingProvider,
+    private readonly embeddings: EmbeddingService,
     private readonly config: AppConfig,
   ) {}
 
   async check() {
     const session = this.health.check('embedding');
-    const { models } = await this.provider.checkReadiness(AbortSignal.timeout(this.config.health.timeoutMs));
+    const { models } = await this.embeddings.readiness(AbortSignal.timeout(this.config.health.timeoutMs));
     const summary = {
       models: models.map(({ id, loaded, warmedUp, device, error }) => ({ id, loaded, warmedUp, device, error })),
     };

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { EmbeddingModule } from '../embedding/embedding.module';
 import { EmbeddingHealthIndicator } from './embedding.health';
 import { ReceiverHealthIndicator } from './receiver.health';
@@ -7,7 +8,7 @@ import { DatabaseHealthIndicator } from './database.health';
 import { HealthController } from './health.controller';
 
 @Module({
-  imports: [TerminusModule, EmbeddingModule],
+  imports: [TerminusModule, EmbeddingModule, DeliveryModule],
   controllers: [HealthController],
   providers: [DatabaseHealthIndicator, EmbeddingHealthIndicator, ReceiverHealthIndicator],
 })

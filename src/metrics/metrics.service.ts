@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { messageOf } from '../common/message-of';
 import { AppConfig } from '../config/app-config';
 import { EmbeddingStageStats } from '../embedding/providers/embedding-provider';
 import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
@@ -169,7 +170,7 @@ export class MetricsService {
       const depth = await this.queue.depth();
       QUEUE_STATUSES.forEach((status) => gauge.set({ status }, depth[status]));
     } catch (error) {
-      this.logger.warn(`reading the queue depth failed: ${error instanceof Error ? error.message : error}`);
+      this.logger.warn(`reading the queue depth failed: ${messageOf(error)}`);
     }
   }
 

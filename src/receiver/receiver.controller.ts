@@ -1,16 +1,17 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
-import { ParseIdPipe } from '../common/id.pipe';
-import { EmbeddingQueryDto, ReceiverAckDto, ReceiverBatchDto, ReceiverRejectionDto, StoredEmbeddingDto } from './receiver.dto';
+import { ReceiverExceptionFilter } from './receiver-exception.filter';
+import { ReceiverAckDto, ReceiverBatchDto, ReceiverRejectionDto } from './receiver.dto';
 import { ReceiverService } from './receiver.service';
 
 @ApiTags('receiver')
-@Controller()
+@Controller('receiver')
+@UseFilters(ReceiverExceptionFilter)
 export class ReceiverController {
   constructor(private readonly service: ReceiverService) {}
 
-  @Post('receiver/embeddings')
+  @Post('embeddings')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Store vectors (the receiver contract): 2xx means stored; the same batch twice stores it once',
@@ -22,14 +23,5 @@ export class ReceiverController {
   @ApiErrors(400, 413)
   store(@Body() batch: ReceiverBatchDto): Promise<ReceiverAckDto> {
     return this.service.store(batch);
-  }
-
-  @Get('chunks/:id/embedding')
-  @ApiTags('chunks')
-  @ApiOperation({ summary: "A chunk's stored vector" })
-  @ApiOkResponse({ type: StoredEmbeddingDto })
-  @ApiErrors(400, 404)
-  find(@Param('id', ParseIdPipe) id: number, @Query() query: EmbeddingQueryDto): Promise<StoredEmbeddingDto> {
-    return this.service.find(id, query.model);
   }
 }

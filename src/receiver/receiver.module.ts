@@ -1,50 +1,21 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ErrorStatus, MetricsService } from '../metrics/metrics.service';
-import { HttpReceiverClient } from '../delivery/http-receiver.client';
-import { InProcessReceiverClient } from '../delivery/in-process-receiver.client';
-import { IsolatingDelivery } from '../delivery/isolating-delivery';
-import { ReceiverClient } from '../delivery/receiver-client';
-import { ReceiverController } from './receiver.controller';
 import { ReceiverRepository } from './receiver.repository';
 import { ReceiverService } from './receiver.service';
+import { VectorReuse } from './vector-reuse';
 
-function createReceiverClient(config: AppConfig, receiver: ReceiverService, metrics: MetricsService): ReceiverClient {
-  const { url, apiKey, timeoutMs, maxRetries } = config.receiver;
-  const onError = (status: ErrorStatus) => metrics.receiverError(status);
-  if (!url) return new InProcessReceiverClient(receiver, onError);
-  return new HttpReceiverClient({
-    url,
-    apiKey,
-    timeoutMs,
-    maxRetries,
-    retryBaseMs: config.sender.retryBaseMs,
-    onError,
-  });
+/** Reuse reads the built-in store, so it exists only when that store is the receiver (RECEIVER_URL unset). */
+export function createVectorReuse(config: AppConfig, repository: ReceiverRepository): VectorReuse | null {
+  return config.receiver.url ? null : repository;
 }
 
-/**
- * The built-in receiver (its endpoint only when RECEIVER_ENABLED), the client vectors are delivered through and
- * the delivery that isolates refused items, for the sender and for POST /embeddings/batch with `deliver`.
- */
-@Module({})
-export class ReceiverModule {
-  static register(serveEndpoint: boolean): DynamicModule {
-    return {
-      module: ReceiverModule,
-      controllers: serveEndpoint ? [ReceiverController] : [],
-      providers: [
-        ReceiverRepository,
-        ReceiverService,
-        {
-          provide: ReceiverClient,
-          inject: [AppConfig, ReceiverService, MetricsService],
-          useFactory: createReceiverClient,
-        },
-        IsolatingDelivery,
-      ],
-      exports: [ReceiverClient, IsolatingDelivery, ReceiverRepository],
-      global: true,
-    };
-  }
-}
+/** The built-in receiver's store: checks and upserts vectors, reads them back, and offers them for reuse. */
+@Module({
+  providers: [
+    ReceiverRepository,
+    ReceiverService,
+    { provide: VectorReuse, inject: [AppConfig, ReceiverRepository], useFactory: createVectorReuse },
+  ],
+  exports: [ReceiverService, VectorReuse],
+})
+export class ReceiverModule {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { encodeRealArray } from './vector-codec';
+import { VectorReuse } from './vector-reuse';
 
 export interface VectorRow {
   chunkId: number;
@@ -39,7 +40,7 @@ export interface StoredVectorRow {
 
 /** All SQL of the built-in receiver: vectors in mgmt.embedding, one row per (chunk, model). */
 @Injectable()
-export class ReceiverRepository {
+export class ReceiverRepository implements VectorReuse {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**

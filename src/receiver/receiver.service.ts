@@ -1,6 +1,6 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ReceiverAckDto, ReceiverBatchDto, StoredEmbeddingDto } from './receiver.dto';
-import { ReceiverRejection, RejectedItem } from './receiver.errors';
+import { ReceiverError, ReceiverErrorCode, rejection, RejectedItem } from './receiver.errors';
 import { ReceiverRepository, StoreCheck } from './receiver.repository';
 import { decodeVector } from './vector-codec';
 
@@ -28,16 +28,28 @@ export class ReceiverService {
       if (result.stored) return { stored: rows.length };
       throw this.rejection(batch, vectors, result);
     }
-    throw this.rejection(batch, vectors, await this.repository.lookup(batch.model, batch.items.map((i) => i.chunk_id)));
+    throw this.rejection(
+      batch,
+      vectors,
+      await this.repository.lookup(
+        batch.model,
+        batch.items.map((i) => i.chunk_id),
+      ),
+    );
   }
 
   async find(chunkId: number, model?: string): Promise<StoredEmbeddingDto> {
     const rows = await this.repository.find(chunkId, model);
     if (rows.length === 0) {
-      throw new NotFoundException(`no stored embedding for chunk ${chunkId}${model ? ` and model "${model}"` : ''}`);
+      const message = `no stored embedding for chunk ${chunkId}${model ? ` and model "${model}"` : ''}`;
+      throw new ReceiverError(ReceiverErrorCode.NotStored, message);
     }
     if (rows.length > 1) {
-      throw new NotFoundException(`chunk ${chunkId} has vectors of several models; name one: ${rows.map((r) => r.model).join(', ')}`);
+      const models = rows.map((row) => row.model).join(', ');
+      throw new ReceiverError(
+        ReceiverErrorCode.ModelRequired,
+        `chunk ${chunkId} has vectors of several models; name one: ${models}`,
+      );
     }
     const row = rows[0];
     return { ...row, embedding: row.embedding.map(Number), updated_at: new Date(row.updated_at).toISOString() };
@@ -53,7 +65,7 @@ export class ReceiverService {
     });
     // Unreachable while the checks above and the statement agree; a plain error is then retried, never lost.
     if (rejected.length === 0) return new Error('the receiver refused the batch without naming a bad item');
-    return new ReceiverRejection(rejected);
+    return rejection(rejected);
   }
 }
 

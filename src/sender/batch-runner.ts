@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { backoffMs } from '../common/backoff';
+import { messageOf } from '../common/message-of';
 import { AppConfig } from '../config/app-config';
 import { BatchCounts, FailureReason, MetricsService, RetryReason } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
@@ -110,5 +111,3 @@ function stillOpen(items: ClaimedChunk[], outcome: BatchOutcome): ClaimedChunk[]
   const settled = new Set([...outcome.done, ...outcome.failed.map((f) => f.linkId), ...outcome.released, ...retried]);
   return items.filter((item) => !settled.has(item.linkId));
 }
-
-export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { deadline } from '../common/backoff';
+import { messageOf } from '../common/message-of';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchWorker } from './batch-worker';
 import { SenderRepository } from './sender.repository';
@@ -79,7 +80,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   private async claimLoop(): Promise<void> {
     do {
       this.wakeAgain = false;
-      await this.fillWindow().catch((error) => this.logger.error(`claim failed: ${error?.message ?? error}`));
+      await this.fillWindow().catch((error) => this.logger.error(`claim failed: ${messageOf(error)}`));
     } while (this.wakeAgain && !this.stopping);
   }
 
@@ -122,7 +123,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       this.metrics.leasesReclaimed(reclaimed);
       if (reclaimed > 0) this.logger.warn(`reclaimed ${reclaimed} chunks whose lease expired`);
     } catch (error) {
-      this.logger.error(`reclaiming expired leases failed: ${(error as Error).message}`);
+      this.logger.error(`reclaiming expired leases failed: ${messageOf(error)}`);
     }
     this.wake();
   }

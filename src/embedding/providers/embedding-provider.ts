@@ -1,3 +1,5 @@
+import { EmbeddingError, invalidInput } from '../embedding.errors';
+
 export type PoolingMode = 'mean' | 'cls' | 'lasttoken' | 'sentence_embedding';
 export type ExecutionDevice = 'cpu' | 'cuda';
 /** Where a model runs: here on CPU or CUDA, or on another server (TEI). */
@@ -6,7 +8,8 @@ export type ModelDevice = ExecutionDevice | 'remote';
 export interface EmbedOptions {
   /** L2-normalise each vector. Default: whether the model lists a sentence-transformers Normalize module. */
   normalize?: boolean;
-  /** Cut texts longer than the model's limit (default true); when false such a text is an EmbeddingInputError. */
+  /** Cut texts longer than the model's limit (default true); when false such a text is refused
+   * (TooManyTokens). */
   truncate?: boolean;
   /** Name of a prompt from config_sentence_transformers.json, prefixed to every text. */
   promptName?: string;
@@ -47,8 +50,14 @@ export interface EmbeddingReadiness {
 }
 
 export interface EmbedResult {
-  /** One vector per text, in input order. */
-  vectors: Float32Array[];
+  /** One entry per text, in input order: its vector, or undefined when the text was refused. */
+  vectors: Array<Float32Array | undefined>;
+  /**
+   * Why each refused text was refused, by its index: a text that cannot be embedded on its own (over the token
+   * limit with truncation off, refused by a server) fails alone while the others are embedded. Each error's message
+   * names the text as `texts[i]`.
+   */
+  refused: Map<number, EmbeddingError>;
   /**
    * How many tokens each text became as the model saw it (prompt and special tokens included, after truncation);
    * null when the provider cannot tell.
@@ -74,32 +83,44 @@ export interface EmbeddingLogger {
 }
 
 /**
- * Turns texts into vectors. Abstract so it can serve as the Nest DI token; OnnxEmbeddingProvider implements it.
- * Failures use the classes in embedding.errors.ts so HTTP layers can map them to status codes.
+ * A back end that turns texts into vectors: ONNX in-process, a TEI server. Abstract so it serves as the Nest
+ * injection token; embedding-provider.factory.ts builds the configured one. Failures are EmbeddingErrors.
  */
 export abstract class EmbeddingProvider {
-  /** Loads every configured model and runs a warm-up inference; rejects if any model fails. */
+  /** Loads every configured model (or finds the server's) and runs a warm-up inference; rejects if any fails. */
   abstract init(): Promise<void>;
   abstract close(): Promise<void>;
-  /** One vector per text, in input order. */
-  abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<Float32Array[]>;
-  /** Like embed, with each text's token count; this default reports none, providers that tokenise override it. */
-  async embedWithUsage(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
-    return { vectors: await this.embed(model, texts, options), tokenCounts: null };
-  }
-  abstract describe(model: string): ModelInfo;
-  abstract models(): ModelInfo[];
-  abstract readiness(): EmbeddingReadiness;
-
   /**
-   * Readiness for the health check, which may ask a remote back end (within `signal`'s time); this default answers
-   * what readiness() knows, providers with a server behind them override it.
+   * Embeds the texts in one call and answers per text: the vectors, the texts refused on their own with the reason,
+   * and token counts. A problem with the call as a whole (unknown model, bad option, back end down) rejects.
    */
-  async checkReadiness(_signal?: AbortSignal): Promise<EmbeddingReadiness> {
-    return this.readiness();
-  }
+  abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
+  abstract describe(model: string): ModelInfo;
+  /** The models ready to serve. */
+  abstract models(): ModelInfo[];
+  /** Every configured model's state; a provider with a server behind it also asks the server, within `signal`. */
+  abstract readiness(signal?: AbortSignal): Promise<EmbeddingReadiness>;
+}
 
-  isReady(): boolean {
-    return this.readiness().ready;
+/** The refusal of the first text refused, if any. */
+export function firstRefusal(refused: Map<number, EmbeddingError>): EmbeddingError | undefined {
+  return refused.size === 0 ? undefined : refused.get(Math.min(...refused.keys()));
+}
+
+/** The vectors of a call that refused nothing, for callers that need every text; else the first refusal throws. */
+export function allEmbedded(result: EmbedResult): Float32Array[] {
+  const refused = firstRefusal(result.refused);
+  if (refused) throw refused;
+  return result.vectors as Float32Array[];
+}
+
+/** Callers in plain JavaScript can pass anything: say which text is not a string rather than failing deep inside. */
+export function assertTexts(texts: unknown): asserts texts is string[] {
+  if (!Array.isArray(texts)) {
+    throw invalidInput('texts must be an array of strings', 'texts');
+  }
+  const index = texts.findIndex((text) => typeof text !== 'string');
+  if (index >= 0) {
+    throw invalidInput(`texts[${index}] must be a string`, 'texts', index);
   }
 }

@@ -1,19 +1,15 @@
 import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { BatchDeliveryService } from '../../../delivery/delivery.service';
 import { ApiEmbeddingErrors } from '../embedding-api-docs';
-import { EmbeddingExceptionFilter } from './native-exception.filter';
 import { BatchResponseDto, EmbedBatchDto, EmbeddingResponseDto, EmbedSingleDto } from './native-embedding.dto';
-import { EmbeddingService } from '../../embedding.service';
+import { NativeEmbeddingService } from './native-embedding.service';
+import { NativeExceptionFilter } from './native-exception.filter';
 
 @ApiTags('embeddings')
 @Controller('embeddings')
-@UseFilters(EmbeddingExceptionFilter)
-export class EmbeddingController {
-  constructor(
-    private readonly service: EmbeddingService,
-    private readonly deliveries: BatchDeliveryService,
-  ) {}
+@UseFilters(NativeExceptionFilter)
+export class NativeEmbeddingController {
+  constructor(private readonly service: NativeEmbeddingService) {}
 
   @Post('single')
   @HttpCode(200)
@@ -36,6 +32,6 @@ export class EmbeddingController {
   @ApiOkResponse({ type: BatchResponseDto })
   @ApiEmbeddingErrors(400, 404, 413, 503)
   batch(@Body() dto: EmbedBatchDto): Promise<BatchResponseDto> {
-    return dto.deliver ? this.deliveries.embedAndDeliver(dto) : this.service.embedBatch(dto);
+    return dto.deliver ? this.service.embedAndDeliver(dto) : this.service.embedBatch(dto);
   }
 }

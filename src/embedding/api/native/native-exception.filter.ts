@@ -10,22 +10,39 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { Response } from 'express';
-import { EmbeddingError } from '../../embedding.errors';
-import { embeddingErrorStatus } from '../../embedding-request.errors';
-
-const EXCEPTIONS: Record<number, new (message: string) => HttpException> = {
-  400: BadRequestException,
-  404: NotFoundException,
-  413: PayloadTooLargeException,
-  503: ServiceUnavailableException,
-};
+import { assertUnreachable } from '../../../common/assert-unreachable';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 
 /** Embedding failures in the service's usual error body, `{statusCode, message, error}`. */
 @Catch(EmbeddingError)
-export class EmbeddingExceptionFilter implements ExceptionFilter<EmbeddingError> {
+export class NativeExceptionFilter implements ExceptionFilter<EmbeddingError> {
   catch(error: EmbeddingError, host: ArgumentsHost): void {
-    const Exception = EXCEPTIONS[embeddingErrorStatus(error)] ?? InternalServerErrorException;
-    const exception = new Exception(error.message);
+    const exception = toHttpException(error);
     host.switchToHttp().getResponse<Response>().status(exception.getStatus()).json(exception.getResponse());
+  }
+}
+
+function toHttpException({ code, message }: EmbeddingError): HttpException {
+  switch (code) {
+    case EmbeddingErrorCode.InvalidInput:
+    case EmbeddingErrorCode.EmptyInput:
+    case EmbeddingErrorCode.TooManyTokens:
+      return new BadRequestException(message);
+    case EmbeddingErrorCode.TooManyInputs:
+    case EmbeddingErrorCode.InputTooLarge:
+      return new PayloadTooLargeException(message);
+    case EmbeddingErrorCode.UnknownModel:
+      return new NotFoundException(message);
+    case EmbeddingErrorCode.ModelNotReady:
+    case EmbeddingErrorCode.DeliveryUnavailable:
+      return new ServiceUnavailableException(message);
+    case EmbeddingErrorCode.BackendUnavailable:
+    case EmbeddingErrorCode.ModelFilesUnavailable:
+    case EmbeddingErrorCode.UnsupportedModel:
+    case EmbeddingErrorCode.DeviceUnavailable:
+    case EmbeddingErrorCode.InvalidConfiguration:
+      return new InternalServerErrorException(message);
+    default:
+      return assertUnreachable(code);
   }
 }

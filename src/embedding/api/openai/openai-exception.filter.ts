@@ -1,11 +1,13 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { Response } from 'express';
-import { EmbeddingError, EmbeddingInputError, ModelNotReadyError, UnknownModelError } from '../../embedding.errors';
-import { embeddingErrorStatus, InputLimitError } from '../../embedding-request.errors';
+import { assertUnreachable } from '../../../common/assert-unreachable';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import { OpenAiErrorDto } from './openai.dto';
 
 /** Request fields of OpenAI's embeddings API, to name the one a validation message starts with. */
 const PARAMS = ['input', 'model', 'encoding_format', 'dimensions', 'user'];
+
+type OpenAiError = { status: number; error: OpenAiErrorDto };
 
 /** Every failure on the OpenAI-compatible route in OpenAI's body: `{error: {message, type, param, code}}`. */
 @Catch()
@@ -17,7 +19,7 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
     host.switchToHttp().getResponse<Response>().status(status).json({ error });
   }
 
-  private toOpenAiError(exception: unknown): { status: number; error: OpenAiErrorDto } {
+  private toOpenAiError(exception: unknown): OpenAiError {
     if (exception instanceof EmbeddingError) return fromEmbeddingError(exception);
     if (exception instanceof HttpException) return fromHttpException(exception);
     this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
@@ -25,22 +27,39 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
   }
 }
 
-function fromEmbeddingError(error: EmbeddingError): { status: number; error: OpenAiErrorDto } {
-  const status = embeddingErrorStatus(error);
-  const param =
-    error instanceof UnknownModelError ? 'model' : error instanceof EmbeddingInputError ? error.field : null;
-  return { status, error: body(status, error.message, param, codeOf(error)) };
-}
-
-function codeOf(error: EmbeddingError): string | null {
-  if (error instanceof UnknownModelError) return 'model_not_found';
-  if (error instanceof ModelNotReadyError) return 'model_not_ready';
-  if (error instanceof InputLimitError) return 'request_too_large';
-  return null;
+/** The status and OpenAI's `code` of each failure; `param` is the request field at fault. */
+function fromEmbeddingError(error: EmbeddingError): OpenAiError {
+  const answer = (status: number, code: string | null = null, param = error.field ?? null) => ({
+    status,
+    error: body(status, error.message, param, code),
+  });
+  switch (error.code) {
+    case EmbeddingErrorCode.InvalidInput:
+    case EmbeddingErrorCode.EmptyInput:
+    case EmbeddingErrorCode.TooManyTokens:
+      return answer(400);
+    case EmbeddingErrorCode.TooManyInputs:
+    case EmbeddingErrorCode.InputTooLarge:
+      return answer(413, 'request_too_large');
+    case EmbeddingErrorCode.UnknownModel:
+      return answer(404, 'model_not_found', 'model');
+    case EmbeddingErrorCode.ModelNotReady:
+      return answer(503, 'model_not_ready');
+    case EmbeddingErrorCode.DeliveryUnavailable:
+      return answer(503);
+    case EmbeddingErrorCode.BackendUnavailable:
+    case EmbeddingErrorCode.ModelFilesUnavailable:
+    case EmbeddingErrorCode.UnsupportedModel:
+    case EmbeddingErrorCode.DeviceUnavailable:
+    case EmbeddingErrorCode.InvalidConfiguration:
+      return answer(500);
+    default:
+      return assertUnreachable(error.code);
+  }
 }
 
 /** Validation (400), the API key guard (401) and anything else Nest raises. */
-function fromHttpException(exception: HttpException): { status: number; error: OpenAiErrorDto } {
+function fromHttpException(exception: HttpException): OpenAiError {
   const status = exception.getStatus();
   const response = exception.getResponse();
   const raw = typeof response === 'string' ? response : (response as { message?: string | string[] }).message;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { encodeFloat32Base64 } from '../../../common/float32-base64';
 import { EmbeddingService } from '../../embedding.service';
 import {
   EncodingFormat,
@@ -42,9 +43,6 @@ export class OpenAiService {
 }
 
 /** base64 holds the float32 values as little-endian bytes, which is what the OpenAI SDKs decode. */
-export function encode(vector: Float32Array, format: EncodingFormat): number[] | string {
-  if (format === 'float') return Array.from(vector);
-  const bytes = Buffer.alloc(vector.length * 4);
-  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
-  return bytes.toString('base64');
+function encode(vector: Float32Array, format: EncodingFormat): number[] | string {
+  return format === 'float' ? Array.from(vector) : encodeFloat32Base64(vector);
 }

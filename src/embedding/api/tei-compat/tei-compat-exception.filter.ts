@@ -1,13 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { Response } from 'express';
-import {
-  EmbeddingError,
-  EmbeddingInputError,
-  InputTooLongError,
-  ModelNotReadyError,
-  UnknownModelError,
-} from '../../embedding.errors';
-import { EmptyInputError, InputLimitError } from '../../embedding-request.errors';
+import { assertUnreachable } from '../../../common/assert-unreachable';
+import { messageOf } from '../../../common/message-of';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import { TeiErrorResponseDto, TeiErrorType } from './tei-compat.dto';
 
 type TeiError = { status: number; body: TeiErrorResponseDto };
@@ -23,7 +18,7 @@ const teiError = (status: number, error_type: TeiErrorType, error: string): TeiE
  * Empty, a body it cannot parse is 422, a backend failure is 424.
  */
 @Catch()
-export class TeiExceptionFilter implements ExceptionFilter {
+export class TeiCompatExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('TEI');
 
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -32,34 +27,44 @@ export class TeiExceptionFilter implements ExceptionFilter {
   }
 
   private toTeiError(exception: unknown): TeiError {
-    if (exception instanceof EmbeddingInputError) return fromInputError(exception);
-    if (exception instanceof UnknownModelError) return teiError(404, 'Validation', exception.message);
-    if (exception instanceof ModelNotReadyError) return teiError(503, 'Unhealthy', exception.message);
+    if (exception instanceof EmbeddingError) return fromEmbeddingError(exception);
     if (exception instanceof HttpException) return fromHttpException(exception);
-    const message = exception instanceof Error ? exception.message : String(exception);
-    if (!(exception instanceof EmbeddingError)) {
-      this.logger.error(exception instanceof Error ? exception.stack : message);
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    return teiError(424, 'Backend', `Inference failed: ${messageOf(exception)}`);
+  }
+}
+
+function fromEmbeddingError(error: EmbeddingError): TeiError {
+  const validation = (message: string) => teiError(413, 'Validation', `Input validation error: ${message}`);
+  switch (error.code) {
+    case EmbeddingErrorCode.EmptyInput:
+      if (error.index === undefined) return teiError(400, 'Empty', '`inputs` cannot be empty');
+      return validation('`inputs` cannot be empty');
+    case EmbeddingErrorCode.TooManyInputs: {
+      const { given, maximum } = error.limit!;
+      return teiError(413, 'Validation', `batch size ${given} > maximum allowed batch size ${maximum}`);
     }
-    return teiError(424, 'Backend', `Inference failed: ${message}`);
+    case EmbeddingErrorCode.TooManyTokens: {
+      const { given, maximum } = error.limit!;
+      return validation(`\`inputs\` must have less than ${maximum} tokens. Given: ${given}`);
+    }
+    case EmbeddingErrorCode.InvalidInput:
+    case EmbeddingErrorCode.InputTooLarge:
+      return validation(error.message);
+    case EmbeddingErrorCode.UnknownModel:
+      return teiError(404, 'Validation', error.message);
+    case EmbeddingErrorCode.ModelNotReady:
+    case EmbeddingErrorCode.DeliveryUnavailable:
+      return teiError(503, 'Unhealthy', error.message);
+    case EmbeddingErrorCode.BackendUnavailable:
+    case EmbeddingErrorCode.ModelFilesUnavailable:
+    case EmbeddingErrorCode.UnsupportedModel:
+    case EmbeddingErrorCode.DeviceUnavailable:
+    case EmbeddingErrorCode.InvalidConfiguration:
+      return teiError(424, 'Backend', `Inference failed: ${error.message}`);
+    default:
+      return assertUnreachable(error.code);
   }
-}
-
-function fromInputError(error: EmbeddingInputError): TeiError {
-  if (error instanceof EmptyInputError && error.index === undefined) {
-    return teiError(400, 'Empty', '`inputs` cannot be empty');
-  }
-  if (error instanceof InputLimitError && error.limit === 'inputs') {
-    return teiError(413, 'Validation', `batch size ${error.given} > maximum allowed batch size ${error.maximum}`);
-  }
-  return teiError(413, 'Validation', `Input validation error: ${validationMessage(error)}`);
-}
-
-function validationMessage(error: EmbeddingInputError): string {
-  if (error instanceof EmptyInputError) return '`inputs` cannot be empty';
-  if (error instanceof InputTooLongError) {
-    return `\`inputs\` must have less than ${error.maxTokens} tokens. Given: ${error.tokens}`;
-  }
-  return error.message;
 }
 
 /** Validation errors of the body are TEI's (axum's) 422; the API key guard's 401 and others keep their status. */

@@ -2,16 +2,16 @@ import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestj
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../../auth/public.decorator';
 import { ApiTeiErrors } from '../embedding-api-docs';
-import { TeiExceptionFilter } from './tei-compat-exception.filter';
+import { TeiCompatExceptionFilter } from './tei-compat-exception.filter';
 import { TEI_EMBED_RESPONSE_SCHEMA, TeiEmbedRequestDto, TeiInfoDto, TeiInfoQueryDto } from './tei-compat.dto';
-import { TeiService } from './tei-compat.service';
+import { TeiCompatService } from './tei-compat.service';
 
 /** Hugging Face Text Embeddings Inference's embedding API, for clients written against TEI. */
 @ApiTags('tei')
 @Controller()
-@UseFilters(TeiExceptionFilter)
-export class TeiController {
-  constructor(private readonly service: TeiService) {}
+@UseFilters(TeiCompatExceptionFilter)
+export class TeiCompatController {
+  constructor(private readonly service: TeiCompatService) {}
 
   @Post('embed')
   @HttpCode(200)

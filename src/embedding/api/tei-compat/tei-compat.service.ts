@@ -14,7 +14,7 @@ const TEI_POOLING: Partial<Record<PoolingMode, string>> = { lasttoken: 'last_tok
 
 /** Hugging Face Text Embeddings Inference's `/embed` and `/info` over EmbeddingService, with TEI's defaults. */
 @Injectable()
-export class TeiService {
+export class TeiCompatService {
   private readonly version = readVersion();
 
   constructor(

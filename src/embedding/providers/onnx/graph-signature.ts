@@ -1,5 +1,5 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { UnsupportedModelError } from '../../embedding.errors';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 
 /** How to feed a graph and which output to read, decided once from the session's own metadata. */
 export interface GraphSignature {
@@ -18,7 +18,8 @@ export function inspectGraph(modelId: string, session: InferenceSession): GraphS
   const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
   const unknown = session.inputNames.filter((name) => ![...REQUIRED_INPUTS, ...OPTIONAL_INPUTS].includes(name));
   if (missing.length > 0 || unknown.length > 0) {
-    throw new UnsupportedModelError(
+    throw new EmbeddingError(
+      EmbeddingErrorCode.UnsupportedModel,
       `Model "${modelId}" has graph inputs [${session.inputNames.join(', ')}]; ` +
         `expected ${REQUIRED_INPUTS.join(' and ')}, optionally ${OPTIONAL_INPUTS.join(', ')}`,
     );
@@ -34,7 +35,8 @@ export function inspectGraph(modelId: string, session: InferenceSession): GraphS
 function assertFloat32Output(modelId: string, session: InferenceSession, outputName: string): void {
   const metadata = session.outputMetadata.find((output) => output.name === outputName);
   if (metadata?.isTensor && metadata.type !== 'float32') {
-    throw new UnsupportedModelError(
+    throw new EmbeddingError(
+      EmbeddingErrorCode.UnsupportedModel,
       `Model "${modelId}" output ${outputName} is ${metadata.type}; only float32 outputs are supported`,
     );
   }

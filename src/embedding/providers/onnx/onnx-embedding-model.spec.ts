@@ -24,7 +24,7 @@ describe('OnnxEmbeddingProvider onStage (metrics hook)', () => {
 
   it('reports one tokenisation per call and each inference batch with its padded tokens', async () => {
     const texts = ['one', 'two words', 'three words here', 'a much longer text with many more words in it', 'five'];
-    const { tokenCounts } = await provider.embedWithUsage('tiny', texts);
+    const { tokenCounts } = await provider.embed('tiny', texts);
     const [tokenize, ...batches] = stats;
     expect(tokenize).toEqual({ stage: 'tokenize', model: 'tiny', texts: 5, seconds: expect.any(Number) });
     expect(batches.length).toBeGreaterThanOrEqual(3);

@@ -1,13 +1,22 @@
 import { Tensor } from 'onnxruntime-node';
-import { assertTexts, EmbedRequest, resolveEmbedRequest } from './resolve-options';
-import { InputTooLongError } from '../../embedding.errors';
-import { EmbeddingLogger, EmbeddingStageObserver, EmbedOptions, EmbedResult, ModelInfo } from '../embedding-provider';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
+import {
+  allEmbedded,
+  assertTexts,
+  EmbeddingLogger,
+  EmbeddingStageObserver,
+  EmbedOptions,
+  EmbedResult,
+  ModelInfo,
+} from '../embedding-provider';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files/model-files';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
 import { poolTokenVectors, splitRows } from './pooling';
+import { ResolvedOptions, resolveOptions } from './resolve-options';
 import { RunLane, RunScheduler } from './run-scheduler';
-import { TextTokenizer, TokenizedText, truncateTokens } from './tokenizer/text-tokenizer';
+import { TextTokenizer } from './tokenizer/text-tokenizer';
+import { TokenizedText, truncateTokens } from './tokenizer/tokenized-text';
 import { BatchLimits, padBatch, planBatches, runCostTokens, TokenBatch } from './token-batches';
 import { finishVector } from './vector-math';
 
@@ -54,7 +63,7 @@ export class OnnxEmbeddingModel {
 
   /** The first inference also tells us the vector size, whatever the graph's output metadata says. */
   async warmUp(): Promise<void> {
-    const [vector] = await this.embed([WARM_UP_TEXT], { normalize: false });
+    const [vector] = allEmbedded(await this.embed([WARM_UP_TEXT], { normalize: false }));
     this.dimensions = vector.length;
     this.observe = this.onStage;
   }
@@ -73,14 +82,10 @@ export class OnnxEmbeddingModel {
     };
   }
 
-  async embed(texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    return (await this.embedWithUsage(texts, options)).vectors;
-  }
-
-  /** The token counts come free: every text is tokenised anyway. */
-  async embedWithUsage(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
+  /** Texts over the token limit while truncation is off are refused; the token counts come free (all are tokenised). */
+  async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
     assertTexts(texts);
-    const request = resolveEmbedRequest(options, {
+    const request = resolveOptions(options, {
       id: this.id,
       settings: this.files.settings,
       dimensions: this.dimensions,
@@ -89,15 +94,21 @@ export class OnnxEmbeddingModel {
     const tokenized = await this.tokenize(texts, request);
     this.observe?.({ stage: 'tokenize', model: this.id, texts: texts.length, seconds: secondsSince(started) });
     const lengths = tokenized.map((text) => text.ids.length);
-    const plan = planBatches(lengths, this.limits, runCostTokens(this.onnx.device, this.limits));
+    const refused = this.overLimit(lengths, request.truncate);
+    const accepted = lengths.flatMap((_, index) => (refused.has(index) ? [] : [index]));
+    const plan = planBatches(
+      accepted.map((index) => lengths[index]),
+      this.limits,
+      runCostTokens(this.onnx.device, this.limits),
+    ).map((batch) => batch.map((position) => accepted[position]));
     const pooled = await this.runAll(tokenized, plan, options.background ? 'background' : 'interactive');
-    const vectors = new Array<Float32Array>(texts.length);
+    const vectors = new Array<Float32Array | undefined>(texts.length);
     plan.forEach((textIndexes, batch) => {
       textIndexes.forEach((textIndex, row) => {
         vectors[textIndex] = finishVector(pooled[batch][row], request.normalize, request.dimensions);
       });
     });
-    return { vectors, tokenCounts: lengths };
+    return { vectors, refused, tokenCounts: lengths };
   }
 
   async close(): Promise<void> {
@@ -105,27 +116,29 @@ export class OnnxEmbeddingModel {
     await this.onnx.session.release();
   }
 
-  private async tokenize(texts: string[], request: EmbedRequest): Promise<TokenizedText[]> {
+  /** Tokenised without truncation first, so that a text over the limit can be told from one that fits. */
+  private async tokenize(texts: string[], request: ResolvedOptions): Promise<TokenizedText[]> {
     const { doLowerCase } = this.files.settings;
     const prompted = texts
       .map((text) => request.prefix + text)
       .map((text) => (doLowerCase ? text.toLowerCase() : text));
     const tokenized = await this.tokenizer.encode(prompted);
-    return tokenized.map((text, index) => this.fitToLimit(text, index, request.truncate));
+    return request.truncate ? tokenized.map((text) => truncateTokens(text, this.files.maxTokens)) : tokenized;
   }
 
-  private fitToLimit(text: TokenizedText, index: number, truncate: boolean): TokenizedText {
+  private overLimit(lengths: number[], truncate: boolean): Map<number, EmbeddingError> {
     const { maxTokens } = this.files;
-    if (text.ids.length > maxTokens && !truncate) {
-      throw new InputTooLongError(
-        `texts[${index}] is ${text.ids.length} tokens long, over the ${maxTokens}-token limit of model "${this.id}" ` +
-          '(set truncate to true to cut it)',
-        index,
-        text.ids.length,
-        maxTokens,
-      );
-    }
-    return truncateTokens(text, maxTokens);
+    const refused = new Map<number, EmbeddingError>();
+    if (truncate) return refused;
+    lengths.forEach((tokens, index) => {
+      if (tokens <= maxTokens) return;
+      const message =
+        `texts[${index}] is ${tokens} tokens long, over the ${maxTokens}-token limit of model "${this.id}" ` +
+        '(set truncate to true to cut it)';
+      const details = { field: 'texts', index, limit: { maximum: maxTokens, given: tokens } };
+      refused.set(index, new EmbeddingError(EmbeddingErrorCode.TooManyTokens, message, details));
+    });
+    return refused;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { EmbeddingInputError, InputTooLongError, ModelNotReadyError, UnknownModelError } from '../../embedding.errors';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
+import { allEmbedded, EmbedOptions } from '../embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
 import {
@@ -53,8 +54,12 @@ describe(OnnxEmbeddingProvider.name, () => {
     await rawSession.release();
   });
 
+  async function embedAll(texts: string[], options?: EmbedOptions): Promise<Float32Array[]> {
+    return allEmbedded(await provider.embed('tiny', texts, options));
+  }
+
   async function embedOne(text: string, options = {}): Promise<Float32Array> {
-    const [vector] = await provider.embed('tiny', [text], options);
+    const [vector] = await embedAll([text], options);
     return vector;
   }
 
@@ -65,7 +70,7 @@ describe(OnnxEmbeddingProvider.name, () => {
     });
 
     it('embeds a mixed-length batch, in input order, like each text alone', async () => {
-      const vectors = await provider.embed('tiny', SHORT_TEXTS);
+      const vectors = await embedAll(SHORT_TEXTS);
       expect(vectors).toHaveLength(SHORT_TEXTS.length);
       for (const [index, text] of SHORT_TEXTS.entries()) {
         expect(maxAbsDifference(vectors[index], await reference(text))).toBeLessThan(TOLERANCE);
@@ -75,9 +80,9 @@ describe(OnnxEmbeddingProvider.name, () => {
 
     it('embeds background calls (the sender) like requests, also while both run at once', async () => {
       const [requested, background, alongside] = await Promise.all([
-        provider.embed('tiny', SHORT_TEXTS),
-        provider.embed('tiny', SHORT_TEXTS, { background: true }),
-        provider.embed('tiny', [...SHORT_TEXTS].reverse(), { background: true }),
+        embedAll(SHORT_TEXTS),
+        embedAll(SHORT_TEXTS, { background: true }),
+        embedAll([...SHORT_TEXTS].reverse(), { background: true }),
       ]);
       SHORT_TEXTS.forEach((_, index) => {
         expect([...background[index]]).toEqual([...requested[index]]);
@@ -86,7 +91,7 @@ describe(OnnxEmbeddingProvider.name, () => {
     });
 
     it('gives distinct texts distinct vectors (the comparison above is not vacuous)', async () => {
-      const [fox, hello] = await provider.embed('tiny', SHORT_TEXTS.slice(0, 2));
+      const [fox, hello] = await embedAll(SHORT_TEXTS.slice(0, 2));
       expect(maxAbsDifference(fox, hello)).toBeGreaterThan(0.05);
     });
 
@@ -118,35 +123,35 @@ describe(OnnxEmbeddingProvider.name, () => {
     });
 
     it('truncates long texts inside a batch without changing their neighbours', async () => {
-      const [short, long] = await provider.embed('tiny', [SHORT_TEXTS[0], LONG_TEXT]);
+      const [short, long] = await embedAll([SHORT_TEXTS[0], LONG_TEXT]);
       expect(maxAbsDifference(short, await reference(SHORT_TEXTS[0]))).toBeLessThan(TOLERANCE);
       expect(maxAbsDifference(long, await embedOne(LONG_TEXT))).toBeLessThan(TOLERANCE);
     });
 
-    it('rejects an over-long text when truncate is false, naming its index, length and the limit', async () => {
+    it('refuses an over-long text when truncate is false, naming its index, length and the limit', async () => {
       const length = wordPieces(LONG_TEXT).length + 2;
-      const attempt = provider.embed('tiny', ['short', LONG_TEXT], { truncate: false });
-      await expect(attempt).rejects.toThrow(
-        new EmbeddingInputError(
-          `texts[1] is ${length} tokens long, over the 64-token limit of model "tiny" (set truncate to true to cut it)`,
-          'texts',
-          1,
-        ),
-      );
-      await expect(attempt).rejects.toMatchObject({ field: 'texts', index: 1 });
+      const { vectors, refused } = await provider.embed('tiny', ['short', LONG_TEXT], { truncate: false });
+      expect([...refused.keys()]).toEqual([1]);
+      expect(refused.get(1)).toMatchObject({
+        code: EmbeddingErrorCode.TooManyTokens,
+        message: `texts[1] is ${length} tokens long, over the 64-token limit of model "tiny" (set truncate to true to cut it)`,
+        field: 'texts',
+        index: 1,
+        limit: { maximum: MAX_TOKENS, given: length },
+      });
+      expect(vectors[1]).toBeUndefined();
+      expect(maxAbsDifference(vectors[0]!, await embedOne('short'))).toBeLessThan(TOLERANCE);
     });
 
-    it('reports an over-long text as InputTooLongError with its token count and the limit', async () => {
-      const length = wordPieces(LONG_TEXT).length + 2;
-      await expect(provider.embed('tiny', [LONG_TEXT], { truncate: false })).rejects.toMatchObject({
-        constructor: InputTooLongError,
-        tokens: length,
-        maxTokens: MAX_TOKENS,
+    it('fails a call that needs every text with the first refusal', async () => {
+      await expect(embedAll([LONG_TEXT, 'short', LONG_TEXT], { truncate: false })).rejects.toMatchObject({
+        code: EmbeddingErrorCode.TooManyTokens,
+        index: 0,
       });
     });
 
     it('accepts a text of exactly the limit when truncate is false', async () => {
-      const exact = await provider.embed('tiny', [textOfWordPieces(MAX_TOKENS - 2)], { truncate: false });
+      const exact = await embedAll([textOfWordPieces(MAX_TOKENS - 2)], { truncate: false });
       expect(exact).toHaveLength(1);
     });
   });
@@ -166,11 +171,14 @@ describe(OnnxEmbeddingProvider.name, () => {
 
     it('rejects an unknown prompt name, and prompt together with promptName', async () => {
       await expect(embedOne(text, { promptName: 'passage' })).rejects.toMatchObject({
-        constructor: EmbeddingInputError,
+        code: EmbeddingErrorCode.InvalidInput,
         field: 'promptName',
         message: 'Model "tiny" has no prompt named "passage"; known: query, document',
       });
-      await expect(embedOne(text, { prompt: 'a: ', promptName: 'query' })).rejects.toBeInstanceOf(EmbeddingInputError);
+      await expect(embedOne(text, { prompt: 'a: ', promptName: 'query' })).rejects.toMatchObject({
+        code: EmbeddingErrorCode.InvalidInput,
+        field: 'prompt',
+      });
     });
 
     it('returns the raw mean when normalize is false', async () => {
@@ -194,7 +202,7 @@ describe(OnnxEmbeddingProvider.name, () => {
   });
 
   describe('models and readiness', () => {
-    it('describes the model from its files', () => {
+    it('describes the model from its files', async () => {
       expect(provider.describe('tiny')).toEqual({
         id: 'tiny',
         dimensions: 32,
@@ -206,33 +214,34 @@ describe(OnnxEmbeddingProvider.name, () => {
         device: 'cpu',
       });
       expect(provider.models().map((model) => model.id)).toEqual(['tiny']);
-      expect(provider.readiness()).toEqual({
+      expect(await provider.readiness()).toEqual({
         ready: true,
         models: [{ id: 'tiny', loaded: true, warmedUp: true, device: 'cpu' }],
       });
     });
 
     it('rejects an unknown model', async () => {
-      await expect(provider.embed('nope', ['x'])).rejects.toThrow(UnknownModelError);
+      await expect(provider.embed('nope', ['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.UnknownModel });
       expect(() => provider.describe('nope')).toThrow('Unknown embedding model "nope"; configured models: tiny');
     });
 
     it('is not ready, and refuses work, before init', async () => {
       const fresh = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }] });
-      expect(fresh.isReady()).toBe(false);
-      await expect(fresh.embed('tiny', ['x'])).rejects.toThrow(ModelNotReadyError);
-      expect(() => fresh.describe('tiny')).toThrow(ModelNotReadyError);
+      expect((await fresh.readiness()).ready).toBe(false);
+      await expect(fresh.embed('tiny', ['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelNotReady });
+      expect(() => fresh.describe('tiny')).toThrow(EmbeddingError);
+      expect(() => fresh.describe('tiny')).toThrow('Embedding model "tiny" is not loaded yet');
     });
 
     it('counts the tokens each text became, prompt and special tokens included, after truncation', async () => {
       const texts = ['hello', LONG_TEXT];
-      const { vectors, tokenCounts } = await provider.embedWithUsage('tiny', texts, { promptName: 'query' });
+      const { vectors, tokenCounts } = await provider.embed('tiny', texts, { promptName: 'query' });
       expect(tokenCounts).toEqual([wordPieces('query: hello').length + 2, MAX_TOKENS]);
-      expect(maxAbsDifference(vectors[0], await embedOne('hello', { promptName: 'query' }))).toBeLessThan(TOLERANCE);
+      expect(maxAbsDifference(vectors[0]!, await embedOne('hello', { promptName: 'query' }))).toBeLessThan(TOLERANCE);
     });
 
     it('returns no vectors for no texts', async () => {
-      await expect(provider.embed('tiny', [])).resolves.toEqual([]);
+      await expect(provider.embed('tiny', [])).resolves.toEqual({ vectors: [], refused: new Map(), tokenCounts: [] });
     });
   });
 

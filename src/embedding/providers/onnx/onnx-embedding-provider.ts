@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { EmbeddingConfigError, ModelNotReadyError, UnknownModelError } from '../../embedding.errors';
+import { messageOf } from '../../../common/message-of';
+import { invalidConfiguration, modelNotReady, unknownModel } from '../../embedding.errors';
 import {
   EmbeddingLogger,
   EmbeddingProvider,
@@ -71,12 +72,8 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
   }
 
   /** Async so that an unknown or unready model rejects like every other failure, never throws synchronously. */
-  async embed(model: string, texts: string[], options?: EmbedOptions): Promise<Float32Array[]> {
-    return (await this.embedWithUsage(model, texts, options)).vectors;
-  }
-
-  async embedWithUsage(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
-    return this.readyModel(model).embedWithUsage(texts, options);
+  async embed(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
+    return this.readyModel(model).embed(texts, options);
   }
 
   describe(model: string): ModelInfo {
@@ -88,7 +85,7 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
     return this.options.models.filter(({ id }) => this.statuses.get(id)?.warmedUp).map(({ id }) => this.describe(id));
   }
 
-  readiness(): EmbeddingReadiness {
+  async readiness(): Promise<EmbeddingReadiness> {
     const models = this.options.models.map(({ id }) => ({ ...this.statuses.get(id)! }));
     return { ready: models.length > 0 && models.every((model) => model.warmedUp), models };
   }
@@ -113,7 +110,7 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
       const { dimensions, maxTokens, device } = model.info();
       logger?.log(`Embedding model "${source.id}" ready: ${dimensions} dimensions, ${maxTokens} tokens, ${device}`);
     } catch (error) {
-      this.updateStatus(source.id, { error: error instanceof Error ? error.message : String(error) });
+      this.updateStatus(source.id, { error: messageOf(error) });
       throw error;
     }
   }
@@ -128,11 +125,11 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
   private readyModel(id: string): OnnxEmbeddingModel {
     const status = this.statuses.get(id);
     if (!status) {
-      throw new UnknownModelError(id, [...this.statuses.keys()]);
+      throw unknownModel(id, [...this.statuses.keys()]);
     }
     const model = this.loaded.get(id);
     if (!model || !status.warmedUp) {
-      throw new ModelNotReadyError(id);
+      throw modelNotReady(id);
     }
     return model;
   }
@@ -155,7 +152,7 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
 function validateLimits(limits: BatchLimits): void {
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new EmbeddingConfigError(`${name} must be a positive integer, got ${value}`);
+      throw invalidConfiguration(`${name} must be a positive integer, got ${value}`);
     }
   }
 }

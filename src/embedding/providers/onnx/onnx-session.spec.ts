@@ -1,5 +1,5 @@
-import { ExecutionProviderUnavailableError } from '../../embedding.errors';
-import { EmbeddingLogger } from '../embedding-provider';
+import { EmbeddingErrorCode } from '../../embedding.errors';
+import { allEmbedded, EmbeddingLogger } from '../embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 import { missingCudaProviderFiles } from './onnx-session';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
@@ -26,11 +26,11 @@ describe('CUDA execution provider', () => {
   withoutCudaFiles('fails to start, naming the missing provider files and how to install them', async () => {
     const provider = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }], device: 'cuda' });
     const attempt = provider.init();
-    await expect(attempt).rejects.toThrow(ExecutionProviderUnavailableError);
+    await expect(attempt).rejects.toMatchObject({ code: EmbeddingErrorCode.DeviceUnavailable });
     await expect(attempt).rejects.toThrow(
       /^CUDA execution provider files are not installed \(missing \/\S+\/libonnxruntime_providers_cuda\.so, \/\S+\/libonnxruntime_providers_shared\.so\); reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`$/,
     );
-    expect(provider.readiness().ready).toBe(false);
+    expect((await provider.readiness()).ready).toBe(false);
   });
 
   withoutCudaFiles('falls back to CPU with a warning when fallbackToCpu is on', async () => {
@@ -44,8 +44,8 @@ describe('CUDA execution provider', () => {
     expect(logger.warnings).toEqual([
       expect.stringMatching(/^CUDA execution provider files are not installed.*falling back to CPU/),
     ]);
-    const [fromFallback] = await fallback.embed('tiny', ['hello there']);
-    const [fromCpu] = await cpu.embed('tiny', ['hello there']);
+    const [fromFallback] = allEmbedded(await fallback.embed('tiny', ['hello there']));
+    const [fromCpu] = allEmbedded(await cpu.embed('tiny', ['hello there']));
     expect([...fromFallback]).toEqual([...fromCpu]);
     await Promise.all([fallback.close(), cpu.close()]);
   });

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
-import { ExecutionProviderUnavailableError } from '../../embedding.errors';
+import { messageOf } from '../../../common/message-of';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import { EmbeddingLogger, ExecutionDevice } from '../embedding-provider';
 
 export interface SessionSettings {
@@ -36,7 +37,10 @@ export async function createOnnxSession(
   try {
     return { session: await createCudaSession(onnxPath, settings), device: 'cuda' };
   } catch (error) {
-    if (!settings.fallbackToCpu || !(error instanceof ExecutionProviderUnavailableError)) {
+    if (
+      !settings.fallbackToCpu ||
+      !(error instanceof EmbeddingError && error.code === EmbeddingErrorCode.DeviceUnavailable)
+    ) {
       throw error;
     }
     logger?.warn(`${error.message}; falling back to CPU as configured`);
@@ -47,7 +51,7 @@ export async function createOnnxSession(
 async function createCudaSession(onnxPath: string, settings: SessionSettings): Promise<InferenceSession> {
   const missingFiles = missingCudaProviderFiles();
   if (missingFiles.length > 0) {
-    throw new ExecutionProviderUnavailableError(
+    throw deviceUnavailable(
       `CUDA execution provider files are not installed (missing ${missingFiles.join(', ')}); ${CUDA_INSTALL_HINT}`,
     );
   }
@@ -55,8 +59,8 @@ async function createCudaSession(onnxPath: string, settings: SessionSettings): P
   try {
     return await InferenceSession.create(onnxPath, sessionOptions(settings, [{ name: 'cuda', deviceId }]));
   } catch (error) {
-    const reason = stripAnsi(error instanceof Error ? error.message : String(error));
-    throw new ExecutionProviderUnavailableError(
+    const reason = stripAnsi(messageOf(error));
+    throw deviceUnavailable(
       `CUDA execution provider could not start on device ${deviceId} (${CUDA_RUNTIME_HINT}): ${reason}`,
     );
   }
@@ -90,6 +94,10 @@ function sessionOptions(settings: SessionSettings, providers: ExecutionProviders
     // on 2 cores the tiny model embeds as fast without it, with a third less CPU, and the pipeline gets much faster.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
+}
+
+function deviceUnavailable(message: string): EmbeddingError {
+  return new EmbeddingError(EmbeddingErrorCode.DeviceUnavailable, message);
 }
 
 function stripAnsi(text: string): string {

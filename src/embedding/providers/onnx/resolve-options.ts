@@ -1,9 +1,9 @@
-import { EmbeddingInputError } from '../../embedding.errors';
+import { invalidInput } from '../../embedding.errors';
 import { EmbedOptions } from '../embedding-provider';
 import { SentenceTransformerSettings } from './model-files/sentence-transformers-settings';
 
 /** EmbedOptions with the model's defaults filled in and every value checked. */
-export interface EmbedRequest {
+export interface ResolvedOptions {
   prefix: string;
   normalize: boolean;
   truncate: boolean;
@@ -17,7 +17,7 @@ export interface ModelTraits {
   dimensions: number;
 }
 
-export function resolveEmbedRequest(options: EmbedOptions, model: ModelTraits): EmbedRequest {
+export function resolveOptions(options: EmbedOptions, model: ModelTraits): ResolvedOptions {
   return {
     prefix: resolvePrompt(options, model),
     normalize: options.normalize ?? model.settings.normalize,
@@ -26,21 +26,11 @@ export function resolveEmbedRequest(options: EmbedOptions, model: ModelTraits): 
   };
 }
 
-export function assertTexts(texts: unknown): asserts texts is string[] {
-  if (!Array.isArray(texts)) {
-    throw new EmbeddingInputError('texts must be an array of strings', 'texts');
-  }
-  const index = texts.findIndex((text) => typeof text !== 'string');
-  if (index >= 0) {
-    throw new EmbeddingInputError(`texts[${index}] must be a string`, 'texts', index);
-  }
-}
-
 /** Like sentence-transformers: an explicit prompt wins, then a named one, then the model's default_prompt_name. */
 function resolvePrompt(options: EmbedOptions, model: ModelTraits): string {
   const { prompts, defaultPromptName } = model.settings;
   if (options.prompt !== undefined && options.promptName !== undefined) {
-    throw new EmbeddingInputError('Give either prompt or promptName, not both', 'prompt');
+    throw invalidInput('Give either prompt or promptName, not both', 'prompt');
   }
   if (options.prompt !== undefined) {
     return options.prompt;
@@ -51,7 +41,7 @@ function resolvePrompt(options: EmbedOptions, model: ModelTraits): string {
   }
   if (!Object.hasOwn(prompts, name)) {
     const known = Object.keys(prompts).join(', ') || '(none)';
-    throw new EmbeddingInputError(`Model "${model.id}" has no prompt named "${name}"; known: ${known}`, 'promptName');
+    throw invalidInput(`Model "${model.id}" has no prompt named "${name}"; known: ${known}`, 'promptName');
   }
   return prompts[name];
 }
@@ -62,7 +52,7 @@ function checkDimensions(dimensions: number | undefined, model: ModelTraits): nu
   }
   const limit = model.dimensions || Number.MAX_SAFE_INTEGER;
   if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > limit) {
-    throw new EmbeddingInputError(
+    throw invalidInput(
       `dimensions must be an integer from 1 to ${model.dimensions} for model "${model.id}", got ${dimensions}`,
       'dimensions',
     );

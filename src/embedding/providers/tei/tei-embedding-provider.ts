@@ -1,27 +1,28 @@
 import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffMs } from '../../../common/backoff';
-import { assertTexts } from '../onnx/resolve-options';
+import { backoffMs, sleep } from '../../../common/backoff';
+import { messageOf } from '../../../common/message-of';
 import {
-  EmbeddingConfigError,
-  EmbeddingInputError,
-  ModelNotReadyError,
-  UnknownModelError,
+  EmbeddingError,
+  invalidConfiguration,
+  invalidInput,
+  modelNotReady,
+  unknownModel,
 } from '../../embedding.errors';
 import {
+  assertTexts,
   EmbeddingLogger,
   EmbeddingProvider,
   EmbeddingReadiness,
   EmbedOptions,
+  EmbedResult,
   ModelInfo,
   ModelReadiness,
 } from '../embedding-provider';
 import { AimdWindow, AimdWindowSnapshot } from './aimd-window';
-import { IsolationMemo } from './isolation-memo';
 import { TeiClient, TeiEmbedBody, TeiInfo, TeiRequestError } from './tei-client';
 import { requestSettings, toModelInfo } from './tei-model';
-import { embedSplitting } from './tei-splitting';
-import { TeiModelMismatchError, TeiUnavailableError } from './tei.errors';
+import { embedSplitting, SplitResult } from './tei-splitting';
+import { teiModelMismatch, teiUnavailable } from './tei.errors';
 
 export interface TeiEmbeddingProviderOptions {
   url: string;
@@ -53,12 +54,11 @@ const WARM_UP_TEXT = 'warm-up';
  * Texts go out in batches of at most TEI's max_client_batch_size, many at once, within an AIMD window (aimd-window.ts)
  * that shrinks on 429s and timeouts and grows back with successes, so a GPU behind TEI stays busy without being
  * flooded. 429, 503, 5xx, network errors and timeouts are retried here with backoff (honouring Retry-After), then
- * surface as TeiUnavailableError, which the sender retries later. A batch TEI refuses (413, 422) is split until each
- * refused input stands alone; it surfaces as an EmbeddingInputError naming its index, so only that chunk fails.
+ * surface as BackendUnavailable, which the sender retries later. A batch TEI refuses (413, 422) is split until each
+ * refused input stands alone, and comes back refused with TEI's reason while the rest are embedded.
  */
 export class TeiEmbeddingProvider extends EmbeddingProvider {
   private readonly client: TeiClient;
-  private readonly memo = new IsolationMemo();
   private status: ModelReadiness;
   private served?: ModelInfo;
   private aimd?: AimdWindow;
@@ -78,49 +78,53 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
   }
 
   async close(): Promise<void> {
-    this.closing.abort(new ModelNotReadyError(this.status.id));
+    this.closing.abort(modelNotReady(this.status.id));
     this.closing = closingController();
     this.initialization = undefined;
     this.served = undefined;
     this.status = this.initialStatus();
   }
 
-  async embed(model: string, texts: string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+  /** Async so that an unknown or unready model rejects like every other failure, never throws synchronously. */
+  async embed(model: string, texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
     const info = this.describe(model);
     assertTexts(texts);
     const settings = requestSettings(options, info);
-    const prefix = `${JSON.stringify(settings)}\n`;
-    const refused = texts.findIndex((text) => this.memo.refusal(prefix + text) !== undefined);
-    if (refused >= 0) throw refusal(refused, this.memo.refusal(prefix + texts[refused])!);
-    const vectors = texts.map((text) => this.memo.vector(prefix + text));
-    const missing = vectors.flatMap((vector, index) => (vector ? [] : [index]));
     const send = (indexes: number[], signal: AbortSignal) =>
       this.send({ ...settings, inputs: indexes.map((index) => texts[index]) }, signal);
-    const result = await embedSplitting(missing, this.batchSize, send, this.closing.signal);
-    result.vectors.forEach((vector, index) => (vectors[index] = vector));
-    if (result.refused.size > 0) throw this.refusedInputs(texts, prefix, result.refused, result.vectors);
-    return vectors as Float32Array[];
+    const indexes = texts.map((_, index) => index);
+    const result = await embedSplitting(indexes, this.batchSize, send, this.closing.signal);
+    return {
+      vectors: indexes.map((index) => result.vectors.get(index)),
+      refused: refusals(texts.length, result),
+      tokenCounts: null,
+    };
   }
 
   describe(model: string): ModelInfo {
     if (this.served?.id === model) return this.served;
     if (this.served || (this.status.loaded && this.status.id !== model)) {
-      throw new UnknownModelError(model, [this.status.id]);
+      throw unknownModel(model, [this.status.id]);
     }
-    throw new ModelNotReadyError(model);
+    throw modelNotReady(model);
   }
 
   models(): ModelInfo[] {
     return this.served ? [this.served] : [];
   }
 
-  readiness(): EmbeddingReadiness {
+  /** Asks TEI's GET /health, so readiness follows TEI going down and coming back. */
+  async readiness(signal?: AbortSignal): Promise<EmbeddingReadiness> {
+    if (this.served) await this.checkHealth(signal);
     return { ready: this.served !== undefined && this.status.error === undefined, models: [{ ...this.status }] };
   }
 
-  /** Asks TEI's GET /health, so readiness follows TEI going down and coming back. */
-  async checkReadiness(signal?: AbortSignal): Promise<EmbeddingReadiness> {
-    if (!this.served) return this.readiness();
+  /** The in-flight window now: its size, ceiling, requests in flight, decreases so far. */
+  window(): AimdWindowSnapshot | undefined {
+    return this.aimd?.snapshot();
+  }
+
+  private async checkHealth(signal?: AbortSignal): Promise<void> {
     try {
       await this.client.health(signal);
       this.status = { ...this.status, error: undefined };
@@ -128,12 +132,6 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
       const reason = signal?.aborted ? 'no answer in time' : messageOf(error);
       this.status = { ...this.status, error: `TEI at ${this.options.url} is not healthy (GET /health): ${reason}` };
     }
-    return this.readiness();
-  }
-
-  /** The in-flight window now: its size, ceiling, requests in flight, decreases so far. */
-  window(): AimdWindowSnapshot | undefined {
-    return this.aimd?.snapshot();
   }
 
   private async start(): Promise<void> {
@@ -166,10 +164,10 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
       } catch (error) {
         const waitMs = Math.min(backoffMs(attempt, 250, 5_000), deadline - Date.now());
         if (!(error instanceof TeiRequestError) || !error.retryable || waitMs <= 0) {
-          throw new TeiUnavailableError(`TEI at ${this.options.url} cannot serve: ${messageOf(error)}${hint(error)}`);
+          throw teiUnavailable(`TEI at ${this.options.url} cannot serve: ${messageOf(error)}${hint(error)}`);
         }
         this.options.logger?.warn(`Waiting for TEI at ${this.options.url}: ${messageOf(error)}`);
-        await sleep(waitMs, undefined, { signal: this.closing.signal });
+        await sleep(waitMs, this.closing.signal);
       }
     }
   }
@@ -178,13 +176,13 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
     const type = info.model_type ?? {};
     if (!type.embedding && (type.classifier || type.reranker)) {
       const kind = type.reranker ? 'reranker' : 'classifier';
-      throw new EmbeddingConfigError(
+      throw invalidConfiguration(
         `TEI at ${this.options.url} serves "${info.model_id}", a ${kind}, not an embedding model`,
       );
     }
     const expected = this.options.expectedModel;
     if (expected !== undefined && expected !== info.model_id) {
-      throw new TeiModelMismatchError(expected, info.model_id, this.options.url);
+      throw teiModelMismatch(expected, info.model_id, this.options.url);
     }
   }
 
@@ -203,14 +201,14 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
         if (!failure) throw signal.aborted ? signal.reason : error;
         this.options.onRequestError?.(failure.status);
         this.learnBatchLimit(failure);
-        if (failure.kind === 'fatal') throw new TeiUnavailableError(failure.message + hint(failure));
+        if (failure.kind === 'fatal') throw teiUnavailable(failure.message + hint(failure));
         if (!failure.retryable) throw failure;
         if (attempt >= this.options.maxAttempts) {
           const message = `${failure.message}; gave up after ${attempt} attempts`;
-          throw new TeiUnavailableError(message, failure.details.retryAfterMs);
+          throw teiUnavailable(message);
         }
         const waitMs = failure.details.retryAfterMs ?? backoffMs(attempt - 1, this.options.retryBaseMs);
-        await sleep(waitMs, undefined, { signal });
+        await sleep(waitMs, signal);
       }
     }
   }
@@ -223,27 +221,6 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
       `TEI at ${this.options.url} takes at most ${limit} inputs per request now; was ${this.batchSize}`,
     );
     this.batchSize = limit;
-  }
-
-  /**
-   * The first refused input as an EmbeddingInputError naming its index (the sender fails that chunk and asks again
-   * without it); what was learnt is kept so that asking again costs no request. When every input of several was
-   * refused for the same reason, the request is at fault, not the texts: an error without index.
-   */
-  private refusedInputs(
-    texts: string[],
-    prefix: string,
-    refused: Map<number, string>,
-    vectors: Map<number, Float32Array>,
-  ) {
-    const reasons = new Set(refused.values());
-    if (refused.size === texts.length && texts.length > 1 && reasons.size === 1) {
-      return new EmbeddingInputError(`TEI refused every input: ${[...reasons][0]}`, 'texts');
-    }
-    refused.forEach((reason, index) => this.memo.remember(prefix + texts[index], { refusal: reason }));
-    vectors.forEach((vector, index) => this.memo.remember(prefix + texts[index], { vector }));
-    const first = Math.min(...refused.keys());
-    return refusal(first, refused.get(first)!);
   }
 
   private logReady(info: TeiInfo): void {
@@ -275,8 +252,20 @@ function closingController(): AbortController {
   return controller;
 }
 
-function refusal(index: number, reason: string): EmbeddingInputError {
-  return new EmbeddingInputError(`TEI refused texts[${index}]: ${reason}`, 'texts', index);
+/**
+ * Each input TEI refused on its own, as an error naming its index. When every input of several was refused for one
+ * reason, the request is at fault, not the texts: the whole call fails.
+ */
+function refusals(count: number, { refused }: SplitResult): Map<number, EmbeddingError> {
+  const reasons = new Set(refused.values());
+  if (refused.size === count && count > 1 && reasons.size === 1) {
+    throw invalidInput(`TEI refused every input: ${[...reasons][0]}`, 'texts');
+  }
+  const errors = [...refused].map(([index, reason]) => {
+    const error = invalidInput(`TEI refused texts[${index}]: ${reason}`, 'texts', index);
+    return [index, error] as const;
+  });
+  return new Map(errors.sort(([a], [b]) => a - b));
 }
 
 function hint(error: unknown): string {
@@ -285,5 +274,3 @@ function hint(error: unknown): string {
   if (status === 404) return '; is TEI_URL the base URL of a text-embeddings-inference server?';
   return '';
 }
-
-const messageOf = (error: unknown) => (error as Error)?.message ?? String(error);

@@ -1,4 +1,4 @@
-import { EmbeddingInputError } from '../../embedding.errors';
+import { invalidInput } from '../../embedding.errors';
 import { EmbedOptions, ModelInfo, PoolingMode } from '../embedding-provider';
 import { TeiEmbedBody, TeiInfo } from './tei-client';
 
@@ -10,11 +10,11 @@ const TEI_POOLING: Record<string, PoolingMode> = { mean: 'mean', cls: 'cls', las
 /** EmbedOptions in TEI's terms, with this service's defaults (truncate) and TEI's (normalize). */
 export function requestSettings(options: EmbedOptions, info: ModelInfo): RequestSettings {
   if (options.prompt !== undefined) {
-    throw new EmbeddingInputError('prompt: TEI takes no literal prompt per request; use promptName instead', 'prompt');
+    throw invalidInput('prompt: TEI takes no literal prompt per request; use promptName instead', 'prompt');
   }
   const { dimensions, promptName } = options;
   if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > info.dimensions)) {
-    throw new EmbeddingInputError(
+    throw invalidInput(
       `dimensions must be an integer from 1 to ${info.dimensions} for model "${info.id}", got ${dimensions}`,
       'dimensions',
     );

@@ -5,7 +5,8 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env } from '@huggingface/transformers';
-import { ModelFilesNotFoundError } from '../../../embedding.errors';
+import { EmbeddingErrorCode } from '../../../embedding.errors';
+import { allEmbedded } from '../../embedding-provider';
 import { ensureHubModelFiles } from './hub-model-cache';
 import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
@@ -66,7 +67,8 @@ describe(ensureHubModelFiles.name, () => {
     const hub = new OnnxEmbeddingProvider({ models: [{ id: 'hub', hubId: REPO }], hub: { cacheDir } });
     const local = new OnnxEmbeddingProvider({ models: [{ id: 'local', path: modelDir }] });
     await Promise.all([hub.init(), local.init()]);
-    expect([...(await hub.embed('hub', ['hello']))[0]]).toEqual([...(await local.embed('local', ['hello']))[0]]);
+    const [fromHub] = allEmbedded(await hub.embed('hub', ['hello']));
+    expect([...fromHub]).toEqual([...allEmbedded(await local.embed('local', ['hello']))[0]]);
     await Promise.all([hub.close(), local.close()]);
   });
 
@@ -88,20 +90,21 @@ describe(ensureHubModelFiles.name, () => {
   it('lists the files it needed and where it looked when offline with an empty cache', async () => {
     env.allowRemoteModels = false;
     const attempt = ensureHubModelFiles({ id: 'hub', hubId: REPO }, { cacheDir });
-    await expect(attempt).rejects.toThrow(ModelFilesNotFoundError);
+    const searched = [join(cacheDir, REPO), `${env.remoteHost}${REPO}/resolve/main`];
     await expect(attempt).rejects.toMatchObject({
-      missingFiles: REQUIRED,
-      searchedLocations: [join(cacheDir, REPO), `${env.remoteHost}${REPO}/resolve/main`],
+      code: EmbeddingErrorCode.ModelFilesUnavailable,
       message: expect.stringContaining('offline (remote models disabled) and not cached'),
     });
+    await expect(attempt).rejects.toThrow(`Missing: ${REQUIRED.join(', ')}. Looked in: ${searched.join(', ')}`);
     expect(requests).toEqual([]);
   });
 
   it('reports a variant file the hub does not have', async () => {
     const attempt = ensureHubModelFiles({ id: 'hub', hubId: REPO, modelFile: 'model_int8.onnx' }, { cacheDir });
     await expect(attempt).rejects.toMatchObject({
-      missingFiles: ['onnx/model_int8.onnx'],
+      code: EmbeddingErrorCode.ModelFilesUnavailable,
       message: expect.stringContaining(`GET ${env.remoteHost}${REPO}/resolve/main/onnx/model_int8.onnx answered 404`),
     });
+    await expect(attempt).rejects.toThrow('Missing: onnx/model_int8.onnx.');
   });
 });

@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { EmbeddingError, ModelFilesNotFoundError } from '../../../embedding.errors';
+import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
 import { EmbeddingLogger } from '../../embedding-provider';
 import { readJsonIfExists } from './json-file';
-import { EmbeddingModelSource, onnxFileCandidates } from './model-source';
+import { EmbeddingModelSource, modelFilesUnavailable, onnxFileCandidates } from './model-source';
 
 export interface HubCacheOptions {
   /** Where downloaded models live. Default: transformers.js `env.cacheDir`. */
@@ -50,7 +50,7 @@ export async function ensureHubModelFiles(
     const reason = downloader.offline
       ? 'offline (remote models disabled) and not cached'
       : downloader.failures.join('; ');
-    throw new ModelFilesNotFoundError(source.id, missing, [folder, downloader.urlOf('')], reason);
+    throw modelFilesUnavailable(source.id, missing, [folder, downloader.urlOf('')], reason);
   }
   await downloader.fetchAll(OPTIONAL_FILES);
   await downloader.fetchAll([await poolingConfigPath(folder)]);
@@ -110,7 +110,10 @@ class HubDownloader {
       return false;
     }
     if (!response.ok) {
-      throw new EmbeddingError(`Model "${this.source.id}": GET ${url} answered ${response.status}`);
+      throw new EmbeddingError(
+        EmbeddingErrorCode.ModelFilesUnavailable,
+        `Model "${this.source.id}": GET ${url} answered ${response.status}`,
+      );
     }
     await writeAtomically(join(this.folder, file), response.body as ReadableStream);
     return true;

@@ -2,7 +2,8 @@ import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
-import { ModelFilesNotFoundError, UnsupportedModelError } from '../../../embedding.errors';
+import { EmbeddingErrorCode } from '../../../embedding.errors';
+import { allEmbedded, EmbedOptions } from '../../embedding-provider';
 import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
 import { OnnxGraphBuilder } from '../../../../../test/fixtures/model/onnx-graph-builder';
@@ -53,6 +54,10 @@ describe('model folder variants', () => {
     return provider;
   }
 
+  async function embed(provider: OnnxEmbeddingProvider, texts: string[], options?: EmbedOptions) {
+    return allEmbedded(await provider.embed('variant', texts, options));
+  }
+
   async function poolingVariant(flag: string): Promise<string> {
     const pooling = JSON.parse(await readFile(join(tinyDir, '1_Pooling/config.json'), 'utf8'));
     return variant(flag, { '1_Pooling/config.json': { ...pooling, pooling_mode_mean_tokens: false, [flag]: true } });
@@ -60,7 +65,7 @@ describe('model folder variants', () => {
 
   it('pools the [CLS] vector when 1_Pooling asks for cls', async () => {
     const provider = await startProvider(await poolingVariant('pooling_mode_cls_token'));
-    const [vector] = await provider.embed('variant', ['hello there']);
+    const [vector] = await embed(provider, ['hello there']);
     const tokens = await rawTokenVectors(rawSession, HELLO_THERE_IDS);
     expect(provider.describe('variant').pooling).toBe('cls');
     expect(maxAbsDifference(vector, unitLength(tokens[0]))).toBeLessThan(TOLERANCE);
@@ -68,7 +73,7 @@ describe('model folder variants', () => {
 
   it('pools the last real token, not padding, when 1_Pooling asks for lasttoken', async () => {
     const provider = await startProvider(await poolingVariant('pooling_mode_lasttoken'));
-    const [vector] = await provider.embed('variant', ['hello there', 'a longer text pads the first one']);
+    const [vector] = await embed(provider, ['hello there', 'a longer text pads the first one']);
     const tokens = await rawTokenVectors(rawSession, HELLO_THERE_IDS);
     expect(maxAbsDifference(vector, unitLength(tokens[tokens.length - 1]))).toBeLessThan(TOLERANCE);
   });
@@ -77,7 +82,7 @@ describe('model folder variants', () => {
     const modules = JSON.parse(await readFile(join(tinyDir, 'modules.json'), 'utf8')) as Array<{ type: string }>;
     const withoutNormalize = modules.filter((module) => !module.type.endsWith('Normalize'));
     const provider = await startProvider(await variant('no-normalize', { 'modules.json': withoutNormalize }));
-    const [vector] = await provider.embed('variant', ['hello there']);
+    const [vector] = await embed(provider, ['hello there']);
     expect(provider.describe('variant').normalize).toBe(false);
     expect(Math.abs(Math.hypot(...vector) - 1)).toBeGreaterThan(0.01);
   });
@@ -88,10 +93,10 @@ describe('model folder variants', () => {
       await variant('default-prompt', { 'config_sentence_transformers.json': config }),
     );
     const [byDefault, named, plain, explicit] = [
-      ...(await provider.embed('variant', ['hello there'])),
-      ...(await provider.embed('variant', ['hello there'], { promptName: 'query' })),
-      ...(await provider.embed('variant', ['hello there'], { prompt: '' })),
-      ...(await provider.embed('variant', ['query: hello there'], { prompt: '' })),
+      ...(await embed(provider, ['hello there'])),
+      ...(await embed(provider, ['hello there'], { promptName: 'query' })),
+      ...(await embed(provider, ['hello there'], { prompt: '' })),
+      ...(await embed(provider, ['query: hello there'], { prompt: '' })),
     ];
     expect(maxAbsDifference(byDefault, named)).toBeLessThan(TOLERANCE);
     expect(maxAbsDifference(byDefault, explicit)).toBeLessThan(TOLERANCE);
@@ -102,13 +107,13 @@ describe('model folder variants', () => {
     const dir = await variant('quantized', {});
     await rename(join(dir, 'onnx/model.onnx'), join(dir, 'onnx/model_quantized.onnx'));
     const provider = await startProvider(dir, 'model_quantized.onnx');
-    expect(await provider.embed('variant', ['hello'])).toHaveLength(1);
+    expect(await embed(provider, ['hello'])).toHaveLength(1);
   });
 
   it('names every path it looked for when the ONNX file is missing', async () => {
     const dir = await variant('missing-onnx', {});
     const attempt = startProvider(dir, 'model_fp16.onnx');
-    await expect(attempt).rejects.toThrow(ModelFilesNotFoundError);
+    await expect(attempt).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelFilesUnavailable });
     await expect(attempt).rejects.toThrow(`${dir}/onnx/model_fp16.onnx, ${dir}/model_fp16.onnx`);
   });
 
@@ -125,8 +130,8 @@ describe('model folder variants', () => {
     ],
   ])('refuses %s, which it cannot reproduce', async (name, files, reason) => {
     const provider = new OnnxEmbeddingProvider({ models: [{ id: 'variant', path: await variant(name, files) }] });
-    await expect(provider.init()).rejects.toThrow(UnsupportedModelError);
-    expect(provider.readiness()).toEqual({
+    await expect(provider.init()).rejects.toMatchObject({ code: EmbeddingErrorCode.UnsupportedModel });
+    expect(await provider.readiness()).toEqual({
       ready: false,
       models: [{ id: 'variant', loaded: false, warmedUp: false, error: expect.stringContaining(reason) }],
     });
@@ -136,7 +141,7 @@ describe('model folder variants', () => {
     const dir = await variant('pooled-graph', { 'modules.json': [], '1_Pooling/config.json': null });
     await writeFile(join(dir, 'onnx/model.onnx'), firstTokenIdGraph());
     const provider = await startProvider(dir);
-    const [vector] = await provider.embed('variant', ['hello there']);
+    const [vector] = await embed(provider, ['hello there']);
     expect(provider.describe('variant')).toMatchObject({
       pooling: 'sentence_embedding',
       dimensions: 2,

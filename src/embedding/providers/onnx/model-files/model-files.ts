@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelFilesNotFoundError } from '../../../embedding.errors';
 import { readJsonIfExists } from './json-file';
-import { onnxFileCandidates } from './model-source';
+import { modelFilesUnavailable, onnxFileCandidates } from './model-source';
 import { readSentenceTransformerSettings, SentenceTransformerSettings } from './sentence-transformers-settings';
 
 /** Everything needed to run one model, read from a folder in Hugging Face hub layout. */
@@ -25,7 +24,7 @@ export async function readModelFiles(modelId: string, folder: string, modelFile?
   const tokenizerPath = join(folder, 'tokenizer.json');
   const missing = [...(onnxPath ? [] : onnxCandidates), ...(existsSync(tokenizerPath) ? [] : [tokenizerPath])];
   if (!onnxPath || missing.length > 0) {
-    throw new ModelFilesNotFoundError(modelId, missing, [folder], 'required files are missing from the model folder');
+    throw modelFilesUnavailable(modelId, missing, [folder], 'required files are missing from the model folder');
   }
   const settings = await readSentenceTransformerSettings(folder);
   const tokenizerConfig = await readJsonIfExists<Record<string, unknown>>(join(folder, 'tokenizer_config.json'));

@@ -1,4 +1,4 @@
-import { EmbeddingConfigError } from '../../../embedding.errors';
+import { EmbeddingErrorCode } from '../../../embedding.errors';
 import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
 import { EmbeddingModelSource, onnxFileCandidates, validateModelSources } from './model-source';
 
@@ -30,8 +30,11 @@ describe(validateModelSources.name, () => {
     ['neither path nor hubId', [{ id: 'a' }], 'needs exactly one of path or hubId'],
     ['a hubId escaping the cache', [{ id: 'a', hubId: '../etc' }], 'hubId must look like owner/name'],
   ])('rejects %s', (_, sources, message) => {
-    expect(() => validateModelSources(sources)).toThrow(EmbeddingConfigError);
-    expect(() => validateModelSources(sources)).toThrow(message);
+    const thrown = catching(() => validateModelSources(sources));
+    expect(thrown).toMatchObject({
+      code: EmbeddingErrorCode.InvalidConfiguration,
+      message: expect.stringContaining(message),
+    });
   });
 
   it('rejects batch limits that are not positive integers', () => {
@@ -50,3 +53,12 @@ describe(onnxFileCandidates.name, () => {
     expect(onnxFileCandidates('exports/model.onnx')).toEqual(['exports/model.onnx']);
   });
 });
+
+function catching(run: () => void): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}

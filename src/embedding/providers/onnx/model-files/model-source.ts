@@ -1,4 +1,4 @@
-import { EmbeddingConfigError } from '../../../embedding.errors';
+import { EmbeddingError, EmbeddingErrorCode, invalidConfiguration } from '../../../embedding.errors';
 
 /** One configured model: exactly one of `path` (a local folder) or `hubId` (downloaded into the cache). */
 export interface EmbeddingModelSource {
@@ -22,16 +22,16 @@ export function validateModelSources(sources: EmbeddingModelSource[]): void {
   const seen = new Set<string>();
   for (const source of sources) {
     if (!source.id) {
-      throw new EmbeddingConfigError('Every embedding model needs an id');
+      throw invalidConfiguration('Every embedding model needs an id');
     }
     if (seen.has(source.id)) {
-      throw new EmbeddingConfigError(`Embedding model id "${source.id}" is configured twice`);
+      throw invalidConfiguration(`Embedding model id "${source.id}" is configured twice`);
     }
     if (Boolean(source.path) === Boolean(source.hubId)) {
-      throw new EmbeddingConfigError(`Embedding model "${source.id}" needs exactly one of path or hubId`);
+      throw invalidConfiguration(`Embedding model "${source.id}" needs exactly one of path or hubId`);
     }
     if (source.hubId && !HUB_ID.test(source.hubId)) {
-      throw new EmbeddingConfigError(`Embedding model "${source.id}": hubId must look like owner/name`);
+      throw invalidConfiguration(`Embedding model "${source.id}": hubId must look like owner/name`);
     }
     seen.add(source.id);
   }
@@ -40,4 +40,17 @@ export function validateModelSources(sources: EmbeddingModelSource[]): void {
 /** Relative paths, in preference order, where the ONNX file of a model folder may live. */
 export function onnxFileCandidates(modelFile = DEFAULT_MODEL_FILE): string[] {
   return modelFile.includes('/') ? [modelFile] : [`onnx/${modelFile}`, modelFile];
+}
+
+/** A model's files are missing and could not (or may not) be fetched: names each file and every place looked in. */
+export function modelFilesUnavailable(
+  model: string,
+  missing: string[],
+  searched: string[],
+  reason: string,
+): EmbeddingError {
+  return new EmbeddingError(
+    EmbeddingErrorCode.ModelFilesUnavailable,
+    `Model "${model}": ${reason}. Missing: ${missing.join(', ')}. Looked in: ${searched.join(', ')}`,
+  );
 }

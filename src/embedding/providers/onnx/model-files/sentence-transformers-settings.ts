@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { UnsupportedModelError } from '../../../embedding.errors';
+import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
 import { PoolingMode } from '../../embedding-provider';
 import { readJsonIfExists } from './json-file';
 
@@ -66,7 +66,10 @@ function assertSupportedModules(folder: string, modules: ModuleEntry[]): void {
   const unsupported = modules.filter((module) => !SUPPORTED_MODULES.includes(moduleKind(module)));
   if (unsupported.length > 0) {
     const types = unsupported.map((module) => module.type).join(', ');
-    throw new UnsupportedModelError(`${folder}/modules.json lists modules this runtime cannot run: ${types}`);
+    throw new EmbeddingError(
+      EmbeddingErrorCode.UnsupportedModel,
+      `${folder}/modules.json lists modules this runtime cannot run: ${types}`,
+    );
   }
 }
 
@@ -80,7 +83,8 @@ async function readPooling(folder: string, module: ModuleEntry | undefined): Pro
   const enabled = Object.keys(POOLING_FLAGS).filter((flag) => config[flag] === true);
   const pooling = enabled.length === 1 ? POOLING_FLAGS[enabled[0]] : undefined;
   if (!pooling || config.include_prompt === false) {
-    throw new UnsupportedModelError(
+    throw new EmbeddingError(
+      EmbeddingErrorCode.UnsupportedModel,
       `${configPath}: only exactly one of mean, cls or lasttoken pooling, with include_prompt true, is supported`,
     );
   }

@@ -1,4 +1,4 @@
-import type { TokenizedText } from './text-tokenizer';
+import type { TokenizedText } from './tokenized-text';
 
 /**
  * BERT's tokenizer (BertNormalizer, BertPreTokenizer, WordPiece, a [CLS] … [SEP] template) in JavaScript, for texts

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
-import { TextTokenizer, truncateTokens } from './text-tokenizer';
+import { TextTokenizer } from './text-tokenizer';
+import { truncateTokens } from './tokenized-text';
 
 const SEP_ID = 3;
 

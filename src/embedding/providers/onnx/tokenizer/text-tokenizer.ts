@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from 'tokenizers';
 import { FastWordPiece, TokenizerJson } from './fast-wordpiece';
-
-export interface TokenizedText {
-  ids: number[];
-  typeIds: number[];
-  /** How many special tokens close the sequence ([SEP] for BERT); truncation keeps them. */
-  closingSpecialTokens: number;
-}
+import { TokenizedText } from './tokenized-text';
 
 /**
  * Hugging Face's native (Rust) tokenizer, run without its own truncation and padding: batching does both. BERT
@@ -76,22 +70,6 @@ export class TextTokenizer {
 
 /** A few milliseconds of fast-path work between yields, even on slow cores. */
 const CHARS_PER_SLICE = 100_000;
-
-/**
- * Keeps the first tokens and the closing special tokens, as Hugging Face's truncation does (it cuts the text, then
- * adds special tokens). transformers.js instead cuts the final sequence, dropping [SEP]; we deliberately do not.
- */
-export function truncateTokens(text: TokenizedText, maxTokens: number): TokenizedText {
-  if (text.ids.length <= maxTokens) {
-    return text;
-  }
-  const keepHead = Math.max(maxTokens - text.closingSpecialTokens, 0);
-  const cut = (values: number[]) => [
-    ...values.slice(0, keepHead),
-    ...values.slice(values.length - (maxTokens - keepHead)),
-  ];
-  return { ids: cut(text.ids), typeIds: cut(text.typeIds), closingSpecialTokens: text.closingSpecialTokens };
-}
 
 function countTrailingOnes(mask: number[]): number {
   let count = 0;

@@ -1,0 +1,20 @@
+import { Logger } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { MetricsService } from '../../../metrics/metrics.service';
+import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+
+/** EMBEDDING_PROVIDER=onnx: the configured models, in-process on CPU or CUDA. */
+export function createOnnxProvider({ embedding }: AppConfig, metrics?: MetricsService): OnnxEmbeddingProvider {
+  return new OnnxEmbeddingProvider({
+    models: embedding.models.map((model) => ({ ...model, modelFile: embedding.modelFile })),
+    device: embedding.device,
+    deviceId: embedding.deviceId,
+    fallbackToCpu: embedding.cudaFallbackToCpu,
+    intraOpNumThreads: embedding.threads,
+    maxBatchTokens: embedding.maxBatchTokens,
+    maxBatchSize: embedding.maxBatchSize,
+    hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
+    logger: new Logger('Embedding'),
+    onStage: metrics && ((stats) => metrics.embeddingStage(stats)),
+  });
+}
