@@ -2,6 +2,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { EmbeddingError } from '../src/embedding/embedding.errors';
 import { EmbeddingProvider, firstRefusal } from '../src/embedding/providers/embedding-provider';
 import { sleep } from '../src/common/backoff';
+import { messageOf } from '../src/common/message-of';
 import { freePort } from './ports';
 import { readBody } from './processes';
 
@@ -175,7 +176,7 @@ export class FakeTei {
   }
 
   private fail(res: ServerResponse, error: unknown): void {
-    this.error(res, 424, 'backend', `Inference failed: ${error instanceof Error ? error.message : error}`);
+    this.error(res, 424, 'backend', `Inference failed: ${messageOf(error)}`);
   }
 }
 

@@ -4,6 +4,7 @@ import { startBenchApp } from '../lib/bench-app';
 import { quantile } from '../lib/stats';
 import { RawSession } from './raw-session';
 import { MODEL_ID } from './throughput';
+import { messageOf } from '../../src/common/message-of';
 
 export interface LatencyFigure {
   requests: number;
@@ -130,8 +131,4 @@ async function timeAlternating(
     p95Ms: quantile(values, 0.95),
     minMs: Math.min(...values),
   }));
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

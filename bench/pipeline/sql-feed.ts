@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { sleep } from '../../src/common/backoff';
 
 export interface FedTask {
   taskId: number;
@@ -74,7 +75,7 @@ export class SqlFeed {
         const seenPerf = performance.now();
         return { status: rows[0].status, finishedAt: rows[0].finished_at, seenPerf, ...(await this.counts(taskId)) };
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(POLL_MS);
     }
     throw new Error(`task ${taskId} did not finish within ${timeoutMs / 1000} s`);
   }

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { relative, resolve } from 'node:path';
+import { sleep } from '../../src/common/backoff';
 import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { ensureModel } from '../../test/fixtures/model/make-model';
@@ -110,7 +111,7 @@ async function runPipeline(baseUrl: string, count: number, label: string): Promi
     const task = (await (await fetch(`${baseUrl}/tasks/${created.id}`)).json()) as TaskBody;
     samples.push({ at: performance.now(), done: task.progress.done + task.progress.failed });
     if (task.status === 'completed' || task.status === 'failed') break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   const seconds = secondsSince(begun);
   const reached = (fraction: number) => samples.find((sample) => sample.done >= fraction * count)!;

@@ -2,6 +2,7 @@ import type { StoredEmbeddingDto } from '../receiver/receiver.dto';
 import type { ChunkResponseDto, TaskChunkPageDto, TaskPageDto, TaskResponseDto } from '../task/task.dto';
 import type { ChunkStatus, TaskStatus } from '../task/task-status';
 import { ApiError, CliError, UsageError } from './errors';
+import { messageOf } from '../common/message-of';
 
 // Type-only imports: the CLI shares the server's DTO shapes (so tsc notices drift) without loading Nest at run time.
 export type Task = TaskResponseDto;
@@ -179,7 +180,7 @@ function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } })?.cause;
   const code = cause?.code ?? cause?.errors?.[0]?.code;
   if (code && REASONS[code]) return REASONS[code];
-  return cause?.message || (error instanceof Error ? error.message : String(error));
+  return cause?.message || messageOf(error);
 }
 
 function searchParams(query: Record<string, string | number | undefined>): string {

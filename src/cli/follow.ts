@@ -1,3 +1,4 @@
+import { sleep as pause } from '../common/backoff';
 import { FINISHED_TASK_STATUSES } from '../task/task-status';
 import { ApiClient, Task, UnreachableError } from './api-client';
 import { ApiError, EXIT } from './errors';
@@ -14,7 +15,7 @@ export interface FollowOptions {
 
 /** Polls GET /tasks/:id and renders its progress until the task is completed, failed or cancelled. */
 export async function followTask(client: ApiClient, id: number, options: FollowOptions): Promise<Task> {
-  const { renderer, intervalMs, outageLimitMs = 60_000, sleep = delay } = options;
+  const { renderer, intervalMs, outageLimitMs = 60_000, sleep = pause } = options;
   let failingSince: number | undefined;
   try {
     for (;;) {
@@ -59,5 +60,3 @@ export async function outcomeMessage(client: ApiClient, task: Task): Promise<str
 function isTransient(error: unknown): boolean {
   return error instanceof UnreachableError || (error instanceof ApiError && [502, 503, 504].includes(error.status));
 }
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

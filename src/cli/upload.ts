@@ -1,5 +1,6 @@
 import { ApiClient, ChunkInput, NewTask, Task } from './api-client';
 import { ApiError, CliError } from './errors';
+import { messageOf } from '../common/message-of';
 
 /** The server's default TASK_MAX_CHUNKS_PER_REQUEST. */
 export const DEFAULT_BATCH = 10_000;
@@ -52,7 +53,7 @@ export async function uploadTask(
  * pending or running task, and a fast sender can finish the first batches before the rest arrive.
  */
 function incompleteUpload(task: Task, sent: number, total: number, error: unknown): CliError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   const exitCode = error instanceof CliError ? error.exitCode : undefined;
   return new CliError(
     `task ${task.id} holds only ${sent} of the ${total} chunks: adding the rest failed: ${reason}`,

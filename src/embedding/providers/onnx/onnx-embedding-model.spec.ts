@@ -2,7 +2,7 @@ import { EmbeddingStageStats } from '../embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
 
-describe('OnnxEmbeddingProvider onStage (metrics hook)', () => {
+describe('OnnxEmbeddingModel stage reports (the provider’s onStage metrics hook)', () => {
   const stats: EmbeddingStageStats[] = [];
   let provider: OnnxEmbeddingProvider;
 

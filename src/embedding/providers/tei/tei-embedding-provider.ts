@@ -20,7 +20,7 @@ import {
 } from '../embedding-provider';
 import { AimdWindow, AimdWindowSnapshot } from './aimd-window';
 import { TeiClient, TeiEmbedBody, TeiInfo, TeiRequestError } from './tei-client';
-import { requestSettings, toModelInfo } from './tei-model';
+import { requestSettings, toModelInfo } from './tei-mapping';
 import { embedSplitting, SplitResult } from './tei-splitting';
 import { teiModelMismatch, teiUnavailable } from './tei.errors';
 

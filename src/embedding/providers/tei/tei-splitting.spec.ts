@@ -1,3 +1,4 @@
+import { sleep } from '../../../common/backoff';
 import { TeiRequestError } from './tei-client';
 import { chunkIndexes, embedSplitting, SendBatch, splitFor } from './tei-splitting';
 
@@ -66,7 +67,7 @@ describe('embedSplitting', () => {
     let most = 0;
     const send: SendBatch = async (indexes) => {
       most = Math.max(most, ++inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
       inFlight--;
       return indexes.map(vectorOf);
     };

@@ -2,6 +2,8 @@ import { invalidInput } from '../../embedding.errors';
 import { EmbedOptions, ModelInfo, PoolingMode } from '../embedding-provider';
 import { TeiEmbedBody, TeiInfo } from './tei-client';
 
+// This service's EmbedOptions and ModelInfo in TEI's terms, and TEI's /info in this service's.
+
 /** What every request of one embed call shares: TEI's /embed body without the inputs. */
 export type RequestSettings = Omit<TeiEmbedBody, 'inputs'>;
 
