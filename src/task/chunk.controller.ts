@@ -6,10 +6,12 @@ import { ReceiverExceptionFilter } from '../receiver/receiver-exception.filter';
 import { EmbeddingQueryDto, StoredEmbeddingDto } from '../receiver/receiver.dto';
 import { ReceiverService } from '../receiver/receiver.service';
 import { ChunkResponseDto } from './task.dto';
+import { TaskExceptionFilter } from './task-exception.filter';
 import { TaskService } from './task.service';
 
 @ApiTags('chunks')
 @Controller('chunks')
+@UseFilters(TaskExceptionFilter)
 export class ChunkController {
   constructor(
     private readonly service: TaskService,

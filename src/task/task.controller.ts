@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiCreatedResponse, ApiNoContentResponse } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ParseIdPipe } from '../common/id.pipe';
@@ -11,10 +11,12 @@ import {
   TaskPageDto,
   TaskResponseDto,
 } from './task.dto';
+import { TaskExceptionFilter } from './task-exception.filter';
 import { TaskService } from './task.service';
 
 @ApiTags('tasks')
 @Controller('tasks')
+@UseFilters(TaskExceptionFilter)
 export class TaskController {
   constructor(private readonly service: TaskService) {}
 

@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { Page } from '../common/paging.dto';
@@ -14,6 +14,7 @@ import {
 } from './task.dto';
 import { ChunkRow, ChunkLinkRow, TaskChunkRow, TaskRepository, TaskRow } from './task.repository';
 import { TaskStatus } from './task-status';
+import { TaskError, TaskErrorCode } from './task.errors';
 
 /** The rules of tasks: what each state allows, and that every write is whole or not at all. */
 @Injectable()
@@ -51,7 +52,7 @@ export class TaskService {
 
   async get(id: number): Promise<TaskResponseDto> {
     const task = await this.repository.findTask(id);
-    if (!task) throw new NotFoundException(`task ${id} not found`);
+    if (!task) throw notFound(`task ${id} not found`);
     return toTaskResponse(task);
   }
 
@@ -68,7 +69,7 @@ export class TaskService {
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
     const chunk = await this.repository.findChunk(id);
-    if (!chunk) throw new NotFoundException(`chunk ${id} not found`);
+    if (!chunk) throw notFound(`chunk ${id} not found`);
     return toChunkResponse(chunk, await this.repository.findChunkLinks(id));
   }
 
@@ -84,8 +85,8 @@ export class TaskService {
   async retry(id: number): Promise<TaskResponseDto> {
     await this.repository.transaction(async (manager) => {
       const task = await this.lockExisting(manager, id);
-      if (task.status === 'cancelled') throw new ConflictException(`task ${id} is cancelled and cannot be retried`);
-      if (task.failed === 0) throw new ConflictException(`task ${id} has no failed chunks to retry`);
+      if (task.status === 'cancelled') throw conflict(`task ${id} is cancelled and cannot be retried`);
+      if (task.failed === 0) throw conflict(`task ${id} has no failed chunks to retry`);
       await this.repository.requeueFailed(manager, id);
     });
     return this.get(id);
@@ -94,7 +95,7 @@ export class TaskService {
   async remove(id: number): Promise<void> {
     await this.repository.transaction(async (manager) => {
       const task = await this.lockExisting(manager, id);
-      if (task.status === 'running') throw new ConflictException(`task ${id} is running; cancel it before deleting it`);
+      if (task.status === 'running') throw conflict(`task ${id} is running; cancel it before deleting it`);
       await this.repository.deleteTask(manager, id);
     });
   }
@@ -103,10 +104,10 @@ export class TaskService {
     const chunks = dto.chunks ?? [];
     const chunkIds = [...new Set(dto.chunkIds ?? [])];
     if (chunks.length + chunkIds.length === 0) {
-      throw new BadRequestException('chunks or chunkIds must hold at least one item');
+      throw invalidInput('chunks or chunkIds must hold at least one item');
     }
     const missing = await this.repository.findMissingChunkIds(manager, chunkIds);
-    if (missing.length > 0) throw new BadRequestException(`chunkIds: no chunk with id ${missing.slice(0, 20).join(', ')}`);
+    if (missing.length > 0) throw invalidInput(`chunkIds: no chunk with id ${missing.slice(0, 20).join(', ')}`);
     const newChunks = chunks.map((chunk) => ({ text: chunk.text, metadata: chunk.metadata ?? {} }));
     await this.repository.insertChunks(manager, taskId, newChunks);
     await this.repository.linkChunks(manager, taskId, chunkIds);
@@ -117,7 +118,8 @@ export class TaskService {
     const count = (dto.chunks?.length ?? 0) + (dto.chunkIds?.length ?? 0);
     const limit = this.config.tasks.maxChunksPerRequest;
     if (count > limit) {
-      throw new PayloadTooLargeException(`at most ${limit} chunks per request (chunks + chunkIds); got ${count}`);
+      const message = `at most ${limit} chunks per request (chunks + chunkIds); got ${count}`;
+      throw new TaskError(TaskErrorCode.TooManyChunks, message);
     }
   }
 
@@ -125,24 +127,26 @@ export class TaskService {
   private assertServedModel(model: string): void {
     const served = this.config.embedding.models.map((source) => source.id);
     if (served.length > 0 && !served.includes(model)) {
-      throw new BadRequestException(
-        `model: "${model}" is not served by this service; served models: ${served.join(', ')}`,
-      );
+      throw invalidInput(`model: "${model}" is not served by this service; served models: ${served.join(', ')}`);
     }
   }
 
   private async lockExisting(manager: EntityManager, id: number): Promise<TaskRow> {
     const task = await this.repository.lockTask(manager, id);
-    if (!task) throw new NotFoundException(`task ${id} not found`);
+    if (!task) throw notFound(`task ${id} not found`);
     return task;
   }
 
   private assertStatus(task: TaskRow, allowed: TaskStatus[], action: string): void {
     if (!allowed.includes(task.status)) {
-      throw new ConflictException(`cannot ${action} task ${task.id}: it is ${task.status} (allowed: ${allowed.join(', ')})`);
+      throw conflict(`cannot ${action} task ${task.id}: it is ${task.status} (allowed: ${allowed.join(', ')})`);
     }
   }
 }
+
+const notFound = (message: string) => new TaskError(TaskErrorCode.NotFound, message);
+const conflict = (message: string) => new TaskError(TaskErrorCode.Conflict, message);
+const invalidInput = (message: string) => new TaskError(TaskErrorCode.InvalidInput, message);
 
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 

@@ -1,0 +1,21 @@
+export enum TaskErrorCode {
+  /** No task or chunk with that id (404). */
+  NotFound = 'NOT_FOUND',
+  /** The task's state forbids the action: cancel a finished task, retry one with no failed chunk (409). */
+  Conflict = 'CONFLICT',
+  /** The request is wrong beyond what validation catches: no chunks, unknown chunk ids, a model not served (400). */
+  InvalidInput = 'INVALID_INPUT',
+  /** More chunks in one request than TASK_MAX_CHUNKS_PER_REQUEST (413). */
+  TooManyChunks = 'TOO_MANY_CHUNKS',
+}
+
+/** The one error of the task feature; TaskExceptionFilter answers it. */
+export class TaskError extends Error {
+  constructor(
+    readonly code: TaskErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TaskError';
+  }
+}
