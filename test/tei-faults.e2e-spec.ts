@@ -161,7 +161,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
       const before = tei.stats.requests;
       const { task, links } = await runTask(100, { index: 37, text: `POISON ${status}` });
       // 13 requests of up to 8 (sender batches of 32, 32, 32, 4) and 6 to corner the bad input by halving; the
-      // sender's second call, without it, is answered from what the isolation learnt: nothing is sent twice.
+      // provider answers the refusal beside the other vectors, so nothing is sent twice.
       expect(tei.stats.requests - before).toBeLessThanOrEqual(19);
       expect(task).toMatchObject({ status: 'failed', progress: { done: 99, failed: 1 } });
       const failed = links.filter((link) => link.status === 'failed');

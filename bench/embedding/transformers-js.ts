@@ -35,7 +35,7 @@ async function loadLibrary() {
 
 export async function loadTransformersJsPipeline(modelDir: string, maxLength: number): Promise<TransformersJsSetup> {
   const { pipeline } = await loadLibrary();
-  // The provider's session settings (src/embedding/onnx-session.ts), spinning off included.
+  // The provider's session settings (src/embedding/providers/onnx/onnx-session.ts), spinning off included.
   const threads = availableParallelism();
   const sessionOptions = {
     intraOpNumThreads: threads,

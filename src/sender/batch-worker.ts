@@ -2,7 +2,7 @@ import { ClaimedBatch } from './sender.repository';
 
 /**
  * Does one claimed batch: embeds it and has it delivered, then settles every link (through BatchRunner). Abstract so
- * it serves as the injection token, chosen by SENDER_MODE: BatchProcessor embeds in-process (`local`),
+ * it serves as the injection token, chosen by SENDER_MODE: LocalBatchWorker embeds in-process (`local`),
  * RemoteBatchWorker has another instance embed and deliver (`remote`).
  */
 export abstract class BatchWorker {
