@@ -104,13 +104,8 @@ export class EmbeddingService {
     if (requestLimits) this.checkCount(call);
     const refused = requestLimits ? this.checkTexts(call) : new Map<number, EmbeddingError>();
     const pending = call.texts.flatMap((_, index) => (refused.has(index) ? [] : [index]));
-    const result = await this.provider
-      .embed(
-        model.id,
-        pending.map((index) => call.texts[index]),
-        call.options,
-      )
-      .catch(this.restating(call));
+    const texts = pending.map((index) => call.texts[index]);
+    const result = await this.provider.embed(model.id, texts, call.options).catch(this.restating(call));
     const embedded = this.inCallTerms(result, call, (position) => pending[position]);
     const vectors = new Array<Float32Array | undefined>(call.texts.length);
     pending.forEach((index, position) => (vectors[index] = embedded.vectors[position]));
