@@ -193,4 +193,3 @@ function countDown(faults: FakeTeiFaults, key: 'resets' | 'unavailable' | 'overl
   faults[key]!--;
   return true;
 }
-

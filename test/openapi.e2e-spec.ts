@@ -2,7 +2,10 @@ import { startTestApp, TestApp } from './app';
 
 describe('OpenAPI document (e2e)', () => {
   let t: TestApp;
-  let doc: { paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: object } };
+  let doc: {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    components: { schemas: object };
+  };
 
   beforeAll(async () => {
     t = await startTestApp();
