@@ -88,7 +88,7 @@ export function invalidInput(message: string, field: string, index?: number): Em
 export function unsupportedOperation(model: string, operation: string): EmbeddingError {
   return new EmbeddingError(
     EmbeddingErrorCode.UnsupportedOperation,
-    `${operation} is not supported by the back end of model "${model}"`,
+    `The back end of model "${model}" does not support ${operation}`,
   );
 }
 

@@ -134,7 +134,7 @@ export abstract class EmbeddingProvider {
   /** embed, for inputs that may also be token ids; a back end checks them against its vocabulary. */
   async embedInputs(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
     if (inputs.every(isText)) return this.embed(model, inputs, options);
-    throw unsupportedOperation(model, 'Token ids as input');
+    throw unsupportedOperation(model, 'token ids as input');
   }
 
   /**
@@ -146,17 +146,17 @@ export abstract class EmbeddingProvider {
     _inputs: EmbedInput[],
     _options?: EmbedOptions,
   ): Promise<EmbedResult<Float32Array[]>> {
-    throw unsupportedOperation(model, 'Token-level vectors');
+    throw unsupportedOperation(model, 'token-level vectors');
   }
 
   /** Each text as the model's tokenizer splits it, after the prompt. */
   async tokenize(model: string, _texts: string[], _options?: TokenizeOptions): Promise<TextToken[][]> {
-    throw unsupportedOperation(model, 'Tokenizing');
+    throw unsupportedOperation(model, 'tokenizing');
   }
 
   /** Each id list back to text; ids outside the vocabulary are refused (InvalidInput naming `ids[i]`). */
   async decode(model: string, _ids: TokenIds[], _skipSpecialTokens: boolean): Promise<string[]> {
-    throw unsupportedOperation(model, 'Decoding token ids');
+    throw unsupportedOperation(model, 'decoding token ids');
   }
 }
 
