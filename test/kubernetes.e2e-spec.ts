@@ -7,6 +7,7 @@ import { loadConfig, parseModelList, readDefaults } from '../src/config/config.l
 import { createTestDatabase, TestDatabase } from './database';
 import {
   backlogTrigger,
+  baseRoleEnv,
   containerEnv,
   K8sObject,
   kubectlMissing,
@@ -356,6 +357,14 @@ describeWithKubectl('Kubernetes manifests (deploy/kubernetes)', () => {
       expect(statSync(join(root, dataSource.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts'))).isFile()).toBe(true);
     },
   );
+
+  it("the base's env files are what its rendered ConfigMaps hold (split-roles and the roles benchmark read them)", () => {
+    const objects = render('base');
+    for (const role of ['api', 'worker'] as const) {
+      const deployment = named(objects, 'Deployment', `embedding-tasks-${role}`);
+      expect(containerEnv(objects, mainContainer(deployment)).env).toEqual(baseRoleEnv(role));
+    }
+  });
 
   it('keeps the backlog query in one place: base/worker/scaledobject.yaml', () => {
     const files = (dir: string): string[] =>

@@ -5,23 +5,19 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { ensureModel } from '../src/embedding/testing/make-model';
 import { createEmptyDatabase, TestDatabase } from './database';
-import { containerEnv, kubectlMissing, mainContainer, named, ofKind, render, root } from './kubernetes/manifests';
+import { baseManifest, baseRoleEnv, mainContainer, root } from './kubernetes/manifests';
 import { Scrape } from './metrics';
 import { ServiceProcess, startService } from './processes';
 import { waitFor } from './wait';
 
 /**
  * The roles of deploy/kubernetes as real processes on one database: the migration Job's command on an empty
- * database, then one API and two workers, each with the settings its rendered ConfigMaps give it (only the model,
- * the database and the cache folder swapped for the test's). A task sent to the API is completed by the workers;
- * the API, which serves the same model, never claims. Each process answers its Deployment's probes.
+ * database, then one API and two workers, each with the settings its ConfigMaps give it in the base (only the
+ * model, the database and the cache folder swapped for the test's). A task sent to the API is completed by the
+ * workers; the API, which serves the same model, never claims. Each process answers its Deployment's probes. The
+ * base's files are read directly (it patches nothing), so this runs without kubectl.
  */
-const missing = kubectlMissing();
-if (missing) console.warn(missing);
-const describeWithKubectl = missing ? describe.skip : describe;
-
-describeWithKubectl('API and workers as separate processes, as deployed (e2e)', () => {
-  const objects = () => render('base');
+describe('API and workers as separate processes, as deployed (e2e)', () => {
   let db: TestDatabase;
   let cacheDir: string;
   let model: string;
@@ -39,16 +35,15 @@ describeWithKubectl('API and workers as separate processes, as deployed (e2e)', 
     await rm(cacheDir, { recursive: true, force: true });
   });
 
-  /** A Deployment's environment from the rendered manifests, with the test's model, database and cache. */
-  function roleEnv(deployment: string, extra: Record<string, string> = {}): Record<string, string> {
-    const { env } = containerEnv(objects(), mainContainer(named(objects(), 'Deployment', deployment)));
+  /** A role's environment from the base, with the test's model, database and cache. */
+  function roleEnv(role: 'api' | 'worker', extra: Record<string, string> = {}): Record<string, string> {
+    const env = baseRoleEnv(role);
     return { ...env, DATABASE_URL: db.url, EMBEDDING_MODELS: `tiny=${model}`, MODEL_CACHE_DIR: cacheDir, ...extra };
   }
 
   /** The Job's command, run from the sources: dist/…js is what nest build makes of src/…ts. */
   function runMigrationJob(): Promise<{ code: number | null; output: string }> {
-    const [job] = ofKind(objects(), 'Job');
-    const [node, ...args] = mainContainer(job).command as string[];
+    const [node, ...args] = mainContainer(baseManifest('migrate/job.yaml')).command as string[];
     expect(node).toBe('node');
     const fromSources = args.map((arg) => arg.replace(/^dist\/(.*)\.js$/, 'src/$1.ts'));
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', ...fromSources], {
@@ -67,8 +62,8 @@ describeWithKubectl('API and workers as separate processes, as deployed (e2e)', 
     return scrape.series('embedding_tasks_chunks_claimed_total').reduce((sum, series) => sum + series.value, 0);
   };
 
-  async function answersProbes(service: ServiceProcess, deployment: string): Promise<void> {
-    const container = mainContainer(named(objects(), 'Deployment', deployment));
+  async function answersProbes(service: ServiceProcess, role: 'api' | 'worker'): Promise<void> {
+    const container = mainContainer(baseManifest(`${role}/deployment.yaml`));
     for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
       expect(probe.httpGet.port).toBe('http');
       const status = await waitFor(async () => {
@@ -91,14 +86,12 @@ describeWithKubectl('API and workers as separate processes, as deployed (e2e)', 
     expect(applied.length).toBeGreaterThan(0);
 
     const [api, ...workers] = await Promise.all([
-      startService(roleEnv('embedding-tasks-api', { WORKER_ID: 'api' })),
-      ...[1, 2].map((n) =>
-        startService(roleEnv('embedding-tasks-worker', { WORKER_ID: `worker-${n}` }), 'serving tiny'),
-      ),
+      startService(roleEnv('api', { WORKER_ID: 'api' })),
+      ...[1, 2].map((n) => startService(roleEnv('worker', { WORKER_ID: `worker-${n}` }), 'serving tiny')),
     ]);
     processes.push(api, ...workers);
-    await answersProbes(api, 'embedding-tasks-api');
-    for (const worker of workers) await answersProbes(worker, 'embedding-tasks-worker');
+    await answersProbes(api, 'api');
+    for (const worker of workers) await answersProbes(worker, 'worker');
     // Nobody migrated at start-up: the Job's migrations are all there is.
     expect((await sql.query('SELECT name FROM migrations')).rows).toEqual(applied);
 

@@ -1,12 +1,9 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseEnv } from 'dotenv';
-import { parse as parseYaml } from 'yaml';
-import { findProjectRoot } from '../../src/config/config.loader';
 import { ensureModel } from '../../src/embedding/testing/make-model';
+import { baseManifest, baseRoleEnv, mainContainer, root } from '../../test/kubernetes/manifests';
 import { freePort } from '../../test/ports';
 import { startThrowawayPostgres } from '../lib/bench-app';
 import { makeCorpus } from '../lib/corpus';
@@ -22,8 +19,6 @@ import { checkTarget, TargetCheck } from '../lib/targets';
  * holds at its peak, against the request and limit its Deployment gives it, and how fast one worker drains a
  * backlog, which sizes the ScaledObject's targetQueryValue.
  */
-const root = findProjectRoot();
-const manifests = join(root, 'deploy/kubernetes/base');
 const CORPUS = { minWords: 5, maxWords: 180, seed: 20240612 };
 /** A limit this far above the measured peak leaves room for longer texts and allocator slack. */
 const HEADROOM = 1.25;
@@ -80,7 +75,7 @@ async function runRolesBench(options: BenchOptions): Promise<void> {
   try {
     migrate(database.url);
     const env = (role: Role) => ({
-      ...roleEnv(role),
+      ...baseRoleEnv(role),
       DATABASE_URL: database.url,
       EMBEDDING_MODELS: `minilm=${model}`,
       MODEL_CACHE_DIR: cacheDir,
@@ -114,19 +109,12 @@ async function runRolesBench(options: BenchOptions): Promise<void> {
   }
 }
 
-/** A role's settings as its base manifests set them: the shared ConfigMap, then the role's own. */
-function roleEnv(role: Role): Record<string, string> {
-  const read = (file: string) => parseEnv(readFileSync(join(manifests, file)));
-  return { ...read('config/settings.env'), ...read(`${role}/${role}.env`) };
-}
-
-const deployment = (role: Role) => parseYaml(readFileSync(join(manifests, role, 'deployment.yaml'), 'utf8'));
-const scaledObject = () => parseYaml(readFileSync(join(manifests, 'worker/scaledobject.yaml'), 'utf8'));
+const deployment = (role: Role) => baseManifest(`${role}/deployment.yaml`);
+const scaledObject = () => baseManifest('worker/scaledobject.yaml');
 
 /** What the migration Job runs, on the built data source. */
 function migrate(databaseUrl: string): void {
-  const job = parseYaml(readFileSync(join(manifests, 'migrate/job.yaml'), 'utf8'));
-  const [, ...args] = job.spec.template.spec.containers[0].command as string[];
+  const [, ...args] = mainContainer(baseManifest('migrate/job.yaml')).command as string[];
   execFileSync(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl },

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseEnv } from 'dotenv';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { findProjectRoot } from '../../src/config/config.loader';
 
 /** deploy/kubernetes rendered by `kubectl kustomize`, and what the tests read out of it. */
@@ -18,6 +19,20 @@ export type K8sObject = {
   data?: Record<string, string>;
 };
 export type Container = any;
+
+/**
+ * A role's settings straight from the base's files, without kubectl: the base applies no patch, so these are what
+ * its rendered ConfigMaps hold (config/settings.env, then the role's own file).
+ */
+export function baseRoleEnv(role: 'api' | 'worker'): Record<string, string> {
+  const read = (file: string) => parseEnv(readFileSync(join(kubernetesDir, 'base', file)));
+  return { ...read('config/settings.env'), ...read(`${role}/${role}.env`) };
+}
+
+/** One manifest of the base, e.g. base/migrate/job.yaml, parsed. */
+export function baseManifest(path: string): K8sObject {
+  return parseYaml(readFileSync(join(kubernetesDir, 'base', path), 'utf8'));
+}
 
 /** Why the rendering tests cannot run here, or undefined when kubectl (with its built-in Kustomize) answers. */
 export function kubectlMissing(): string | undefined {
