@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Client } from 'pg';
 import { parse } from 'dotenv';
-import { loadConfig, parseModelList, readDefaults } from '../src/config/config.loader';
-import { createTestDatabase, TestDatabase } from './database';
+import { loadConfig, readDefaults } from '../src/config/config.loader';
 import {
   backlogTrigger,
   baseRoleEnv,
@@ -21,15 +19,14 @@ import {
   root,
   selects,
   validateObjects,
-  withModels,
   workerDeployments,
 } from './kubernetes/manifests';
 
 /**
  * deploy/kubernetes rendered with `kubectl kustomize` for every overlay, each object validated against the
- * Kubernetes and KEDA schemas, and checked against the application: its settings, its images, its shutdown, and
- * the KEDA trigger's query run on a real PostgreSQL. (Probe paths are called on running processes in
- * split-roles.e2e-spec.ts.)
+ * Kubernetes and KEDA schemas, and checked against the application: its settings, its images, its shutdown, its
+ * budgets. (The KEDA query runs on PostgreSQL in keda-query.e2e-spec.ts; probe paths are called on running
+ * processes in split-roles.e2e-spec.ts.)
  */
 const missing = kubectlMissing();
 if (missing) console.warn(missing);
@@ -45,11 +42,12 @@ const DOCKERFILES: Record<string, string> = {
 /** PostgreSQL's default max_connections, less room for KEDA's own pool, the migration Job and an operator. */
 const CONNECTION_BUDGET = 100 - 15;
 
+/** The image's name without registry, tag or digest. */
 const imageName = (image: string) =>
   image
-    .replace(/[:@].*$/, '')
     .split('/')
-    .pop()!;
+    .pop()!
+    .replace(/[:@].*$/, '');
 const workloads = (objects: K8sObject[]) => [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'Job')];
 const podLabels = (workload: K8sObject) => workload.spec.template.metadata.labels as Record<string, string>;
 
@@ -373,89 +371,5 @@ describeWithKubectl('Kubernetes manifests (deploy/kubernetes)', () => {
       );
     const holders = files(kubernetesDir).filter((file) => readFileSync(file, 'utf8').includes('mgmt.embed_task_chunk'));
     expect(holders.map((file) => relative(kubernetesDir, file))).toEqual(['base/worker/scaledobject.yaml']);
-  });
-});
-
-describeWithKubectl('the KEDA trigger query on a real PostgreSQL', () => {
-  let db: TestDatabase;
-  let sql: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sql = new Client({ connectionString: db.url });
-    await sql.connect();
-  });
-  afterAll(async () => {
-    await sql.end();
-    await db.drop();
-  });
-  afterEach(() => sql.query('TRUNCATE mgmt.task, mgmt.embed_chunk, mgmt.embed_task_chunk CASCADE'));
-
-  /** A task for a model with links in the given statuses, inserted as plain SQL would. */
-  async function task(
-    model: string,
-    counts: Partial<Record<'pending' | 'in_progress' | 'done' | 'failed', number>>,
-    status = 'pending',
-  ) {
-    const [{ id }] = (
-      await sql.query(`INSERT INTO mgmt.task (name, model, status) VALUES ('t', $1, $2) RETURNING id`, [model, status])
-    ).rows;
-    for (const [linkStatus, n] of Object.entries(counts)) {
-      await sql.query(
-        `WITH c AS (INSERT INTO mgmt.embed_chunk (text) SELECT 'text ' || g || ' ' || random() FROM generate_series(1, $2::int) g RETURNING id)
-         INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id, status, lease_owner, lease_expires_at)
-         SELECT $1, c.id, $3, CASE WHEN $3 = 'in_progress' THEN 'w' END, CASE WHEN $3 = 'in_progress' THEN now() + interval '5 min' END FROM c`,
-        [id, n, linkStatus],
-      );
-    }
-  }
-
-  /** Runs the query as KEDA's postgresql scaler does: one row, its first column read as a float. */
-  async function backlog(query: string): Promise<number> {
-    const result = await sql.query({ text: query, rowMode: 'array' });
-    expect(result.rows).toHaveLength(1);
-    expect(result.fields).toHaveLength(1);
-    return Number.parseFloat(String(result.rows[0][0]));
-  }
-
-  const baseQuery = () => backlogTrigger(ofKind(render('base'), 'ScaledObject')[0]).metadata.query as string;
-
-  it('returns 0 with no work at all, and with only finished, failed and cancelled work', async () => {
-    const model = queryModels(baseQuery());
-    expect(await backlog(baseQuery())).toBe(0);
-    await task(model, { done: 30, failed: 4 }, 'failed');
-    await task(model, { pending: 12 }, 'cancelled');
-    expect(await backlog(baseQuery())).toBe(0);
-  });
-
-  it('counts pending and in-progress links of the models served, and nothing else', async () => {
-    const model = queryModels(baseQuery());
-    await task(model, { pending: 25, in_progress: 7, done: 40, failed: 3 }, 'running');
-    await task(model, { pending: 10 });
-    // Links added by plain SQL to a task already completed are still claimed, so they count.
-    await task(model, { pending: 2, done: 5 }, 'completed');
-    await task(model, { pending: 50, in_progress: 5 }, 'cancelled');
-    await task('someone/else', { pending: 100, in_progress: 9 });
-    expect(await backlog(baseQuery())).toBe(25 + 7 + 10 + 2);
-  });
-
-  it('heterogeneous: each pool counts only its own model, so each scales on its own', async () => {
-    const scalers = ofKind(render('overlays/heterogeneous'), 'ScaledObject');
-    const [first, second] = scalers.map((scaler) => backlogTrigger(scaler).metadata.query as string);
-    await task(queryModels(first), { pending: 11, in_progress: 2 });
-    await task(queryModels(second), { pending: 30 });
-    expect([await backlog(first), await backlog(second)]).toEqual([13, 30]);
-  });
-
-  it('reads EMBEDDING_MODELS entries as the service does (named folders, folders, revisions, spaces)', async () => {
-    const entries = ' owner/one@0123abc , two=/models/big-model,/models/three/ ,./four, ,owner/five';
-    const ids = parseModelList(entries).map((model) => model.id);
-    expect(ids).toEqual(['owner/one', 'two', 'three', 'four', 'owner/five']);
-    for (const id of ids) await task(id, { pending: 1 });
-    // The raw entries are not model ids: a task named so is not counted.
-    await task('owner/one@0123abc', { pending: 1 });
-    await task('/models/big-model', { pending: 1 });
-    expect(await backlog(withModels(baseQuery(), entries))).toBe(ids.length);
-    expect(await backlog(withModels(baseQuery(), ''))).toBe(0);
   });
 });
