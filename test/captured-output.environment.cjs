@@ -38,7 +38,9 @@ class CapturedOutputEnvironment extends NativeTypedArraysEnvironment {
       this.output = '';
     } else if (event.name === 'hook_failure' && event.hook.type === 'afterAll' && this.output) {
       // Jest reports an afterAll failure for the file, not for a test.
-      state.unhandledErrors.push(outputError('Output since the last test (shown because afterAll failed):', this.output));
+      state.unhandledErrors.push(
+        outputError('Output since the last test (shown because afterAll failed):', this.output),
+      );
       this.output = '';
     }
   }
