@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { readDefaults } from '../src/config/config.loader';
-import { ensureModel } from '../src/embedding/testing/make-model';
+import { ensureModel } from './fixtures/model/make-model';
 import { freshClone, removeClone, run, shell, ShellRun, stop, waitForOutput } from './fresh-clone';
 import { freePort } from './ports';
 import { waitFor } from './wait';
