@@ -33,8 +33,9 @@ module.exports = {
     ],
   },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
-  // Native addons (onnxruntime-node, tokenizers) make typed arrays in the main realm; see the file.
-  testEnvironment: '<rootDir>/test/native-typed-arrays.environment.cjs',
+  // Holds each test's output and shows it only when the test fails (it extends the environment that hands native
+  // addons' typed arrays to the tests); see the files.
+  testEnvironment: '<rootDir>/test/captured-output.environment.cjs',
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 60000,

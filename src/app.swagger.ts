@@ -1,20 +1,39 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { markOpenRoutes, operationId } from './auth/api-key.openapi';
+
+/** One tag per route, in the order a reader meets the service: its main job first, operations last. */
+export const API_TAGS: readonly [name: string, description: string][] = [
+  ['tasks', 'Work to embed: a task holds chunks; create, follow, cancel, retry or delete it'],
+  ['chunks', 'A chunk with its status in each task, and its stored vector'],
+  ['embeddings', 'Embed text on request (this service’s own routes)'],
+  ['openai', 'OpenAI-compatible embeddings and model list, for OpenAI’s SDKs'],
+  ['tei', 'Hugging Face Text Embeddings Inference-compatible routes, for TEI clients'],
+  ['receiver', 'The built-in receiver that stores delivered vectors'],
+  ['health', 'Liveness and readiness probes (open without the key)'],
+  ['metrics', 'Prometheus scrape target (open without the key)'],
+];
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const builder = new DocumentBuilder()
     .setTitle('embedding-tasks')
     .setDescription(
       'Turns text chunks stored in PostgreSQL into embeddings and delivers every vector exactly once. ' +
-        'When API_KEY is set, send it as a Bearer token or in the x-api-key header.',
+        'When API_KEY is set, send it as a Bearer token or in the x-api-key header (routes with a lock).',
     )
     .setVersion('0.1.0')
     .addBearerAuth()
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
     .addSecurityRequirements('bearer')
-    .addSecurityRequirements('x-api-key')
-    .build();
-  return SwaggerModule.createDocument(app, config);
+    .addSecurityRequirements('x-api-key');
+  for (const [name, description] of API_TAGS) builder.addTag(name, description);
+  // No automatic controller-name tags: a controller whose routes carry their own tags would add a second one.
+  const document = SwaggerModule.createDocument(app, builder.build(), {
+    operationIdFactory: operationId,
+    autoTagControllers: false,
+  });
+  markOpenRoutes(app, document);
+  return document;
 }
 
 /** Swagger UI at /apidocs, the JSON document at /apidocs-json; both stay open when API_KEY is set. */

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { InvalidConfigError, loadConfig } from './config/config.loader';
+import { LOG_LEVELS } from './config/env.dto';
 import { EmbeddedPostgresServer } from './database/embedded-postgres';
 import { EmbeddingError } from './embedding/embedding.errors';
 
@@ -9,6 +10,8 @@ const logger = new Logger('Main');
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  // Until pino takes over in createApp, Nest's console logger prints (the embedded server's initdb lines at debug).
+  Logger.overrideLogger(['fatal', ...LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1)]);
   const embedded = config.database.url ? undefined : await startEmbeddedPostgres(config.database.embedded);
   if (embedded) config.database.url = embedded.url;
   const app = await createApp(config).catch(async (error) => {

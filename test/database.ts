@@ -41,3 +41,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
   };
 }
+
+/** A database with no schema at all, for tests that run the migrations themselves. */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  const name = `et_empty_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  return {
+    url: withDatabase(serverUrl(), name),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  };
+}

@@ -38,6 +38,7 @@ describe('npm start on the embedded defaults (e2e)', () => {
     const ready = new Promise<void>((resolve, reject) => {
       const onData = (data: Buffer) => {
         output += data.toString();
+        process.stdout.write(data); // the test's own output, shown when it fails
         if (output.includes('Listening on')) resolve();
       };
       child.stdout!.on('data', onData);

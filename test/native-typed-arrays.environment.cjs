@@ -2,7 +2,7 @@
 /**
  * Jest runs each test file in its own V8 realm, but native addons (onnxruntime-node, tokenizers) create typed
  * arrays in the main realm, so onnxruntime's `data instanceof Float32Array` checks fail inside tests. This node
- * environment hands the test realm the main realm's typed-array constructors. It is jest.config.js's testEnvironment.
+ * environment hands the test realm the main realm's typed-array constructors. test/captured-output.environment.cjs, jest.config.js's testEnvironment, extends it.
  */
 const { TestEnvironment } = require('jest-environment-node');
 

@@ -1,15 +1,39 @@
+import { API_TAGS } from '../src/app.swagger';
 import { startTestApp, TestApp } from './app';
 
+interface Operation {
+  tags?: string[];
+  security?: object[];
+  responses: Record<string, unknown>;
+  requestBody?: { content: Record<string, { example?: unknown; examples?: Record<string, { value: object }> }> };
+}
+interface Document {
+  tags: { name: string }[];
+  security: object[];
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: object };
+}
+
+/** Request bodies whose examples come with the embedding API's move (issue 11); every other body has one. */
+const EXAMPLES_PENDING = ['POST /embeddings/single', 'POST /embeddings/batch', 'POST /v1/embeddings', 'POST /embed'];
+
 describe('OpenAPI document (e2e)', () => {
+  const KEY = 'openapi-test-key';
   let t: TestApp;
-  let doc: {
-    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-    components: { schemas: object };
-  };
+  let doc: Document;
+  let operations: { route: string; path: string; method: string; operation: Operation }[];
 
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ API_KEY: KEY });
     doc = (await t.http().get('/apidocs-json').expect(200)).body;
+    operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, operation]) => ({
+        route: `${method.toUpperCase()} ${path}`,
+        path,
+        method,
+        operation,
+      })),
+    );
   });
   afterAll(() => t.close());
 
@@ -27,6 +51,7 @@ describe('OpenAPI document (e2e)', () => {
         '/tasks/{id}/cancel',
         '/tasks/{id}/retry',
         '/chunks/{id}',
+        '/chunks/{id}/embedding',
         '/health/live',
         '/health/ready',
       ]),
@@ -42,5 +67,78 @@ describe('OpenAPI document (e2e)', () => {
     expect(doc.components.schemas).toHaveProperty('ErrorResponseDto');
     expect(doc.components.schemas).toHaveProperty('CreateTaskDto');
     expect(doc.components.schemas).toHaveProperty('TaskProgressDto');
+  });
+
+  it('lists the tags in reading order and files every route under exactly one of them', () => {
+    expect(doc.tags.map(({ name }) => name)).toEqual([
+      'tasks',
+      'chunks',
+      'embeddings',
+      'openai',
+      'tei',
+      'receiver',
+      'health',
+      'metrics',
+    ]);
+    const names = API_TAGS.map(([name]) => name);
+    const misfiled = operations.filter(
+      ({ operation }) => operation.tags?.length !== 1 || !names.includes(operation.tags[0]),
+    );
+    expect(misfiled.map(({ route, operation }) => `${route} ${operation.tags}`)).toEqual([]);
+    expect(doc.paths['/chunks/{id}/embedding'].get.tags).toEqual(['chunks']);
+  });
+
+  it('shows the key (a lock, a 401) exactly on the routes that answer 401 without it', async () => {
+    expect(doc.security).toEqual([{ bearer: [] }, { 'x-api-key': [] }]);
+    const locked = (operation: Operation) => operation.security?.length !== 0;
+    for (const { operation } of operations) expect(locked(operation)).toBe('401' in operation.responses);
+
+    const answers = await Promise.all(
+      operations.map(async ({ route, path, method, operation }) => {
+        const res = await t
+          .http()
+          [method as 'get'](path.replace(/\{\w+\}/g, '1'))
+          .send();
+        return { route, locked: locked(operation), unauthorized: res.status === 401 };
+      }),
+    );
+    expect(answers.filter((answer) => answer.locked !== answer.unauthorized)).toEqual([]);
+    expect(
+      answers
+        .filter((answer) => !answer.locked)
+        .map(({ route }) => route)
+        .sort(),
+    ).toEqual(['GET /health', 'GET /health/live', 'GET /health/ready', 'GET /metrics'].sort());
+  });
+
+  it('gives every request body an example', () => {
+    const bodies = operations.filter(({ operation }) => operation.requestBody);
+    const missing = bodies.filter(({ operation }) => {
+      const json = operation.requestBody!.content['application/json'];
+      return json?.example === undefined && Object.keys(json?.examples ?? {}).length === 0;
+    });
+    expect(missing.map(({ route }) => route).sort()).toEqual([...EXAMPLES_PENDING].sort());
+  });
+
+  it('has request examples that work, in order, on a fresh database', async () => {
+    const examples = (route: string) => {
+      const { path, operation } = operations.find((candidate) => candidate.route === route)!;
+      const values = Object.values(operation.requestBody!.content['application/json'].examples!).map(
+        ({ value }) => value,
+      );
+      return values.map((value) => ({ path: path.replace('{id}', '1'), value }));
+    };
+    const sent = ['POST /tasks', 'POST /tasks/{id}/chunks', 'POST /receiver/embeddings'].flatMap(examples);
+    expect(sent.length).toBeGreaterThanOrEqual(4);
+    for (const { path, value } of sent) {
+      const res = await t.http().post(path).set('x-api-key', KEY).send(value);
+      const status = path === '/tasks' ? 201 : 200;
+      // The body is shown only when the status is wrong, to name what the service refused.
+      expect({ path, status: res.status, body: res.status === status ? 'ok' : res.body }).toEqual({
+        path,
+        status,
+        body: 'ok',
+      });
+    }
   });
 });

@@ -27,6 +27,9 @@ export async function startService(env: Record<string, string>, readyLine = 'Lis
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
+    // Into the test's own output, which the test environment shows only when the test fails.
+    child.stdout!.on('data', (data: Buffer) => process.stdout.write(data));
+    child.stderr!.on('data', (data: Buffer) => process.stderr.write(data));
     void exited.then((code) => reject(new Error(`service exited with ${code} before "${readyLine}":\n${output}`)));
   });
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };

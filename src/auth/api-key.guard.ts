@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
-import { IS_PUBLIC } from './public.decorator';
+import { isPublicRoute } from './public.decorator';
 
 /** When API_KEY is set, every route not marked @Public() needs it as a Bearer token or an x-api-key header. */
 @Injectable()
@@ -19,8 +19,7 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.expected) return true;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic) return true;
+    if (isPublicRoute(this.reflector, context.getHandler(), context.getClass())) return true;
     const key = presentedKey(context.switchToHttp().getRequest<Request>());
     if (!key) throw new UnauthorizedException('API key required: send Authorization: Bearer <key> or x-api-key');
     // Comparing digests keeps the comparison constant-time whatever the presented key's length.

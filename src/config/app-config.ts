@@ -24,6 +24,8 @@ export class AppConfig {
   database: {
     /** Unset until main.ts has started the embedded server. */
     url?: string;
+    /** The LISTEN connection of senders; unset: url. */
+    listenUrl?: string;
     poolSize: number;
     runMigrations: boolean;
     logging: boolean;
@@ -76,6 +78,8 @@ export class AppConfig {
     batchSize: number;
     concurrency: number;
     pollIntervalMs: number;
+    /** Wake on NOTIFY (false: polling alone). */
+    listen: boolean;
     leaseSeconds: number;
     maxAttempts: number;
     retryBaseMs: number;

@@ -19,6 +19,15 @@ describe('loadConfig', () => {
     expect(config.logLevel).toBe('debug');
   });
 
+  it('reads the LISTEN connection apart from the pool: its own URL, or none to rely on polling', () => {
+    expect(loadConfig({}).database.listenUrl).toBeUndefined();
+    expect(loadConfig({}).sender.listen).toBe(true);
+    const direct = 'postgres://app@postgres-direct:5432/db';
+    const config = loadConfig({ DATABASE_URL: 'postgres://app@pgbouncer:6432/db', DATABASE_LISTEN_URL: direct });
+    expect(config.database).toMatchObject({ url: 'postgres://app@pgbouncer:6432/db', listenUrl: direct });
+    expect(loadConfig({ SENDER_LISTEN_ENABLED: 'false' }).sender.listen).toBe(false);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig({ API_KEY: '', DATABASE_URL: '' }).database.url).toBeUndefined();
   });
@@ -28,6 +37,8 @@ describe('loadConfig', () => {
     ['PORT', '70000', 'PORT must be an integer between 1 and 65535'],
     ['DATABASE_MIGRATIONS_RUN', 'yes', 'DATABASE_MIGRATIONS_RUN must be true or false'],
     ['DATABASE_URL', 'mysql://x', 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_LISTEN_URL', 'pgbouncer:6432', 'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// URL'],
+    ['SENDER_LISTEN_ENABLED', 'maybe', 'SENDER_LISTEN_ENABLED must be true or false'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of: error, warn, log, debug, verbose'],
     ['TASK_MAX_CHUNKS_PER_REQUEST', '0', 'TASK_MAX_CHUNKS_PER_REQUEST must be an integer >= 1'],
     ['HTTP_BODY_LIMIT', 'lots', 'HTTP_BODY_LIMIT must be a byte count or a size such as 50mb'],

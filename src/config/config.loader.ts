@@ -82,6 +82,7 @@ function toAppConfig(env: EnvDto): AppConfig {
     logFormat: env.LOG_FORMAT,
     database: {
       url: env.DATABASE_URL,
+      listenUrl: env.DATABASE_LISTEN_URL,
       poolSize: env.DATABASE_POOL_SIZE,
       runMigrations: env.DATABASE_MIGRATIONS_RUN,
       logging: env.DATABASE_LOGGING,
@@ -124,6 +125,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       batchSize: env.SENDER_BATCH_SIZE,
       concurrency: env.SENDER_CONCURRENCY,
       pollIntervalMs: env.SENDER_POLL_INTERVAL_MS,
+      listen: env.SENDER_LISTEN_ENABLED,
       leaseSeconds: env.SENDER_LEASE_SECONDS,
       maxAttempts: env.SENDER_MAX_ATTEMPTS,
       retryBaseMs: env.SENDER_RETRY_BASE_MS,

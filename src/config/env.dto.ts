@@ -68,6 +68,10 @@ export class EnvDto {
   @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// or postgresql:// URL' })
   DATABASE_URL?: string;
 
+  @OptionalString()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_LISTEN_URL must be a postgres:// or postgresql:// URL' })
+  DATABASE_LISTEN_URL?: string;
+
   @IntRange('DATABASE_POOL_SIZE', 1, 1000)
   DATABASE_POOL_SIZE: number;
 
@@ -182,6 +186,9 @@ export class EnvDto {
 
   @IntRange('SENDER_POLL_INTERVAL_MS', 10)
   SENDER_POLL_INTERVAL_MS: number;
+
+  @Bool('SENDER_LISTEN_ENABLED')
+  SENDER_LISTEN_ENABLED: boolean;
 
   @IntRange('SENDER_LEASE_SECONDS', 1)
   SENDER_LEASE_SECONDS: number;

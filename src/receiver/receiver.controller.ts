@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ReceiverExceptionFilter } from './receiver-exception.filter';
-import { ReceiverAckDto, ReceiverBatchDto, ReceiverRejectionDto } from './receiver.dto';
+import { RECEIVER_BODY_EXAMPLES, ReceiverAckDto, ReceiverBatchDto, ReceiverRejectionDto } from './receiver.dto';
 import { ReceiverService } from './receiver.service';
 
 @ApiTags('receiver')
@@ -16,6 +16,7 @@ export class ReceiverController {
   @ApiOperation({
     summary: 'Store vectors (the receiver contract): 2xx means stored; the same batch twice stores it once',
   })
+  @ApiBody({ type: ReceiverBatchDto, examples: RECEIVER_BODY_EXAMPLES })
   // Storage is an upsert per (chunk, model), so a repeated batch is harmless whatever its key says.
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'One per batch; repeats are harmless' })
   @ApiOkResponse({ type: ReceiverAckDto })

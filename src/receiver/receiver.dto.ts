@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { createHash } from 'node:crypto';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsOptional, Matches, Min, ValidateNested } from 'class-validator';
 import { IntField, TextField } from '../common/validation';
@@ -45,6 +46,28 @@ export class ReceiverBatchDto {
   @Type(() => ReceiverItemDto)
   items: ReceiverItemDto[];
 }
+
+/**
+ * Swagger UI's request example: a vector for chunk 1 of the POST /tasks example (its real content hash). The model
+ * name is made up, so trying it cannot fix a real model's dimension count in the store.
+ */
+export const RECEIVER_BODY_EXAMPLES = {
+  oneVector: {
+    summary: 'One 3-dimensional vector for chunk 1',
+    value: {
+      task_id: 1,
+      model: 'example-model',
+      dimensions: 3,
+      items: [
+        {
+          chunk_id: 1,
+          content_hash: createHash('sha256').update('PostgreSQL is a relational database.').digest('hex'),
+          embedding: [0.6, 0.8, 0],
+        },
+      ],
+    },
+  },
+};
 
 export class ReceiverAckDto {
   @ApiProperty({ description: 'Vectors stored (inserted or replaced); repeats of one (chunk, model) store once' })

@@ -45,12 +45,13 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       return;
     }
     this.metrics.addModels(models);
-    this.notifier = new WorkNotifier(this.config.database.url!, () => this.wake());
+    this.notifier = new WorkNotifier(this.listenUrl(), () => this.wake());
     await this.notifier.start();
     const poll = setInterval(() => void this.poll(), this.config.sender.pollIntervalMs);
     this.scheduler.addInterval(POLL_JOB, poll);
     const serving = models.join(', ') || 'no model yet';
     this.logger.log(`Sender ${this.config.sender.workerId} serving ${serving} ${this.worker.description}`);
+    if (!this.config.sender.listen) this.logger.log('New work found by polling alone (SENDER_LISTEN_ENABLED=false)');
     this.wake();
   }
 
@@ -64,6 +65,12 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     await Promise.race([Promise.allSettled([...this.finishing]), graceOver]);
     const released = await this.repository.release(this.config.sender.workerId);
     this.logger.log(`Sender stopped (${this.inFlight.size} batches unfinished, ${released} chunks released)`);
+  }
+
+  /** Behind a transaction-pooling PgBouncer LISTEN needs its own direct connection, or none (polling alone). */
+  private listenUrl(): string | undefined {
+    if (!this.config.sender.listen) return undefined;
+    return this.config.database.listenUrl ?? this.config.database.url;
   }
 
   /** Claims until the window is full or no work is left; a wake during a claim loop runs it once more. */

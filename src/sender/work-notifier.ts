@@ -7,7 +7,8 @@ const RECONNECT_MS = 5_000;
 
 /**
  * LISTENs on the channel a trigger notifies when links are inserted (by the API or by plain SQL), so an idle
- * sender wakes at once instead of at its next poll. A lost connection is retried; polling covers the gap.
+ * sender wakes at once instead of at its next poll. A lost connection is retried; polling covers the gap. Without
+ * a URL it does nothing, and polling alone finds new work.
  */
 export class WorkNotifier {
   private readonly logger = new Logger('Sender');
@@ -16,11 +17,12 @@ export class WorkNotifier {
   private retryTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly url: string,
+    private readonly url: string | undefined,
     private readonly onWork: () => void,
   ) {}
 
   async start(): Promise<void> {
+    if (!this.url) return;
     const client = new Client({ connectionString: this.url, application_name: 'embedding-tasks-listener' });
     client.on('notification', () => this.onWork());
     client.on('error', (error) => this.reconnect(error));

@@ -1,10 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseFilters } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiCreatedResponse, ApiNoContentResponse } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ParseIdPipe } from '../common/id.pipe';
 import {
   AddChunksDto,
   CreateTaskDto,
+  TASK_BODY_EXAMPLES,
   TaskChunkListQueryDto,
   TaskChunkPageDto,
   TaskListQueryDto,
@@ -22,6 +23,7 @@ export class TaskController {
 
   @Post()
   @ApiOperation({ summary: 'Create a task with its chunks, in one transaction' })
+  @ApiBody({ type: CreateTaskDto, examples: TASK_BODY_EXAMPLES.create })
   @ApiCreatedResponse({ type: TaskResponseDto })
   @ApiErrors(400, 413)
   create(@Body() dto: CreateTaskDto): Promise<TaskResponseDto> {
@@ -47,6 +49,7 @@ export class TaskController {
   @Post(':id/chunks')
   @HttpCode(200)
   @ApiOperation({ summary: 'Add chunks to a pending or running task' })
+  @ApiBody({ type: AddChunksDto, examples: TASK_BODY_EXAMPLES.append })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404, 409, 413)
   append(@Param('id', ParseIdPipe) id: number, @Body() dto: AddChunksDto): Promise<TaskResponseDto> {

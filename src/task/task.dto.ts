@@ -51,6 +51,28 @@ export class CreateTaskDto extends AddChunksDto {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * Request examples for Swagger UI, each one that works on a fresh database in this order (openapi.e2e-spec.ts
+ * sends them): the task becomes task 1 with chunks 1 and 2.
+ */
+export const TASK_BODY_EXAMPLES = {
+  create: {
+    handbook: {
+      summary: 'A task with two new chunks (as in the README)',
+      value: {
+        name: 'handbook',
+        model: 'sentence-transformers/all-MiniLM-L6-v2',
+        priority: 0,
+        chunks: [{ text: 'PostgreSQL is a relational database.' }, { text: 'Embeddings are vectors.', metadata: { page: 2 } }],
+      },
+    },
+  },
+  append: {
+    newChunks: { summary: 'New chunks', value: { chunks: [{ text: 'A chunk added later.', metadata: { page: 3 } }] } },
+    existingChunks: { summary: 'Chunks that already exist, by id', value: { chunkIds: [1, 2] } },
+  },
+};
+
 export class TaskListQueryDto extends PageQueryDto {
   @EnumField(TASK_STATUSES, { description: 'Only tasks in this status', optional: true })
   status?: TaskStatus;

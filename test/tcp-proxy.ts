@@ -1,0 +1,48 @@
+import { connect, createServer, Server, Socket } from 'node:net';
+
+/**
+ * A TCP relay on loopback in front of PostgreSQL, standing for a second route to the database (PgBouncer, or a
+ * direct host). It counts the connections it carries and the local ports of its upstream sockets, which
+ * pg_stat_activity shows as client_port, so a test can tell which backend came through it.
+ */
+export class TcpProxy {
+  connections = 0;
+  readonly upstreamPorts = new Set<number>();
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => this.relay(client));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** `url` with its host and port replaced by this relay's. */
+  url(url: string): string {
+    const parsed = new URL(url);
+    parsed.hostname = '127.0.0.1';
+    parsed.port = String(this.port);
+    return parsed.toString();
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  private relay(client: Socket): void {
+    this.connections++;
+    const upstream = connect(this.target.port, this.target.host, () => this.upstreamPorts.add(upstream.localPort!));
+    for (const socket of [client, upstream]) {
+      this.sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.sockets.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  }
+}
