@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseFilters } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { OPENAI_BODY_EXAMPLES } from '../embedding-api-examples';
 import { ApiOpenAiErrors } from '../embedding-api-docs';
 import { OpenAiExceptionFilter } from './openai-exception.filter';
 import {
@@ -16,13 +17,24 @@ import { OpenAiService } from './openai.service';
 export class OpenAiController {
   constructor(private readonly service: OpenAiService) {}
 
-  /** `/embeddings` too, as TEI serves it (an alias of its OpenAI route), for clients given the bare base URL. */
-  @Post(['v1/embeddings', 'embeddings'])
+  @Post('v1/embeddings')
   @HttpCode(200)
   @ApiOperation({ summary: "OpenAI-compatible embeddings: works with OpenAI's SDKs pointed at <host>/v1" })
+  @ApiBody({ type: OpenAiEmbeddingRequestDto, examples: OPENAI_BODY_EXAMPLES })
   @ApiOkResponse({ type: OpenAiEmbeddingResponseDto })
   @ApiOpenAiErrors(400, 404, 413, 500, 503)
   create(@Body() dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
+    return this.service.create(dto);
+  }
+
+  /** TEI's alias of its OpenAI route, for clients given the bare base URL; a handler of its own for its operation id. */
+  @Post('embeddings')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'The same as POST /v1/embeddings, where TEI serves it too' })
+  @ApiBody({ type: OpenAiEmbeddingRequestDto, examples: OPENAI_BODY_EXAMPLES })
+  @ApiOkResponse({ type: OpenAiEmbeddingResponseDto })
+  @ApiOpenAiErrors(400, 404, 413, 500, 503)
+  createAtRoot(@Body() dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
     return this.service.create(dto);
   }
 

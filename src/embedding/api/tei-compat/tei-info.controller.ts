@@ -1,4 +1,4 @@
-import { Controller, Get, Query, UseFilters } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Query, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../../auth/public.decorator';
 import { ApiTeiErrors } from '../embedding-api-docs';
@@ -21,16 +21,35 @@ export class TeiInfoController {
     return this.service.info(query.model);
   }
 
-  /**
-   * TEI's health route, open like TEI's, at its three paths: `/health`, `/` (Hugging Face Inference Endpoints) and
-   * `/ping` (SageMaker). TEI clients, this service's TEI provider included, probe them.
-   */
-  @Get(['health', '', 'ping'])
+  /** TEI's health route, open like TEI's; TEI clients, this service's TEI provider included, probe it. */
+  @Get('health')
   @Public()
-  @ApiOperation({ summary: 'TEI-compatible health: 200 (empty) when the first served model is ready' })
-  @ApiOkResponse({ description: 'Ready to embed' })
-  @ApiTeiErrors(503)
+  @ApiHealth('TEI-compatible health: 200 (empty) when the first served model is ready')
   health(): void {
     this.service.health();
   }
+
+  /** The same, where Hugging Face Inference Endpoints probe TEI. */
+  @Get()
+  @Public()
+  @ApiHealth('TEI-compatible health at the root, as Inference Endpoints probe it')
+  root(): void {
+    this.service.health();
+  }
+
+  /** The same, where SageMaker probes TEI. */
+  @Get('ping')
+  @Public()
+  @ApiHealth('TEI-compatible health at SageMaker’s path')
+  ping(): void {
+    this.service.health();
+  }
+}
+
+function ApiHealth(summary: string) {
+  return applyDecorators(
+    ApiOperation({ summary }),
+    ApiOkResponse({ description: 'Ready to embed' }),
+    ApiTeiErrors(503),
+  );
 }
