@@ -20,22 +20,14 @@ describe('API key (e2e)', () => {
 
   it('accepts the key as a Bearer token or as x-api-key', async () => {
     await t.http().get('/tasks').set('Authorization', 'Bearer test-key-123').expect(200);
-    await t
-      .http()
-      .post('/tasks')
-      .set('x-api-key', 'test-key-123')
-      .send({ name: 'n', model: 'm', chunks: [{ text: 'x' }] })
-      .expect(201);
+    await t.http().post('/tasks').set('x-api-key', 'test-key-123').send({ name: 'n', model: 'm', chunks: [{ text: 'x' }] }).expect(201);
   });
 
   it('leaves health checks and the API docs open', async () => {
     await t.http().get('/health/live').expect(200);
     await t.http().get('/health/ready').expect(200);
     await t.http().get('/apidocs-json').expect(200);
-    await t
-      .http()
-      .get('/apidocs')
-      .expect((res) => expect([200, 301]).toContain(res.status));
+    await t.http().get('/apidocs').expect((res) => expect([200, 301]).toContain(res.status));
   });
 });
 

@@ -40,6 +40,10 @@ describe('Embedding endpoints (e2e)', () => {
       expect(await single({ text: 'x', prompt: 'query: ' })).not.toEqual(await single({ text: 'x' }));
     });
 
+    it('takes dimensions: null as absent, as the OpenAI and TEI routes do', async () => {
+      expect(await single({ text: 'x', dimensions: null })).toEqual(await single({ text: 'x' }));
+    });
+
     it.each([
       [{ text: '' }, 400, 'text must not be empty'],
       [{ text: 5 }, 400, ['text must be a string']],

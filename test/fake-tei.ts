@@ -193,3 +193,4 @@ function countDown(faults: FakeTeiFaults, key: 'resets' | 'unavailable' | 'overl
   faults[key]!--;
   return true;
 }
+

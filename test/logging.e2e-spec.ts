@@ -47,9 +47,7 @@ describe('Structured logs (e2e)', () => {
     expect(created.status).toBe(201);
     expect(created.headers.get('x-request-id')).toBe('req-from-caller-1');
     const { id } = (await created.json()) as { id: number };
-    await waitFor(async () =>
-      lines().some((line) => line.taskId === id && /completed/.test(String(line.msg))) ? true : undefined,
-    );
+    await waitFor(async () => (lines().some((line) => line.taskId === id && /completed/.test(String(line.msg))) ? true : undefined));
 
     const access = lines().find((line) => (line.req as { id?: string } | undefined)?.id === 'req-from-caller-1');
     expect(access).toBeDefined();
@@ -60,11 +58,7 @@ describe('Structured logs (e2e)', () => {
 
   it('puts the task id on task lines and the batch id on batch lines', () => {
     const pipeline = lines().filter((line) => line.context === 'Sender');
-    expect(
-      pipeline
-        .filter((line) => /started|completed/.test(String(line.msg)))
-        .every((line) => typeof line.taskId === 'number'),
-    ).toBe(true);
+    expect(pipeline.filter((line) => /started|completed/.test(String(line.msg))).every((line) => typeof line.taskId === 'number')).toBe(true);
     const batchLines = pipeline.filter((line) => /^batch /.test(String(line.msg)));
     expect(batchLines.length).toBeGreaterThan(0);
     expect(batchLines.every((line) => typeof line.batchId === 'string' && Array.isArray(line.taskIds))).toBe(true);

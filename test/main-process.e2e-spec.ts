@@ -108,8 +108,6 @@ describe('npm start on the embedded defaults (e2e)', () => {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     expect(await exited(child)).toBe(1);
-    expect(output).toContain(
-      'Invalid environment variables: PORT must be an integer between 1 and 65535 (got "eighty")',
-    );
+    expect(output).toContain('Invalid environment variables: PORT must be an integer between 1 and 65535 (got "eighty")');
   }, 60_000);
 });

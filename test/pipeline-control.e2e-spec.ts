@@ -56,9 +56,7 @@ describe('Pipeline control (e2e)', () => {
     const failed = await settled(id);
     expect(failed).toMatchObject({ status: 'failed', progress: { done: 19, failed: 1 } });
     const chunks = (await t.http().get(`/tasks/${id}/chunks?status=failed`)).body.items;
-    expect(chunks).toEqual([
-      expect.objectContaining({ text: 'retry-me 7', attempts: 1, lastError: expect.stringContaining('422') }),
-    ]);
+    expect(chunks).toEqual([expect.objectContaining({ text: 'retry-me 7', attempts: 1, lastError: expect.stringContaining('422') })]);
     receiver.behaviour = {};
     await t.http().post(`/tasks/${id}/retry`).expect(200);
     expect(await settled(id)).toMatchObject({ status: 'completed', progress: { done: 20, failed: 0 } });

@@ -17,9 +17,7 @@ describe('Tasks created with plain SQL (e2e)', () => {
 
   async function insertWithSql(texts: string[]): Promise<number> {
     const [task] = await sql.query(`INSERT INTO mgmt.task (name, model) VALUES ('docs', 'test-model') RETURNING id`);
-    const chunks = await sql.query(`INSERT INTO mgmt.embed_chunk (text) SELECT unnest($1::text[]) RETURNING id`, [
-      texts,
-    ]);
+    const chunks = await sql.query(`INSERT INTO mgmt.embed_chunk (text) SELECT unnest($1::text[]) RETURNING id`, [texts]);
     for (const chunk of chunks) {
       await sql.query(`INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id) VALUES ($1, $2)`, [task.id, chunk.id]);
     }
@@ -47,11 +45,7 @@ describe('Tasks created with plain SQL (e2e)', () => {
 
   it("lists the SQL task's chunks with the same hashes as the API's", async () => {
     const sqlTaskId = await insertWithSql(['same text']);
-    const api = await t
-      .http()
-      .post('/tasks')
-      .send({ name: 'x', model: 'm', chunks: [{ text: 'same text' }] })
-      .expect(201);
+    const api = await t.http().post('/tasks').send({ name: 'x', model: 'm', chunks: [{ text: 'same text' }] }).expect(201);
     const a = await t.http().get(`/tasks/${sqlTaskId}/chunks`).expect(200);
     const b = await t.http().get(`/tasks/${api.body.id}/chunks`).expect(200);
     expect(a.body.items[0].contentHash).toBe(b.body.items[0].contentHash);
@@ -60,11 +54,7 @@ describe('Tasks created with plain SQL (e2e)', () => {
 
   it('accepts actions on a SQL task: append, cancel, delete', async () => {
     const id = await insertWithSql(['a']);
-    await t
-      .http()
-      .post(`/tasks/${id}/chunks`)
-      .send({ chunks: [{ text: 'b' }] })
-      .expect(200);
+    await t.http().post(`/tasks/${id}/chunks`).send({ chunks: [{ text: 'b' }] }).expect(200);
     expect((await t.http().get(`/tasks/${id}`)).body.progress.total).toBe(2);
     await t.http().post(`/tasks/${id}/cancel`).expect(200);
     await t.http().delete(`/tasks/${id}`).expect(204);

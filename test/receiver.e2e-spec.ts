@@ -11,10 +11,7 @@ describe('Built-in receiver (e2e)', () => {
   beforeAll(async () => {
     t = await startTestApp({ SENDER_ENABLED: 'false' });
     sql = t.app.get(DataSource);
-    const task = await t
-      .http()
-      .post('/tasks')
-      .send({ name: 'r', model: 'm', chunks: [{ text: 'one' }, { text: 'two' }] });
+    const task = await t.http().post('/tasks').send({ name: 'r', model: 'm', chunks: [{ text: 'one' }, { text: 'two' }] });
     const list = await t.http().get(`/tasks/${task.body.id}/chunks`);
     chunks = list.body.items.map((item: { chunkId: number; text: string }) => ({
       id: item.chunkId,
@@ -36,9 +33,7 @@ describe('Built-in receiver (e2e)', () => {
     };
     expect((await post(batch).expect(200)).body).toEqual({ stored: 2 });
     await post(batch).expect(200);
-    const rows = await sql.query(
-      `SELECT chunk_id, embedding, dimensions FROM mgmt.embedding WHERE model = 'm3' ORDER BY chunk_id`,
-    );
+    const rows = await sql.query(`SELECT chunk_id, embedding, dimensions FROM mgmt.embedding WHERE model = 'm3' ORDER BY chunk_id`);
     expect(rows).toEqual([
       { chunk_id: chunks[0].id, embedding: [0.5, -0.25, 1], dimensions: 3 },
       { chunk_id: chunks[1].id, embedding: [1, 2, 3], dimensions: 3 },
@@ -71,11 +66,7 @@ describe('Built-in receiver (e2e)', () => {
       { index: 2, chunk_id: 987654, message: 'unknown chunk id' },
       { index: 3, chunk_id: chunks[0].id, message: 'embedding[0] is Infinity; values must be finite' },
       { index: 4, chunk_id: chunks[1].id, message: "content_hash does not match the chunk's text (was it edited?)" },
-      {
-        index: 5,
-        chunk_id: chunks[1].id,
-        message: 'embedding must be an array of numbers or base64 of little-endian float32 values',
-      },
+      { index: 5, chunk_id: chunks[1].id, message: 'embedding must be an array of numbers or base64 of little-endian float32 values' },
     ]);
     expect(res.body.message).toContain(`items[2] (chunk 987654): unknown chunk id`);
     expect(await rowCount()).toBe(before);

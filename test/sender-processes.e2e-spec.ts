@@ -59,10 +59,7 @@ describe('Senders in separate processes (e2e)', () => {
   }
 
   const taskStatus = async (id: number) => {
-    const body = (await (await fetch(`${apiUrl()}/tasks/${id}`)).json()) as {
-      status: string;
-      progress: Record<string, number>;
-    };
+    const body = (await (await fetch(`${apiUrl()}/tasks/${id}`)).json()) as { status: string; progress: Record<string, number> };
     return body;
   };
 

@@ -4,11 +4,7 @@ import { startTestApp, TestApp } from './app';
 describe('Task API (e2e)', () => {
   let t: TestApp;
   const createTask = (body: object) => t.http().post('/tasks').send(body);
-  const twoChunks = {
-    name: 'docs',
-    model: 'test-model',
-    chunks: [{ text: 'alpha' }, { text: 'beta', metadata: { page: 2 } }],
-  };
+  const twoChunks = { name: 'docs', model: 'test-model', chunks: [{ text: 'alpha' }, { text: 'beta', metadata: { page: 2 } }] };
 
   beforeAll(async () => {
     t = await startTestApp({ TASK_MAX_CHUNKS_PER_REQUEST: '5' });
@@ -138,22 +134,14 @@ describe('Task API (e2e)', () => {
       await t.http().post('/tasks/999999/cancel').expect(404);
       await t.http().post('/tasks/999999/retry').expect(404);
       await t.http().delete('/tasks/999999').expect(404);
-      await t
-        .http()
-        .post('/tasks/999999/chunks')
-        .send({ chunks: [{ text: 'x' }] })
-        .expect(404);
+      await t.http().post('/tasks/999999/chunks').send({ chunks: [{ text: 'x' }] }).expect(404);
     });
   });
 
   describe('actions', () => {
     it('appends chunks to a pending task', async () => {
       const task = await createTask(twoChunks).expect(201);
-      const res = await t
-        .http()
-        .post(`/tasks/${task.body.id}/chunks`)
-        .send({ chunks: [{ text: 'gamma' }] })
-        .expect(200);
+      const res = await t.http().post(`/tasks/${task.body.id}/chunks`).send({ chunks: [{ text: 'gamma' }] }).expect(200);
       expect(res.body.progress.total).toBe(3);
     });
 
@@ -162,11 +150,7 @@ describe('Task API (e2e)', () => {
       const many = Array.from({ length: 6 }, (_, i) => ({ text: `t${i}` }));
       await t.http().post(`/tasks/${task.body.id}/chunks`).send({ chunks: many }).expect(413);
       await t.http().post(`/tasks/${task.body.id}/cancel`).expect(200);
-      const res = await t
-        .http()
-        .post(`/tasks/${task.body.id}/chunks`)
-        .send({ chunks: [{ text: 'x' }] })
-        .expect(409);
+      const res = await t.http().post(`/tasks/${task.body.id}/chunks`).send({ chunks: [{ text: 'x' }] }).expect(409);
       expect(res.body.message).toBe(
         `cannot add chunks to task ${task.body.id}: it is cancelled (allowed: pending, running)`,
       );
@@ -182,10 +166,9 @@ describe('Task API (e2e)', () => {
 
     it('retries failed chunks: back to pending with attempts reset', async () => {
       const task = await createTask(twoChunks).expect(201);
-      await query(
-        `UPDATE mgmt.embed_task_chunk SET status = 'failed', attempts = 3, last_error = 'boom' WHERE task_id = $1`,
-        [task.body.id],
-      );
+      await query(`UPDATE mgmt.embed_task_chunk SET status = 'failed', attempts = 3, last_error = 'boom' WHERE task_id = $1`, [
+        task.body.id,
+      ]);
       const failed = await t.http().get(`/tasks/${task.body.id}`).expect(200);
       expect(failed.body.status).toBe('failed');
       const res = await t.http().post(`/tasks/${task.body.id}/retry`).expect(200);
@@ -211,10 +194,11 @@ describe('Task API (e2e)', () => {
     });
 
     it('derives completed and progress with an ETA from the links', async () => {
-      const task = await createTask({ ...twoChunks, chunks: [{ text: 'a' }, { text: 'b' }, { text: 'c' }] }).expect(
-        201,
+      const task = await createTask({ ...twoChunks, chunks: [{ text: 'a' }, { text: 'b' }, { text: 'c' }] }).expect(201);
+      await query(
+        `UPDATE mgmt.task SET started_at = now() - interval '10 seconds' WHERE id = $1;`,
+        [task.body.id],
       );
-      await query(`UPDATE mgmt.task SET started_at = now() - interval '10 seconds' WHERE id = $1;`, [task.body.id]);
       await query(
         `UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE id IN
            (SELECT id FROM mgmt.embed_task_chunk WHERE task_id = $1 ORDER BY id LIMIT 2)`,
@@ -225,9 +209,7 @@ describe('Task API (e2e)', () => {
       expect(running.body.progress.percent).toBeCloseTo(66.67, 2);
       expect(running.body.progress.chunksPerSecond).toBeCloseTo(0.2, 1);
       expect(running.body.progress.etaSeconds).toBeCloseTo(5, 0);
-      await query(`UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE task_id = $1`, [
-        task.body.id,
-      ]);
+      await query(`UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE task_id = $1`, [task.body.id]);
       const completed = await t.http().get(`/tasks/${task.body.id}`).expect(200);
       expect(completed.body).toMatchObject({ status: 'completed', progress: { percent: 100, etaSeconds: 0 } });
     });
