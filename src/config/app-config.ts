@@ -52,6 +52,8 @@ export class AppConfig {
     offline: boolean;
     maxInputs: number;
     maxInputChars: number;
+    /** Default of `truncate` on the TEI-compatible routes (TEI's --auto-truncate). */
+    autoTruncate: boolean;
     /** EMBEDDING_PROVIDER=tei: the text-embeddings-inference server (url set whenever the provider is tei). */
     tei: {
       url?: string;

@@ -104,6 +104,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       offline: env.MODEL_OFFLINE,
       maxInputs: env.EMBED_MAX_INPUTS,
       maxInputChars: env.EMBED_MAX_INPUT_CHARS,
+      autoTruncate: env.EMBED_AUTO_TRUNCATE,
       tei: {
         url: env.TEI_URL,
         apiKey: env.TEI_API_KEY,
