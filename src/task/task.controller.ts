@@ -1,12 +1,22 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags, ApiCreatedResponse, ApiNoContentResponse } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Response } from 'express';
 import { ApiErrors } from '../common/api-errors.decorator';
+import { sendNdjson } from '../common/ndjson';
 import { ParseIdPipe } from '../common/id.pipe';
 import {
   AddChunksDto,
   CreateTaskDto,
   TaskChunkListQueryDto,
   TaskChunkPageDto,
+  TaskExportQueryDto,
   TaskListQueryDto,
   TaskPageDto,
   TaskResponseDto,
@@ -57,6 +67,22 @@ export class TaskController {
   @ApiErrors(400, 404)
   listChunks(@Param('id', ParseIdPipe) id: number, @Query() query: TaskChunkListQueryDto): Promise<TaskChunkPageDto> {
     return this.service.listChunks(id, query);
+  }
+
+  @Get(':id/embeddings')
+  @ApiOperation({
+    summary: "Stream the task's stored vectors as JSON lines {chunk_id, text?, metadata?, model, embedding}",
+    description: 'In the order the chunks were added; chunks without a stored vector for the model are left out.',
+  })
+  @ApiProduces('application/x-ndjson')
+  @ApiOkResponse({ description: 'One JSON object per line', schema: { type: 'string' } })
+  @ApiErrors(400, 404)
+  async exportEmbeddings(
+    @Param('id', ParseIdPipe) id: number,
+    @Query() query: TaskExportQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    await sendNdjson(response, await this.service.exportEmbeddings(id, query));
   }
 
   @Post(':id/cancel')

@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ChunkController } from './chunk.controller';
+import { TaskCountsController } from './task-counts.controller';
+import { TaskCountsService } from './task-counts.service';
 import { TaskController } from './task.controller';
 import { TaskRepository } from './task.repository';
 import { TaskService } from './task.service';
 
 @Module({
-  controllers: [TaskController, ChunkController],
-  providers: [TaskService, TaskRepository],
+  controllers: [TaskCountsController, TaskController, ChunkController],
+  providers: [TaskService, TaskCountsService, TaskRepository],
   exports: [TaskService, TaskRepository],
 })
 export class TaskModule {}
