@@ -60,7 +60,7 @@ const FAIR_TASKS = 32;
  *   touch several tasks never deadlock), and the first claim of a task stamps started_at; the counter trigger
  *   then turns its status to running.
  */
-const CLAIM_SQL = `
+export const CLAIM_SQL = `
 WITH open_tasks AS (
   SELECT t.id, t.model, t.priority, t.pending FROM mgmt.task t
   WHERE t.status IN ('pending', 'running') AND t.model = ANY($1::text[]) AND t.pending > 0
