@@ -309,6 +309,6 @@ describe('CLI (e2e)', () => {
     const checked = await cli(['check-counts'], envB);
     expect(checked).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+ tasks checked: every counter matches\n$/) });
     const one = await cli(['check-counts', '--task', ids[0], '--json'], envB);
-    expect(JSON.parse(one.stdout)).toEqual({ checked: 1, drifted: [], repaired: 0 });
+    expect(JSON.parse(one.stdout)).toEqual({ checked: 1, drifted: [], tallyDrifted: [], repaired: 0 });
   });
 });

@@ -2,6 +2,7 @@
 export interface CountCheck {
   checked: number;
   drifted: { taskId: number; stored: Record<string, number>; counted: Record<string, number> }[];
+  tallyDrifted: { status: string; stored: Record<string, number>; counted: Record<string, number> }[];
   repaired: number;
 }
 
@@ -14,6 +15,7 @@ export async function expectNoCountDrift(baseUrl: string): Promise<CountCheck> {
   expect(response.status).toBe(200);
   const check = (await response.json()) as CountCheck;
   expect(check.drifted).toEqual([]);
+  expect(check.tallyDrifted).toEqual([]);
   expect(check.checked).toBeGreaterThan(0);
   return check;
 }

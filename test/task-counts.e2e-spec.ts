@@ -80,11 +80,25 @@ describe('Task counters (e2e)', () => {
     expect(one.body).toEqual({
       checked: 1,
       drifted: [{ taskId: id, stored: { pending: 2, inProgress: 0, done: 5, failed: 0 }, counted: { pending: 2, inProgress: 0, done: 0, failed: 0 } }],
+      tallyDrifted: [],
       repaired: 0,
     });
     const repaired = await t.http().post('/tasks/counts/repair').expect(200);
     expect(repaired.body).toMatchObject({ drifted: [{ taskId: id }], repaired: 1 });
     expect((await t.http().get(`/tasks/${id}`)).body.progress).toMatchObject({ total: 2, pending: 2, done: 0 });
+    await expectNoCountDrift(baseUrl);
+  });
+
+  it('finds a closed-task tally changed behind the triggers, and rebuilds it', async () => {
+    const id = await sqlTask(['c1']);
+    await t.http().post(`/tasks/${id}/cancel`).expect(200);
+    await sql.query(`INSERT INTO mgmt.task_tally (status, tasks, done) VALUES ('completed', 1, 7)`);
+    const check = await t.http().get('/tasks/counts/drift').expect(200);
+    expect(check.body.tallyDrifted).toEqual([
+      expect.objectContaining({ status: 'completed', stored: expect.objectContaining({ done: expect.any(Number) }) }),
+    ]);
+    expect(check.body.tallyDrifted[0].stored.done - check.body.tallyDrifted[0].counted.done).toBe(7);
+    expect((await t.http().post('/tasks/counts/repair').expect(200)).body.repaired).toBe(1);
     await expectNoCountDrift(baseUrl);
   });
 

@@ -51,7 +51,7 @@ describe('Task export (e2e)', () => {
       .map((line) => JSON.parse(line));
 
   it('streams one line per stored vector, in the order the chunks were added, with the exact float32 values', async () => {
-    const texts = ['first', 'second', 'third', 'fourth'];
+    const texts = ['first', 'sécond ✓ "quoted" \\ back', 'third', 'fourth\nline'];
     const { id, chunkIds } = await createTask(texts);
     const vectors = texts.map((_, i) => [Math.fround(0.1 * (i + 1)), Math.fround(-1 / 3), Math.fround(1e-7 * i), 12345.678]);
     // Stored out of order, and the third chunk has none: it is left out.
@@ -61,6 +61,7 @@ describe('Task export (e2e)', () => {
     const records = lines(res.text);
     expect(records.map((record) => record.chunk_id)).toEqual([chunkIds[0], chunkIds[1], chunkIds[3]]);
     expect(records[0]).toEqual({ chunk_id: chunkIds[0], text: 'first', metadata: { i: 0 }, model: 'm', embedding: expect.any(Array) });
+    expect(records.map((record) => record.text)).toEqual([texts[0], texts[1], texts[3]]);
     records.forEach((record, n) => {
       const expected = vectors[[0, 1, 3][n]];
       expect(record.embedding.map(Math.fround)).toEqual(expected.map(Math.fround));

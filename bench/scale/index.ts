@@ -18,6 +18,7 @@ import {
   linkAt,
   ScaleDatabases,
 } from './databases';
+import { measureContention } from './contention';
 import { runExport, timeClaims, timeRequests, timeSlowRequest } from './measure';
 import { PipelineRun, printReport, ScaleResults, targetsOf } from './report';
 import { claimPathSizes, contentHashIndexEffect, relationSizes, vectorSizes } from './sizes';
@@ -81,6 +82,9 @@ async function runScaleBench(options: BenchOptions): Promise<void> {
     );
     for (const app of apps.splice(0)) await app.close();
 
+    log('contention: 8 workers claiming and settling one shared task, then one task each');
+    const contention = await measureContention(databases.small, small, { workers: 8, batchSize: 64, seconds: 10 });
+
     log(`export: ${shape.vectors} vectors of ${shape.dimensions} dimensions, service in a child process`);
     const exported = await runExport(databases.history, bigTask);
 
@@ -102,6 +106,7 @@ async function runScaleBench(options: BenchOptions): Promise<void> {
       claim,
       api: [...api, deep],
       offsetPage,
+      contention,
       export: exported,
       sizes,
       claimPath,

@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { median } from '../lib/stats';
 import { formatNumber, renderTable } from '../lib/table';
 import { HistoryShape } from './databases';
+import { ContentionRun } from './contention';
 import { ExportRun, Latency, SideBySide } from './measure';
 import { ContentHashIndexEffect, RelationSize } from './sizes';
 
@@ -39,6 +40,7 @@ export interface ScaleResults {
   claim: SideBySide;
   api: SideBySide[];
   offsetPage: Latency;
+  contention: ContentionRun;
   export: ExportRun;
   sizes: RelationSize[];
   claimPath: { index: string; bytes: number }[];
@@ -116,6 +118,13 @@ export function printReport(results: ScaleResults, savedAt: string): void {
   );
   console.log(`  (claim: small = empty database; API: small = one finished task of 10,000 links)`);
   console.log(`  the same deep page by OFFSET (the old way): p50 ${ms(results.offsetPage.p50)} ms`);
+  const k = results.contention;
+  console.log(
+    `\nContention: ${k.workers} workers claiming ${k.batchSize} links and marking them done, for ${k.seconds} s: ` +
+      `one shared task ${formatNumber(k.sharedTaskLinksPerSecond, 0)} links/s, one task each ` +
+      `${formatNumber(k.separateTasksLinksPerSecond, 0)} links/s (shared / separate ` +
+      `${formatNumber(k.sharedTaskLinksPerSecond / k.separateTasksLinksPerSecond, 2)})`,
+  );
   const e = results.export;
   console.log(
     `\nExport: ${e.vectors} vectors (${formatNumber(e.megabytes, 0)} MB) in ${formatNumber(e.seconds, 1)} s: ` +

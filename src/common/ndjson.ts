@@ -6,16 +6,16 @@ import { pipeline } from 'node:stream/promises';
 const BUFFERED_BYTES = 1 << 20;
 
 /**
- * Streams text (whole lines) as `application/x-ndjson`, asking for the next piece only when the client has taken
+ * Streams text (whole lines, as strings or UTF-8 bytes) as `application/x-ndjson`, asking for the next piece only when the client has taken
  * the last (backpressure), so memory stays constant. The first piece is read before anything is sent: a failure
  * there is an ordinary error answer. A failure later can only cut the response short (the client sees an
  * incomplete body, never a complete-looking one); a client that goes away stops the source. Resolves with
  * whether the client got everything.
  */
-export async function sendNdjson(response: Response, lines: AsyncIterable<string>): Promise<boolean> {
+export async function sendNdjson(response: Response, lines: AsyncIterable<string | Buffer>): Promise<boolean> {
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();
-  async function* all(): AsyncGenerator<string> {
+  async function* all(): AsyncGenerator<string | Buffer> {
     try {
       if (first.done) return;
       yield first.value;

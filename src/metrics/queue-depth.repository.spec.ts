@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../test/database';
 import { dataSourceOptions } from '../database/data-source.options';
-import { BACKLOG_SQL, DEPTH_SQL, QueueDepthRepository } from './queue-depth.repository';
+import { TaskTallyRepository, TOTALS_SQL } from '../task/task-tally.repository';
+import { BACKLOG_SQL, QueueDepthRepository } from './queue-depth.repository';
 
 describe('QueueDepthRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -11,7 +12,7 @@ describe('QueueDepthRepository (real PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dataSource = await new DataSource(dataSourceOptions({ url: db.url })).initialize();
-    repository = new QueueDepthRepository(dataSource);
+    repository = new QueueDepthRepository(dataSource, new TaskTallyRepository(dataSource));
   });
   afterAll(async () => {
     await dataSource.destroy();
@@ -55,8 +56,21 @@ describe('QueueDepthRepository (real PostgreSQL)', () => {
     expect(await repository.depth()).toEqual({ pending: 1, in_progress: 2, done: 52, failed: 0 });
   });
 
-  it('reads the task rows only, never the links', async () => {
-    expect(await plan(DEPTH_SQL)).not.toContain('embed_task_chunk');
+  it('follows tasks that close, reopen and go away', async () => {
+    const before = await repository.depth();
+    const id = await addTask({ pending: 2, done: 3 });
+    await dataSource.query(`UPDATE mgmt.embed_task_chunk SET status = 'failed' WHERE task_id = $1 AND status = 'pending'`, [id]);
+    expect(await repository.depth()).toEqual({ ...before, done: before.done + 3, failed: before.failed + 2 });
+    await dataSource.query(`UPDATE mgmt.embed_task_chunk SET status = 'pending' WHERE task_id = $1 AND status = 'failed'`, [id]);
+    expect(await repository.depth()).toEqual({ ...before, pending: before.pending + 2, done: before.done + 3 });
+    await dataSource.query(`DELETE FROM mgmt.task WHERE id = $1`, [id]);
+    expect(await repository.depth()).toEqual(before);
+  });
+
+  it('reads the open task rows and the closed-task tally, never the links or a row per closed task', async () => {
+    const totals = await plan(TOTALS_SQL);
+    expect(totals).not.toContain('embed_task_chunk');
+    expect(totals).toContain('task_tally');
     expect(await plan(BACKLOG_SQL, [['m']])).not.toContain('embed_task_chunk');
   });
 

@@ -1,20 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { TaskTallyRepository } from '../task/task-tally.repository';
 
 export const QUEUE_STATUSES = ['pending', 'in_progress', 'done', 'failed'] as const;
 export type QueueStatus = (typeof QUEUE_STATUSES)[number];
 
 export type QueueDepth = Record<QueueStatus, number>;
-
-/**
- * Task links by status, summed from the per-task counters: one row per task, never one per link, and exact (the
- * triggers keep the counters in the same transaction as the links). Every replica reports the same numbers.
- */
-export const DEPTH_SQL = `
-  SELECT coalesce(sum(pending), 0)::bigint AS pending, coalesce(sum(in_progress), 0)::bigint AS in_progress,
-         coalesce(sum(done), 0)::bigint AS done, coalesce(sum(failed), 0)::bigint AS failed
-  FROM mgmt.task`;
 
 /**
  * The backlog a worker autoscaler waits on (KEDA's postgresql trigger, issue 12): links pending or in progress in
@@ -29,11 +21,21 @@ export const BACKLOG_SQL = `
 /** Read on every scrape of GET /metrics, and by whatever scales the workers. */
 @Injectable()
 export class QueueDepthRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tally: TaskTallyRepository,
+  ) {}
 
+  /**
+   * Task links by status over all tasks: the per-task counters summed by task status (open tasks from their index,
+   * closed ones from the tally), so exact and one row per open task, never one per link or per closed task.
+   */
   async depth(): Promise<QueueDepth> {
-    const [row] = await this.dataSource.query(DEPTH_SQL);
-    return { pending: row.pending, in_progress: row.in_progress, done: row.done, failed: row.failed };
+    const depth: QueueDepth = { pending: 0, in_progress: 0, done: 0, failed: 0 };
+    for (const totals of Object.values(await this.tally.totals())) {
+      QUEUE_STATUSES.forEach((status) => (depth[status] += totals[status]));
+    }
+    return depth;
   }
 
   async backlog(models: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { createTestDatabase, TestDatabase } from '../../test/database';
 import { dataSourceOptions } from '../database/data-source.options';
 import { waitFor } from '../../test/wait';
 import { TaskRepository } from '../task/task.repository';
+import { TaskTallyRepository } from '../task/task-tally.repository';
 import { CLAIM_SQL, ClaimRequest, SenderRepository } from './sender.repository';
 
 /** Claiming, leases and finishing on a real PostgreSQL, with the counters checked against a recount after each step. */
@@ -21,6 +22,7 @@ describe('SenderRepository (real PostgreSQL)', () => {
   afterEach(async () => {
     // Every test leaves the counters equal to a recount, whatever it did to the links.
     expect((await tasks.findCountDrift()).drifted).toEqual([]);
+    expect(await new TaskTallyRepository(dataSource).findDrift()).toEqual([]);
     repository.takeFinished();
     await dataSource.query(`TRUNCATE mgmt.task, mgmt.embed_task_chunk, mgmt.embed_chunk, mgmt.embedding`);
   });

@@ -177,6 +177,28 @@ export class TaskCountDriftDto {
   counted: TaskCountsDto;
 }
 
+export class StatusTotalsDto {
+  @ApiProperty()
+  tasks: number;
+  @ApiProperty()
+  pending: number;
+  @ApiProperty()
+  inProgress: number;
+  @ApiProperty()
+  done: number;
+  @ApiProperty()
+  failed: number;
+}
+
+export class TallyDriftDto {
+  @ApiProperty({ enum: ['completed', 'failed', 'cancelled'] })
+  status: string;
+  @ApiProperty({ type: StatusTotalsDto, description: 'The tally of closed tasks in this status' })
+  stored: StatusTotalsDto;
+  @ApiProperty({ type: StatusTotalsDto, description: 'A count of those task rows and a sum of their counters' })
+  counted: StatusTotalsDto;
+}
+
 export class TaskCountsQueryDto {
   @IntField({ description: 'Check only this task (default: every task, which reads every link)', optional: true, min: 1 })
   taskId?: number;
@@ -187,7 +209,12 @@ export class TaskCountCheckDto {
   checked: number;
   @ApiProperty({ type: [TaskCountDriftDto], description: 'Tasks whose counters differ from their links (empty: none)' })
   drifted: TaskCountDriftDto[];
-  @ApiProperty({ description: 'Tasks whose counters were set to the recount (only POST …/repair)' })
+  @ApiProperty({
+    type: [TallyDriftDto],
+    description: 'Closed-task totals (GET /metrics, list totals) that differ from the task rows; checked without taskId',
+  })
+  tallyDrifted: TallyDriftDto[];
+  @ApiProperty({ description: 'Tasks whose counters were set to the recount, plus 1 if the tally was rebuilt (POST …/repair)' })
   repaired: number;
 }
 

@@ -5,10 +5,11 @@ import { TaskCountsService } from './task-counts.service';
 import { TaskController } from './task.controller';
 import { TaskRepository } from './task.repository';
 import { TaskService } from './task.service';
+import { TaskTallyRepository } from './task-tally.repository';
 
 @Module({
   controllers: [TaskCountsController, TaskController, ChunkController],
-  providers: [TaskService, TaskCountsService, TaskRepository],
-  exports: [TaskService, TaskRepository],
+  providers: [TaskService, TaskCountsService, TaskRepository, TaskTallyRepository],
+  exports: [TaskService, TaskRepository, TaskTallyRepository],
 })
 export class TaskModule {}

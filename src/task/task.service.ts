@@ -15,12 +15,14 @@ import {
 } from './task.dto';
 import { ChunkRow, ChunkLinkRow, TaskChunkRow, TaskRepository, TaskRow } from './task.repository';
 import { ChunkStatus, TaskStatus } from './task-status';
+import { TaskTallyRepository } from './task-tally.repository';
 
 /** The rules of tasks: what each state allows, and that every write is whole or not at all. */
 @Injectable()
 export class TaskService {
   constructor(
     private readonly repository: TaskRepository,
+    private readonly tally: TaskTallyRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -58,7 +60,8 @@ export class TaskService {
 
   /** Newest first; `next` continues after the last task (keyset), whatever was added or finished meanwhile. */
   async list(query: TaskListQueryDto): Promise<Page<TaskResponseDto>> {
-    const [rows, total] = await this.repository.listTasks(query);
+    const [rows, totals] = await Promise.all([this.repository.listTasks(query), this.tally.totals()]);
+    const total = query.status ? totals[query.status].tasks : Object.values(totals).reduce((n, t) => n + t.tasks, 0);
     const items = rows.slice(0, query.limit);
     const next =
       rows.length > query.limit
@@ -81,7 +84,7 @@ export class TaskService {
   }
 
   /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
-  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<string>> {
+  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
     const task = await this.get(id);
     return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
   }

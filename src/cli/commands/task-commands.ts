@@ -106,14 +106,17 @@ export const checkCounts: Command = {
   async run({ client, options, io }) {
     const repair = Boolean(options.repair);
     const check = await client.checkCounts({ taskId: intOption(options, 'task', undefined, { min: 1 }), repair });
+    const drifted = check.drifted.length + check.tallyDrifted.length;
     if (options.json) io.stdout.write(`${JSON.stringify(check, null, 2)}\n`);
-    else if (check.drifted.length === 0) io.stdout.write(`${check.checked} tasks checked: every counter matches\n`);
+    else if (drifted === 0) io.stdout.write(`${check.checked} tasks checked: every counter matches\n`);
     else io.stdout.write(`${driftTable(check)}\n`);
-    if (check.drifted.length > 0) {
-      const what = repair ? `repaired ${check.repaired}` : 'run again with --repair to set them to the recount';
-      io.stderr.write(`${check.drifted.length} of ${check.checked} tasks had counters that differ from their chunks; ${what}\n`);
+    if (drifted > 0) {
+      const what = repair ? 'repaired' : 'run again with --repair to set them to the recount';
+      io.stderr.write(
+        `${check.drifted.length} of ${check.checked} tasks, ${check.tallyDrifted.length} closed-task totals differ from the chunks; ${what}\n`,
+      );
     }
-    return check.drifted.length === 0 || repair ? EXIT.ok : EXIT.error;
+    return drifted === 0 || repair ? EXIT.ok : EXIT.error;
   },
 };
 
@@ -121,7 +124,10 @@ function driftTable(check: CountCheck): string {
   const counts = (c: CountCheck['drifted'][number]['stored']) => `${c.pending}/${c.inProgress}/${c.done}/${c.failed}`;
   return table(
     ['TASK', 'STORED (pending/in progress/done/failed)', 'COUNTED'],
-    check.drifted.map((row) => [String(row.taskId), counts(row.stored), counts(row.counted)]),
+    [
+      ...check.drifted.map((row) => [String(row.taskId), counts(row.stored), counts(row.counted)]),
+      ...check.tallyDrifted.map((row) => [`all ${row.status}`, counts(row.stored), counts(row.counted)]),
+    ],
   );
 }
 
