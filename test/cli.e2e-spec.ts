@@ -297,7 +297,8 @@ describe('CLI (e2e)', () => {
     const file = join(dir, 'page.txt');
     await writeFile(file, 'a line\n');
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await cli(['submit', file, '--model', 'any', '--no-follow'], envB)).stdout.trim());
+    for (let i = 0; i < 3; i++)
+      ids.push((await cli(['submit', file, '--model', 'any', '--no-follow'], envB)).stdout.trim());
     const first = await cli(['list', '--limit', '2', '--json'], envB);
     const page = JSON.parse(first.stdout);
     expect(page.items.map((task: { id: number }) => String(task.id))).toEqual([ids[2], ids[1]]);
@@ -307,7 +308,10 @@ describe('CLI (e2e)', () => {
     expect(next.stdout).toMatch(new RegExp(`^${ids[0]}\\s`, 'm'));
 
     const checked = await cli(['check-counts'], envB);
-    expect(checked).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+ tasks checked: every counter matches\n$/) });
+    expect(checked).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^\d+ tasks checked: every counter matches\n$/),
+    });
     const one = await cli(['check-counts', '--task', ids[0], '--json'], envB);
     expect(JSON.parse(one.stdout)).toEqual({ checked: 1, drifted: [], tallyDrifted: [], repaired: 0 });
   });

@@ -33,10 +33,22 @@ describe('Task counters (e2e)', () => {
   }
 
   it('follows REST feeding: create with new and existing chunks, append', async () => {
-    const first = await t.http().post('/tasks').send({ name: 'a', model: 'm', chunks: [{ text: 'x' }, { text: 'y' }] });
-    const [chunk] = await sql.query(`SELECT chunk_id FROM mgmt.embed_task_chunk WHERE task_id = $1 LIMIT 1`, [first.body.id]);
-    const second = await t.http().post('/tasks').send({ name: 'b', model: 'm', chunkIds: [chunk.chunk_id] }).expect(201);
-    await t.http().post(`/tasks/${second.body.id}/chunks`).send({ chunks: [{ text: 'z' }], chunkIds: [chunk.chunk_id] });
+    const first = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'a', model: 'm', chunks: [{ text: 'x' }, { text: 'y' }] });
+    const [chunk] = await sql.query(`SELECT chunk_id FROM mgmt.embed_task_chunk WHERE task_id = $1 LIMIT 1`, [
+      first.body.id,
+    ]);
+    const second = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'b', model: 'm', chunkIds: [chunk.chunk_id] })
+      .expect(201);
+    await t
+      .http()
+      .post(`/tasks/${second.body.id}/chunks`)
+      .send({ chunks: [{ text: 'z' }], chunkIds: [chunk.chunk_id] });
     expect(await progress(second.body.id)).toMatchObject({ total: 2, pending: 2 });
     await expectNoCountDrift(baseUrl);
   });
@@ -44,13 +56,22 @@ describe('Task counters (e2e)', () => {
   it('follows plain SQL: inserts, status updates, links moved between tasks, deletes', async () => {
     const a = await sqlTask(['1', '2', '3', '4', '5']);
     const b = await sqlTask(['6']);
-    await sql.query(`UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE task_id = $1 AND chunk_id % 2 = 0`, [a]);
-    await sql.query(`UPDATE mgmt.embed_task_chunk SET status = 'failed' WHERE task_id = $1 AND status = 'pending' AND chunk_id % 3 = 0`, [a]);
+    await sql.query(
+      `UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE task_id = $1 AND chunk_id % 2 = 0`,
+      [a],
+    );
+    await sql.query(
+      `UPDATE mgmt.embed_task_chunk SET status = 'failed' WHERE task_id = $1 AND status = 'pending' AND chunk_id % 3 = 0`,
+      [a],
+    );
     await sql.query(
       `UPDATE mgmt.embed_task_chunk SET task_id = $2 WHERE id = (SELECT min(id) FROM mgmt.embed_task_chunk WHERE task_id = $1)`,
       [a, b],
     );
-    await sql.query(`DELETE FROM mgmt.embed_task_chunk WHERE id = (SELECT max(id) FROM mgmt.embed_task_chunk WHERE task_id = $1)`, [a]);
+    await sql.query(
+      `DELETE FROM mgmt.embed_task_chunk WHERE id = (SELECT max(id) FROM mgmt.embed_task_chunk WHERE task_id = $1)`,
+      [a],
+    );
     const [{ n }] = await sql.query(`SELECT count(*)::int AS n FROM mgmt.embed_task_chunk WHERE task_id = $1`, [a]);
     expect((await progress(a)).total).toBe(n);
     expect((await progress(b)).total).toBe(2);
@@ -79,7 +100,13 @@ describe('Task counters (e2e)', () => {
     const one = await t.http().get(`/tasks/counts/drift?taskId=${id}`).expect(200);
     expect(one.body).toEqual({
       checked: 1,
-      drifted: [{ taskId: id, stored: { pending: 2, inProgress: 0, done: 5, failed: 0 }, counted: { pending: 2, inProgress: 0, done: 0, failed: 0 } }],
+      drifted: [
+        {
+          taskId: id,
+          stored: { pending: 2, inProgress: 0, done: 5, failed: 0 },
+          counted: { pending: 2, inProgress: 0, done: 0, failed: 0 },
+        },
+      ],
       tallyDrifted: [],
       repaired: 0,
     });

@@ -19,10 +19,14 @@ describe('Task export (e2e)', () => {
   afterAll(() => t.close());
 
   async function createTask(texts: string[], model = 'm'): Promise<{ id: number; chunkIds: number[] }> {
-    const created = await t.http().post('/tasks').send({ name: 'export', model, chunks: texts.map((text, i) => ({ text, metadata: { i } })) });
-    const [{ ids }] = await sql.query(`SELECT array_agg(chunk_id ORDER BY id) AS ids FROM mgmt.embed_task_chunk WHERE task_id = $1`, [
-      created.body.id,
-    ]);
+    const created = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'export', model, chunks: texts.map((text, i) => ({ text, metadata: { i } })) });
+    const [{ ids }] = await sql.query(
+      `SELECT array_agg(chunk_id ORDER BY id) AS ids FROM mgmt.embed_task_chunk WHERE task_id = $1`,
+      [created.body.id],
+    );
     return { id: created.body.id, chunkIds: ids.map(Number) };
   }
 
@@ -53,14 +57,28 @@ describe('Task export (e2e)', () => {
   it('streams one line per stored vector, in the order the chunks were added, with the exact float32 values', async () => {
     const texts = ['first', 'sécond ✓ "quoted" \\ back', 'third', 'fourth\nline'];
     const { id, chunkIds } = await createTask(texts);
-    const vectors = texts.map((_, i) => [Math.fround(0.1 * (i + 1)), Math.fround(-1 / 3), Math.fround(1e-7 * i), 12345.678]);
+    const vectors = texts.map((_, i) => [
+      Math.fround(0.1 * (i + 1)),
+      Math.fround(-1 / 3),
+      Math.fround(1e-7 * i),
+      12345.678,
+    ]);
     // Stored out of order, and the third chunk has none: it is left out.
-    await store('m', [3, 0, 1].map((i) => ({ chunkId: chunkIds[i], text: texts[i], vector: vectors[i] })));
+    await store(
+      'm',
+      [3, 0, 1].map((i) => ({ chunkId: chunkIds[i], text: texts[i], vector: vectors[i] })),
+    );
     const res = await t.http().get(`/tasks/${id}/embeddings`).expect(200);
     expect(res.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
     const records = lines(res.text);
     expect(records.map((record) => record.chunk_id)).toEqual([chunkIds[0], chunkIds[1], chunkIds[3]]);
-    expect(records[0]).toEqual({ chunk_id: chunkIds[0], text: 'first', metadata: { i: 0 }, model: 'm', embedding: expect.any(Array) });
+    expect(records[0]).toEqual({
+      chunk_id: chunkIds[0],
+      text: 'first',
+      metadata: { i: 0 },
+      model: 'm',
+      embedding: expect.any(Array),
+    });
     expect(records.map((record) => record.text)).toEqual([texts[0], texts[1], texts[3]]);
     records.forEach((record, n) => {
       const expected = vectors[[0, 1, 3][n]];

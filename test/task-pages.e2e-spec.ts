@@ -15,9 +15,11 @@ describe('Keyset pages (e2e)', () => {
   const get = async (path: string) => (await t.http().get(path).expect(200)).body;
 
   /** Follows `next` links from `first` to the end; answers every page. */
-  async function walk(first: string): Promise<{ items: Record<string, unknown>[]; total: number; next: string | null }[]> {
+  async function walk(
+    first: string,
+  ): Promise<{ items: Record<string, unknown>[]; total: number; next: string | null }[]> {
     const pages = [];
-    for (let path: string | null = first; path; ) {
+    for (let path: string | null = first; path;) {
       const page = await get(path);
       pages.push(page);
       path = page.next;
@@ -31,7 +33,10 @@ describe('Keyset pages (e2e)', () => {
     beforeAll(async () => {
       ids = [];
       for (let i = 0; i < 7; i++) {
-        const res = await t.http().post('/tasks').send({ name: `task ${i}`, model: 'm', chunks: [{ text: `t${i}` }] });
+        const res = await t
+          .http()
+          .post('/tasks')
+          .send({ name: `task ${i}`, model: 'm', chunks: [{ text: `t${i}` }] });
         ids.push(res.body.id);
       }
       await t.http().post(`/tasks/${ids[2]}/cancel`).expect(200);
@@ -56,7 +61,11 @@ describe('Keyset pages (e2e)', () => {
 
     it('does not shift when tasks are added while a client pages', async () => {
       const first = await get('/tasks?limit=2');
-      await t.http().post('/tasks').send({ name: 'late', model: 'm', chunks: [{ text: 'late' }] }).expect(201);
+      await t
+        .http()
+        .post('/tasks')
+        .send({ name: 'late', model: 'm', chunks: [{ text: 'late' }] })
+        .expect(201);
       const second = await get(first.next);
       expect(second.items.map((item: { id: number }) => item.id)).toEqual([ids[4], ids[3]]);
     });

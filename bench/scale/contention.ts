@@ -30,7 +30,8 @@ export async function measureContention(
   const linksPerTask = 400_000;
   try {
     await addPendingTask(client, 'contention-shared', linksPerTask, 'contention shared');
-    for (let w = 0; w < workers; w++) await addPendingTask(client, `contention-${w}`, linksPerTask / workers, `contention ${w}`);
+    for (let w = 0; w < workers; w++)
+      await addPendingTask(client, `contention-${w}`, linksPerTask / workers, `contention ${w}`);
     const run = async (models: (worker: number) => string[]) => {
       const deadline = performance.now() + seconds * 1000;
       const counts = await Promise.all(
@@ -40,7 +41,10 @@ export async function measureContention(
           while (performance.now() < deadline) {
             const batch = await repository.claim({ owner, models: models(worker), batchSize, leaseSeconds: 300 });
             if (!batch) break;
-            links += await repository.markDone(owner, batch.items.map((item) => item.linkId));
+            links += await repository.markDone(
+              owner,
+              batch.items.map((item) => item.linkId),
+            );
           }
           return links;
         }),

@@ -41,7 +41,10 @@ export interface ScaleDatabases {
  * throwaway embedded PostgreSQL. Autovacuum is off on the links table of both, so the statistics stay as stale as
  * on a 100M-link table, where autoanalyze waits for millions of changes.
  */
-export async function createDatabases(serverUrl: string | undefined, log: (line: string) => void): Promise<ScaleDatabases> {
+export async function createDatabases(
+  serverUrl: string | undefined,
+  log: (line: string) => void,
+): Promise<ScaleDatabases> {
   const server = serverUrl ? { url: serverUrl, stop: async () => undefined } : await startThrowawayPostgres(log);
   const names = { small: `bench_scale_small_${process.pid}`, history: `bench_scale_history_${process.pid}` };
   const admin = async (sql: string) => {
@@ -113,7 +116,9 @@ export async function buildHistory(client: Client, shape: HistoryShape, log: (li
      WHERE l.task_id = $1 AND l.id <= (SELECT min(id) FROM mgmt.embed_task_chunk WHERE task_id = $1) + $4::bigint - 1`,
     [taskId, HISTORY_MODEL, shape.dimensions, shape.vectors],
   );
-  log(`  history: ${shape.vectors} vectors of ${shape.dimensions} dimensions (${Math.round((performance.now() - started) / 1000)} s)`);
+  log(
+    `  history: ${shape.vectors} vectors of ${shape.dimensions} dimensions (${Math.round((performance.now() - started) / 1000)} s)`,
+  );
   await client.query(
     `WITH t AS (INSERT INTO mgmt.task (name, model, started_at) SELECT 'small ' || g, 'tiny', now()
                 FROM generate_series(1, $1::int) g RETURNING id),
@@ -125,15 +130,18 @@ export async function buildHistory(client: Client, shape: HistoryShape, log: (li
     [shape.tasks],
   );
   await client.query('ANALYZE');
-  log(`  history: ${shape.tasks} finished tasks of 5 links, ANALYZE (${Math.round((performance.now() - started) / 1000)} s)`);
+  log(
+    `  history: ${shape.tasks} finished tasks of 5 links, ANALYZE (${Math.round((performance.now() - started) / 1000)} s)`,
+  );
   return taskId;
 }
 
 /** One finished task of `links` done links with no vectors: the small side of the API comparison. */
 export async function addDoneTask(client: Client, links: number): Promise<number> {
-  const task = await client.query(`INSERT INTO mgmt.task (name, model, started_at) VALUES ('small', $1, now()) RETURNING id`, [
-    HISTORY_MODEL,
-  ]);
+  const task = await client.query(
+    `INSERT INTO mgmt.task (name, model, started_at) VALUES ('small', $1, now()) RETURNING id`,
+    [HISTORY_MODEL],
+  );
   const taskId = Number(task.rows[0].id);
   await client.query(
     `WITH c AS (INSERT INTO mgmt.embed_chunk (text) SELECT 'small chunk ' || g FROM generate_series(1, $2::int) g RETURNING id)

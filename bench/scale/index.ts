@@ -45,7 +45,9 @@ async function runScaleBench(options: BenchOptions): Promise<void> {
   const pipelineChunks = options.texts ?? 100_000;
   const rounds = options.rounds ?? 1;
   const requests = options.requests ?? 200;
-  log(`\n== scale: history of ${shape.links} done links + ${shape.tasks} finished tasks; pipeline ${pipelineChunks} chunks ==`);
+  log(
+    `\n== scale: history of ${shape.links} done links + ${shape.tasks} finished tasks; pipeline ${pipelineChunks} chunks ==`,
+  );
   const model = await ensureModel('tiny');
   const databases = await createDatabases(options.databaseUrl, log);
   const small = await connect(databases.small, 'small');
@@ -72,7 +74,11 @@ async function runScaleBench(options: BenchOptions): Promise<void> {
       { name: 'GET /metrics', small: '/metrics', history: '/metrics' },
     ];
     const api = await timeRequests(
-      endpoints.map((e) => ({ name: e.name, small: `${apps[0].baseUrl}${e.small}`, history: `${apps[1].baseUrl}${e.history}` })),
+      endpoints.map((e) => ({
+        name: e.name,
+        small: `${apps[0].baseUrl}${e.small}`,
+        history: `${apps[1].baseUrl}${e.history}`,
+      })),
       requests,
     );
     const deep = await deepPages(apps, small, history, smallTask, bigTask, requests);
@@ -178,7 +184,14 @@ function texts(count: number, round: number): string[] {
 }
 
 /** A keyset page 90 % deep into each side's big task (the cursor is a link id, so it is looked up first). */
-async function deepPages(apps: BenchApp[], small: Client, history: Client, smallTask: number, bigTask: number, requests: number) {
+async function deepPages(
+  apps: BenchApp[],
+  small: Client,
+  history: Client,
+  smallTask: number,
+  bigTask: number,
+  requests: number,
+) {
   const [smallAfter, historyAfter] = [await linkAt(small, smallTask, 0.9), await linkAt(history, bigTask, 0.9)];
   const [figure] = await timeRequests(
     [

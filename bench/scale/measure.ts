@@ -34,14 +34,19 @@ export async function timeClaims(
   history: Client,
   options: { claims: number; batchSize: number; model: string },
 ): Promise<SideBySide> {
-  const claim = (client: Client) => () => client.query(CLAIM_SQL, [[options.model], options.batchSize, 'bench-scale', 300]);
+  const claim = (client: Client) => () =>
+    client.query(CLAIM_SQL, [[options.model], options.batchSize, 'bench-scale', 300]);
   for (const client of [small, history]) for (let i = 0; i < 3; i++) await claim(client)();
   const ms = { small: [] as number[], history: [] as number[] };
   for (let i = 0; i < options.claims; i++) {
     const order: ('small' | 'history')[] = i % 2 === 0 ? ['small', 'history'] : ['history', 'small'];
     for (const side of order) ms[side].push(await timed(claim(side === 'small' ? small : history)));
   }
-  return { name: `claim statement (${options.batchSize} links)`, small: latency(ms.small), history: latency(ms.history) };
+  return {
+    name: `claim statement (${options.batchSize} links)`,
+    small: latency(ms.small),
+    history: latency(ms.history),
+  };
 }
 
 export interface Endpoint {
@@ -109,7 +114,10 @@ export async function runExport(databaseUrl: string, taskId: number): Promise<Ex
     const rssBeforeMiB = await rssMiB(pid);
     let rssPeakMiB = rssBeforeMiB;
     const sampler = setInterval(() => {
-      void rssMiB(pid).then((rss) => (rssPeakMiB = Math.max(rssPeakMiB, rss)), () => undefined);
+      void rssMiB(pid).then(
+        (rss) => (rssPeakMiB = Math.max(rssPeakMiB, rss)),
+        () => undefined,
+      );
     }, 20);
     const started = performance.now();
     let bytes = 0;

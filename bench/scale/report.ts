@@ -71,7 +71,13 @@ export function targetsOf(results: ScaleResults): ScaleTarget[] {
       0.9,
       false,
     ),
-    target('claim statement', 'history p50 / empty p50', results.claim.history.p50 / results.claim.small.p50, 1.5, true),
+    target(
+      'claim statement',
+      'history p50 / empty p50',
+      results.claim.history.p50 / results.claim.small.p50,
+      1.5,
+      true,
+    ),
     ...results.api.map((figure) =>
       target(figure.name, 'history p50 / 10k-link p50', figure.history.p50 / figure.small.p50, 2, true),
     ),

@@ -39,12 +39,15 @@ export async function relationSizes(client: Client): Promise<RelationSize[]> {
     kind: row.kind,
     bytes: Number(row.bytes),
     rows: Number(row.rows),
-    perMillionMiB: Number(row.rows) === 0 ? 0 : (Number(row.bytes) / Number(row.rows)) * 1e6 / 2 ** 20,
+    perMillionMiB: Number(row.rows) === 0 ? 0 : ((Number(row.bytes) / Number(row.rows)) * 1e6) / 2 ** 20,
   }));
 }
 
 /** Bytes a stored vector costs in mgmt.embedding (heap, TOAST and indexes), by dimension: 10,000 of each. */
-export async function vectorSizes(client: Client, dimensions: number[]): Promise<{ dimensions: number; bytesPerVector: number }[]> {
+export async function vectorSizes(
+  client: Client,
+  dimensions: number[],
+): Promise<{ dimensions: number; bytesPerVector: number }[]> {
   const sizes = [];
   const { rows } = await client.query(`SELECT id, content_hash FROM mgmt.embed_chunk ORDER BY id LIMIT 10000`);
   for (const dims of dimensions) {

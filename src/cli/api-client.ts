@@ -104,7 +104,9 @@ export class ApiClient {
       response = await fetch(`${this.options.url}${path}`, { headers: this.headers(false), signal: abort.signal });
     } catch (error) {
       clearTimeout(timer);
-      throw new UnreachableError(unreachableMessage(this.options.url, abort.signal.aborted ? timeoutError() : error, timeoutMs));
+      throw new UnreachableError(
+        unreachableMessage(this.options.url, abort.signal.aborted ? timeoutError() : error, timeoutMs),
+      );
     }
     if (!response.ok || !response.body) {
       clearTimeout(timer);

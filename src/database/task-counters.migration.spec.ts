@@ -15,7 +15,10 @@ describe('task-counters migration (real PostgreSQL)', () => {
   beforeAll(async () => {
     await adminQuery(`CREATE DATABASE "${name}"`);
     const before = MIGRATIONS.indexOf(TaskCounters1764288000000);
-    const old = await new DataSource({ ...dataSourceOptions({ url: url() }), migrations: MIGRATIONS.slice(0, before) }).initialize();
+    const old = await new DataSource({
+      ...dataSourceOptions({ url: url() }),
+      migrations: MIGRATIONS.slice(0, before),
+    }).initialize();
     await old.runMigrations();
     await old.destroy();
     dataSource = await new DataSource(dataSourceOptions({ url: url() })).initialize();
@@ -58,10 +61,50 @@ describe('task-counters migration (real PostgreSQL)', () => {
     );
     const lastDone = new Date('2025-01-02T00:00:00Z');
     expect(rows).toEqual([
-      { id: running, status: 'running', pending: 1, in_progress: 1, done: 2, failed: 0, last_done_at: lastDone, finished: false, untouched: true },
-      { id: unfinished, status: 'failed', pending: 0, in_progress: 0, done: 1, failed: 1, last_done_at: lastDone, finished: true, untouched: false },
-      { id: cancelled, status: 'cancelled', pending: 1, in_progress: 0, done: 1, failed: 0, last_done_at: lastDone, finished: false, untouched: true },
-      { id: empty, status: 'pending', pending: 0, in_progress: 0, done: 0, failed: 0, last_done_at: null, finished: false, untouched: true },
+      {
+        id: running,
+        status: 'running',
+        pending: 1,
+        in_progress: 1,
+        done: 2,
+        failed: 0,
+        last_done_at: lastDone,
+        finished: false,
+        untouched: true,
+      },
+      {
+        id: unfinished,
+        status: 'failed',
+        pending: 0,
+        in_progress: 0,
+        done: 1,
+        failed: 1,
+        last_done_at: lastDone,
+        finished: true,
+        untouched: false,
+      },
+      {
+        id: cancelled,
+        status: 'cancelled',
+        pending: 1,
+        in_progress: 0,
+        done: 1,
+        failed: 0,
+        last_done_at: lastDone,
+        finished: false,
+        untouched: true,
+      },
+      {
+        id: empty,
+        status: 'pending',
+        pending: 0,
+        in_progress: 0,
+        done: 0,
+        failed: 0,
+        last_done_at: null,
+        finished: false,
+        untouched: true,
+      },
     ]);
     expect((await new TaskRepository(dataSource).findCountDrift()).drifted).toEqual([]);
   });
@@ -73,9 +116,19 @@ describe('task-counters migration (real PostgreSQL)', () => {
     );
     const names = indexes.map((index: { name: string }) => index.name);
     expect(names).toEqual(
-      expect.arrayContaining(['embed_task_chunk_claim_idx', 'embed_task_chunk_task_status_id_idx', 'task_open_idx', 'task_status_id_idx']),
+      expect.arrayContaining([
+        'embed_task_chunk_claim_idx',
+        'embed_task_chunk_task_status_id_idx',
+        'task_open_idx',
+        'task_status_id_idx',
+      ]),
     );
-    for (const gone of ['embed_chunk_content_hash_idx', 'embed_task_chunk_failed_idx', 'embed_task_chunk_pending_idx', 'embed_task_chunk_task_status_idx']) {
+    for (const gone of [
+      'embed_chunk_content_hash_idx',
+      'embed_task_chunk_failed_idx',
+      'embed_task_chunk_pending_idx',
+      'embed_task_chunk_task_status_idx',
+    ]) {
       expect(names).not.toContain(gone);
     }
     expect(indexes.every((index: { valid: boolean }) => index.valid)).toBe(true);

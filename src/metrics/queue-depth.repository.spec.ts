@@ -49,9 +49,10 @@ describe('QueueDepthRepository (real PostgreSQL)', () => {
     const first = await addTask({ pending: 5, in_progress: 2, done: 40, failed: 3 });
     await addTask({ pending: 1, done: 7 });
     expect(await repository.depth()).toEqual({ pending: 6, in_progress: 2, done: 47, failed: 3 });
-    await dataSource.query(`UPDATE mgmt.embed_task_chunk SET status = 'done' WHERE task_id = $1 AND status = 'pending'`, [
-      first,
-    ]);
+    await dataSource.query(
+      `UPDATE mgmt.embed_task_chunk SET status = 'done' WHERE task_id = $1 AND status = 'pending'`,
+      [first],
+    );
     await dataSource.query(`DELETE FROM mgmt.embed_task_chunk WHERE task_id = $1 AND status = 'failed'`, [first]);
     expect(await repository.depth()).toEqual({ pending: 1, in_progress: 2, done: 52, failed: 0 });
   });
@@ -59,9 +60,15 @@ describe('QueueDepthRepository (real PostgreSQL)', () => {
   it('follows tasks that close, reopen and go away', async () => {
     const before = await repository.depth();
     const id = await addTask({ pending: 2, done: 3 });
-    await dataSource.query(`UPDATE mgmt.embed_task_chunk SET status = 'failed' WHERE task_id = $1 AND status = 'pending'`, [id]);
+    await dataSource.query(
+      `UPDATE mgmt.embed_task_chunk SET status = 'failed' WHERE task_id = $1 AND status = 'pending'`,
+      [id],
+    );
     expect(await repository.depth()).toEqual({ ...before, done: before.done + 3, failed: before.failed + 2 });
-    await dataSource.query(`UPDATE mgmt.embed_task_chunk SET status = 'pending' WHERE task_id = $1 AND status = 'failed'`, [id]);
+    await dataSource.query(
+      `UPDATE mgmt.embed_task_chunk SET status = 'pending' WHERE task_id = $1 AND status = 'failed'`,
+      [id],
+    );
     expect(await repository.depth()).toEqual({ ...before, pending: before.pending + 2, done: before.done + 3 });
     await dataSource.query(`DELETE FROM mgmt.task WHERE id = $1`, [id]);
     expect(await repository.depth()).toEqual(before);

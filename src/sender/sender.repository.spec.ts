@@ -33,10 +33,10 @@ describe('SenderRepository (real PostgreSQL)', () => {
 
   /** A task with `pending` new links, fed with plain SQL like other systems do. */
   async function addTask(pending: number, options: { model?: string; priority?: number } = {}): Promise<number> {
-    const [task] = await dataSource.query(`INSERT INTO mgmt.task (name, model, priority) VALUES ('t', $1, $2) RETURNING id`, [
-      options.model ?? 'm',
-      options.priority ?? 0,
-    ]);
+    const [task] = await dataSource.query(
+      `INSERT INTO mgmt.task (name, model, priority) VALUES ('t', $1, $2) RETURNING id`,
+      [options.model ?? 'm', options.priority ?? 0],
+    );
     await dataSource.query(
       `WITH c AS (INSERT INTO mgmt.embed_chunk (text) SELECT 'text ' || g FROM generate_series(1, $2) g RETURNING id)
        INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id) SELECT $1, id FROM c ORDER BY id`,
@@ -87,7 +87,12 @@ describe('SenderRepository (real PostgreSQL)', () => {
          WHERE status = 'in_progress' AND lease_owner = 'w1' AND lease_expires_at > now() + interval '50 seconds'`,
       );
       expect(lease.n).toBe(10);
-      expect(await task(id)).toMatchObject({ status: 'running', pending: 15, in_progress: 10, started_at: expect.any(Date) });
+      expect(await task(id)).toMatchObject({
+        status: 'running',
+        pending: 15,
+        in_progress: 10,
+        started_at: expect.any(Date),
+      });
       expect((await repository.claim(request()))!.startedTaskIds).toEqual([]);
     });
 
@@ -97,9 +102,10 @@ describe('SenderRepository (real PostgreSQL)', () => {
       const cancelled = await addTask(3);
       await dataSource.query(`UPDATE mgmt.task SET status = 'cancelled' WHERE id = $1`, [cancelled]);
       const waiting = await addTask(3);
-      await dataSource.query(`UPDATE mgmt.embed_task_chunk SET available_at = now() + interval '1 hour' WHERE task_id = $1`, [
-        waiting,
-      ]);
+      await dataSource.query(
+        `UPDATE mgmt.embed_task_chunk SET available_at = now() + interval '1 hour' WHERE task_id = $1`,
+        [waiting],
+      );
       const finished = await addTask(0);
       await dataSource.query(
         `INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id, status, done_at)
@@ -117,7 +123,9 @@ describe('SenderRepository (real PostgreSQL)', () => {
       const higherButLater = await addTask(5, { priority: 5 });
       const first = await repository.claim(request({ batchSize: 100 }));
       expect([...perTask(first!.items).keys()].sort()).toEqual([high, higherButLater].sort());
-      expect((await repository.claim(request({ batchSize: 100 })))!.items.every((item) => item.taskId === low)).toBe(true);
+      expect((await repository.claim(request({ batchSize: 100 })))!.items.every((item) => item.taskId === low)).toBe(
+        true,
+      );
     });
 
     it('spreads a batch round-robin over the tasks of a level: a small task gives all it has, the rest share', async () => {
@@ -202,7 +210,9 @@ describe('SenderRepository (real PostgreSQL)', () => {
       expect(renewed.n).toBe(2);
       expect(await repository.release('w1', items.slice(0, 3))).toBe(3);
       expect(await task(id)).toMatchObject({ pending: 3, in_progress: 1 });
-      const [attempts] = await dataSource.query(`SELECT max(attempts) AS n FROM mgmt.embed_task_chunk WHERE status = 'pending'`);
+      const [attempts] = await dataSource.query(
+        `SELECT max(attempts) AS n FROM mgmt.embed_task_chunk WHERE status = 'pending'`,
+      );
       expect(attempts.n).toBe(0);
       expect(await repository.release('w1')).toBe(1);
     });
@@ -217,7 +227,10 @@ describe('SenderRepository (real PostgreSQL)', () => {
         [[expired, last], last],
       );
       expect(await repository.reclaimExpired(5)).toBe(2);
-      const statuses = await dataSource.query(`SELECT id, status FROM mgmt.embed_task_chunk WHERE task_id = $1 ORDER BY id`, [id]);
+      const statuses = await dataSource.query(
+        `SELECT id, status FROM mgmt.embed_task_chunk WHERE task_id = $1 ORDER BY id`,
+        [id],
+      );
       expect(statuses).toEqual([
         { id: expired, status: 'pending' },
         { id: last, status: 'failed' },
@@ -244,14 +257,19 @@ describe('SenderRepository (real PostgreSQL)', () => {
     it('reports tasks that a reclaim finished', async () => {
       const id = await addTask(1);
       await repository.claim(request());
-      await dataSource.query(`UPDATE mgmt.embed_task_chunk SET attempts = 5, lease_expires_at = now() - interval '1 second'`);
+      await dataSource.query(
+        `UPDATE mgmt.embed_task_chunk SET attempts = 5, lease_expires_at = now() - interval '1 second'`,
+      );
       await repository.reclaimExpired(5);
       expect(repository.takeFinished()).toEqual([{ id, status: 'failed', done: 0, failed: 1 }]);
     });
 
     it('reopens a finished task that gains pending links by SQL, and claims them', async () => {
       const id = await addTask(1);
-      await repository.markDone('w1', (await repository.claim(request()))!.items.map((item) => item.linkId));
+      await repository.markDone(
+        'w1',
+        (await repository.claim(request()))!.items.map((item) => item.linkId),
+      );
       expect((await task(id)).status).toBe('completed');
       await dataSource.query(
         `WITH c AS (INSERT INTO mgmt.embed_chunk (text) VALUES ('late') RETURNING id)
@@ -266,7 +284,7 @@ describe('SenderRepository (real PostgreSQL)', () => {
   it('keeps exact counts with many workers claiming and settling the same tasks at once, without deadlocks', async () => {
     const ids = await Promise.all([60, 60, 60, 60].map((n) => addTask(n)));
     const worker = async (owner: string) => {
-      for (let batch = await repository.claim(request({ owner, batchSize: 7 })); batch; ) {
+      for (let batch = await repository.claim(request({ owner, batchSize: 7 })); batch;) {
         const links = batch.items.map((item) => item.linkId);
         await repository.markFailed(owner, [{ linkId: links[0], error: 'x' }]);
         await repository.markDone(owner, links.slice(1));
@@ -280,7 +298,12 @@ describe('SenderRepository (real PostgreSQL)', () => {
       [ids],
     );
     expect(rows).toEqual(ids.map(() => ({ finished: true, open: 0, settled: 60 })));
-    expect(repository.takeFinished().map((finished) => finished.id).sort()).toEqual([...ids].sort());
+    expect(
+      repository
+        .takeFinished()
+        .map((finished) => finished.id)
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 
   describe('cost', () => {
@@ -290,12 +313,11 @@ describe('SenderRepository (real PostgreSQL)', () => {
       await runner.connect();
       try {
         await runner.startTransaction();
-        const [{ 'QUERY PLAN': [plan] }] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [
-          ['m'],
-          batchSize,
-          'w',
-          60,
-        ]);
+        const [
+          {
+            'QUERY PLAN': [plan],
+          },
+        ] = await runner.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${CLAIM_SQL}`, [['m'], batchSize, 'w', 60]);
         await runner.rollbackTransaction();
         return scans(plan.Plan);
       } finally {

@@ -30,7 +30,10 @@ export class TaskCountsService {
     const { checked, drifted } = await this.repository.findCountDrift(taskId);
     await this.repository.repairCounts(drifted.map((row) => row.id));
     if (drifted.length > 0) {
-      this.logger.warn({ msg: `repaired the counters of ${drifted.length} tasks`, taskIds: drifted.map((row) => row.id) });
+      this.logger.warn({
+        msg: `repaired the counters of ${drifted.length} tasks`,
+        taskIds: drifted.map((row) => row.id),
+      });
     }
     const tallyDrifted = taskId === undefined ? await this.tally.findDrift() : [];
     if (tallyDrifted.length > 0) {

@@ -7,7 +7,11 @@ import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
  */
 @Entity({ schema: 'mgmt', name: 'task_tally' })
 export class TaskTallyEntity {
-  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT', primaryKeyConstraintName: 'task_tally_pkey' })
+  @PrimaryGeneratedColumn('identity', {
+    type: 'bigint',
+    generatedIdentity: 'BY DEFAULT',
+    primaryKeyConstraintName: 'task_tally_pkey',
+  })
   id: number;
 
   /** completed, failed or cancelled. */

@@ -86,9 +86,7 @@ describe('TaskTallyRepository (real PostgreSQL)', () => {
 
   it('rebuilds a tally that drifted', async () => {
     await dataSource.query(`INSERT INTO mgmt.task_tally (status, tasks, done) VALUES ('failed', 2, 9)`);
-    expect(await tally.findDrift()).toEqual([
-      expect.objectContaining({ status: 'failed' }),
-    ]);
+    expect(await tally.findDrift()).toEqual([expect.objectContaining({ status: 'failed' })]);
     await tally.rebuild();
     await expectExact();
   });

@@ -59,7 +59,10 @@ export class TaskTallyRepository {
     const rows: (StatusTotals & { status: TaskStatus; tally_rows: number })[] = await this.dataSource.query(TOTALS_SQL);
     if (rows.reduce((sum, row) => sum + row.tally_rows, 0) > COMPACT_TALLY_ABOVE) await this.compact();
     const zero = { tasks: 0, pending: 0, in_progress: 0, done: 0, failed: 0 };
-    const totals = Object.fromEntries(TASK_STATUSES.map((status) => [status, { ...zero }])) as Record<TaskStatus, StatusTotals>;
+    const totals = Object.fromEntries(TASK_STATUSES.map((status) => [status, { ...zero }])) as Record<
+      TaskStatus,
+      StatusTotals
+    >;
     for (const { status, tally_rows: _, ...row } of rows) totals[status] = row;
     return totals;
   }

@@ -143,7 +143,8 @@ function exportSql(shape: ExportShape): string {
     `'embedding', e.embedding`,
   ];
   const links = CHUNK_STATUSES.map(
-    (status) => `(SELECT id, chunk_id FROM mgmt.embed_task_chunk WHERE task_id = $1 AND status = '${status}' ORDER BY id)`,
+    (status) =>
+      `(SELECT id, chunk_id FROM mgmt.embed_task_chunk WHERE task_id = $1 AND status = '${status}' ORDER BY id)`,
   ).join(' UNION ALL ');
   const chunk = shape.text || shape.metadata ? 'JOIN mgmt.embed_chunk c ON c.id = l.chunk_id' : '';
   return `SELECT convert_to(json_build_object(${fields.join(', ')})::text || E'\\n', 'UTF8') AS line

@@ -65,7 +65,12 @@ async function exportToFile(client: ApiClient, id: number, query: ExportQuery, f
 }
 
 /** Copies the server's lines as they come, at the pace `out` takes them; answers how many lines. */
-async function writeVectors(client: ApiClient, id: number, query: ExportQuery, out: NodeJS.WritableStream): Promise<number> {
+async function writeVectors(
+  client: ApiClient,
+  id: number,
+  query: ExportQuery,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   let lines = 0;
   for await (const piece of await client.exportEmbeddings(id, query)) {
     lines += countNewlines(piece);

@@ -280,7 +280,9 @@ export class TaskCounters1764288000000 implements MigrationInterface {
     }
     await queryRunner.query(`DROP FUNCTION "mgmt"."embed_task_chunk_count_truncate"()`);
     await queryRunner.query(`DROP FUNCTION "mgmt"."embed_task_chunk_count"()`);
-    await queryRunner.query(`DROP FUNCTION "mgmt"."task_add_link_counts"(bigint[], bigint[], bigint[], bigint[], bigint[], timestamptz[])`);
+    await queryRunner.query(
+      `DROP FUNCTION "mgmt"."task_add_link_counts"(bigint[], bigint[], bigint[], bigint[], bigint[], timestamptz[])`,
+    );
     await queryRunner.query(`DROP TRIGGER "task_status_from_counts" ON "mgmt"."task"`);
     await queryRunner.query(`DROP FUNCTION "mgmt"."task_status_from_counts"()`);
     await queryRunner.query(`

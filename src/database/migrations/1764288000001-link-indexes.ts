@@ -23,7 +23,11 @@ export class LinkIndexes1764288000001 implements MigrationInterface {
       'embed_task_chunk_claim_idx',
       `"mgmt"."embed_task_chunk" ("task_id", "available_at", "id") WHERE "status" = 'pending'`,
     );
-    await this.create(queryRunner, 'embed_task_chunk_task_status_id_idx', `"mgmt"."embed_task_chunk" ("task_id", "status", "id")`);
+    await this.create(
+      queryRunner,
+      'embed_task_chunk_task_status_id_idx',
+      `"mgmt"."embed_task_chunk" ("task_id", "status", "id")`,
+    );
     for (const index of [
       'embed_task_chunk_pending_idx',
       'embed_task_chunk_task_status_idx',
@@ -41,7 +45,11 @@ export class LinkIndexes1764288000001 implements MigrationInterface {
       'embed_task_chunk_failed_idx',
       `"mgmt"."embed_task_chunk" ("task_id") WHERE "status" = 'failed'`,
     );
-    await this.create(queryRunner, 'embed_task_chunk_task_status_idx', `"mgmt"."embed_task_chunk" ("task_id", "status")`);
+    await this.create(
+      queryRunner,
+      'embed_task_chunk_task_status_idx',
+      `"mgmt"."embed_task_chunk" ("task_id", "status")`,
+    );
     await this.create(
       queryRunner,
       'embed_task_chunk_pending_idx',
