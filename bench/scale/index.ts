@@ -156,7 +156,7 @@ async function runPipelines(
         const fed = await feeds[side].insertTask(`scale ${round}`, 'tiny', corpus);
         const finished = await feeds[side].waitFinished(fed.taskId, 3_600_000);
         const seconds = finished.finishedAt - fed.committedAt;
-        const claimStage = stagesBetween(before, await scrapeStages(apps[side].baseUrl)).claim;
+        const stages = stagesBetween(before, await scrapeStages(apps[side].baseUrl));
         runs.push({
           side: sides[side],
           round,
@@ -164,8 +164,9 @@ async function runPipelines(
           seconds,
           chunksPerSecond: chunks / seconds,
           status: finished.status,
-          claimMeanMs: claimStage ? (claimStage.seconds / claimStage.count) * 1000 : NaN,
-          claims: claimStage?.count ?? 0,
+          claimMeanMs: stages.claim ? (stages.claim.seconds / stages.claim.count) * 1000 : NaN,
+          claims: stages.claim?.count ?? 0,
+          stageSeconds: Object.fromEntries(Object.entries(stages).map(([stage, totals]) => [stage, totals.seconds])),
         });
         log(`  round ${round + 1} ${sides[side]}: ${Math.round(chunks / seconds)} chunks/s (${finished.status})`);
       }

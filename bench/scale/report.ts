@@ -16,6 +16,8 @@ export interface PipelineRun {
   /** The app's claim stage over the run: mean seconds per claim, and how many claims. */
   claimMeanMs: number;
   claims: number;
+  /** Seconds summed per stage over the run (stages overlap: several batches are in flight). */
+  stageSeconds: Record<string, number>;
 }
 
 /** A ratio against its bound: at least `bound` (higher is better) or at most (lower is better). */
@@ -97,7 +99,7 @@ export function printReport(results: ScaleResults, savedAt: string): void {
   console.log(`\nPipeline (a fresh ${results.pipeline[0]?.chunks} chunk task by SQL, tiny model, default settings):`);
   console.log(
     renderTable(
-      ['side', 'round', 'chunks/s', 'seconds', 'claims', 'mean claim ms'],
+      ['side', 'round', 'chunks/s', 'seconds', 'claims', 'mean claim ms', 'stage seconds (summed)'],
       results.pipeline.map((run) => [
         run.side === 'small' ? 'empty' : 'history',
         String(run.round + 1),
@@ -105,9 +107,19 @@ export function printReport(results: ScaleResults, savedAt: string): void {
         formatNumber(run.seconds, 1),
         String(run.claims),
         ms(run.claimMeanMs),
+        Object.entries(run.stageSeconds)
+          .map(([stage, seconds]) => `${stage} ${formatNumber(seconds, 1)}`)
+          .join(', '),
       ]),
     ),
   );
+  const rounds = [...new Set(results.pipeline.map((run) => run.round))];
+  const perRound = rounds.map((round) => {
+    const rate = (side: string) =>
+      results.pipeline.find((run) => run.round === round && run.side === side)!.chunksPerSecond;
+    return formatNumber(rate('history') / rate('small'), 2);
+  });
+  console.log(`  history / empty per round: ${perRound.join(', ')}`);
   console.log('\nLatency, side by side (ms):');
   console.log(
     renderTable(
