@@ -2,7 +2,8 @@ import { embeddingPart } from './embedding';
 import { BenchPart } from './lib/part';
 import { pipelinePart } from './pipeline';
 import { rolesPart } from './roles';
+import { scalePart } from './scale';
 import { teiPart } from './tei';
 
-/** Every part, in the order `npm run bench` runs them; later parts (pipeline, tei) are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, rolesPart];
+/** Every part, in the order `npm run bench` runs them; later parts are added here. */
+export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, scalePart, rolesPart];
