@@ -41,6 +41,11 @@ export interface ModelInfo {
   prompts: Record<string, string>;
   defaultPromptName: string | null;
   device: ModelDevice;
+  /**
+   * The precision the model computes in: `float32`, `float16`, `bfloat16`, or `int8` / `uint8` for a quantised graph
+   * (its weights' type), as the ONNX graph shows it; a TEI server's own `model_dtype`.
+   */
+  dtype: string;
 }
 
 export interface ModelReadiness {

@@ -16,7 +16,9 @@ import {
 } from '../embedding-provider';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files/model-files';
+import { summarizeOnnxGraph } from './model-files/onnx-graph-summary';
 import { ModelInputs } from './model-inputs';
+import { modelDtype, OnnxModelDtype } from './model-dtype';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
 import { poolTokenVectors, splitRows } from './pooling';
 import { ResolvedOptions, resolveOptions } from './resolve-options';
@@ -43,6 +45,7 @@ export class OnnxEmbeddingModel {
     tokenizer: TextTokenizer,
     private readonly onnx: OnnxSession,
     private readonly graph: GraphSignature,
+    private readonly dtype: OnnxModelDtype,
     private readonly limits: BatchLimits,
     /** Padding positions are masked out, so any id works; the tokenizer's own [PAD] keeps dumps readable. */
     private readonly padId: number,
@@ -63,7 +66,10 @@ export class OnnxEmbeddingModel {
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
     const onnx = await createOnnxSession(files.onnxPath, session, logger);
     try {
-      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, inspectGraph(id, onnx.session), limits, padId, onStage);
+      const graph = inspectGraph(id, onnx.session);
+      // After onnxruntime accepted the file, so a broken one fails with its message.
+      const dtype = modelDtype(await summarizeOnnxGraph(files.onnxPath));
+      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, graph, dtype, limits, padId, onStage);
     } catch (error) {
       await onnx.session.release();
       throw error;
@@ -88,6 +94,7 @@ export class OnnxEmbeddingModel {
       prompts: { ...settings.prompts },
       defaultPromptName: settings.defaultPromptName,
       device: this.onnx.device,
+      dtype: this.dtype,
     };
   }
 

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { messageOf } from '../../../common/message-of';
 import { invalidConfiguration, modelNotReady, unknownModel } from '../../embedding.errors';
 import {
@@ -129,8 +129,9 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
       this.updateStatus(source.id, { loaded: true, device: model.info().device });
       await model.warmUp();
       this.updateStatus(source.id, { warmedUp: true });
-      const { dimensions, maxTokens, device } = model.info();
-      logger?.log(`Embedding model "${source.id}" ready: ${dimensions} dimensions, ${maxTokens} tokens, ${device}`);
+      const { dimensions, maxTokens, device, dtype } = model.info();
+      const described = `${dimensions} dimensions, ${maxTokens} tokens, ${device}, ${dtype}`;
+      logger?.log(`Embedding model "${source.id}" ready: ${described} (${basename(files.onnxPath)})`);
     } catch (error) {
       this.updateStatus(source.id, { error: messageOf(error) });
       throw error;
