@@ -32,7 +32,8 @@ export class BatchRunner {
       stopRenewing();
     }
     this.metrics.batchSettled(batch.model, this.counts(outcome));
-    await this.settle(outcome);
+    const endSettle = this.metrics.startStage('settle');
+    await this.settle(outcome).finally(endSettle);
     // Structured fields, so a log search finds every line of a batch or a task.
     this.logger.debug({
       msg: `batch ${batchId} settled`,

@@ -64,11 +64,11 @@ export class OnnxEmbeddingModel {
   ): Promise<OnnxEmbeddingModel> {
     const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
-    const onnx = await createOnnxSession(files.onnxPath, session, logger);
+    const onnx = await createOnnxSession({ cpu: files.onnxPath, cuda: files.cudaOnnxPath }, session, logger);
     try {
       const graph = inspectGraph(id, onnx.session);
       // After onnxruntime accepted the file, so a broken one fails with its message.
-      const dtype = modelDtype(await summarizeOnnxGraph(files.onnxPath));
+      const dtype = modelDtype(await summarizeOnnxGraph(onnx.path));
       return new OnnxEmbeddingModel(id, files, tokenizer, onnx, graph, dtype, limits, padId, onStage);
     } catch (error) {
       await onnx.session.release();
@@ -81,6 +81,11 @@ export class OnnxEmbeddingModel {
     const [vector] = allEmbedded(await this.embed([WARM_UP_TEXT], { normalize: false }));
     this.dimensions = vector.length;
     this.observe = this.onStage;
+  }
+
+  /** The ONNX file this model runs. */
+  get file(): string {
+    return this.onnx.path;
   }
 
   info(): ModelInfo {
