@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { messageOf } from '../common/message-of';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, configuredModelIds } from '../config/app-config';
 import { EmbeddingStageStats } from '../embedding/providers/embedding-provider';
 import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
 
@@ -74,6 +74,11 @@ export class MetricsService {
     'status',
   ]);
   private readonly teiErrors = this.counter('tei_errors_total', 'Failed requests to the TEI server', ['status']);
+  private readonly remoteErrors = this.counter(
+    'remote_errors_total',
+    'Failed requests to OpenAI-compatible remotes, 429s included',
+    ['model', 'status'],
+  );
   private readonly httpRequests = this.counter('http_requests_total', 'HTTP requests answered', HTTP_LABELS);
   private readonly httpDuration = this.histogram(
     'http_request_duration_seconds',
@@ -95,7 +100,7 @@ export class MetricsService {
       collect: () => this.refreshQueueDepth(queueDepth),
     });
     STAGES.forEach((stage) => this.stageDuration.zero({ stage }));
-    this.addModels(config.embedding.models.map((model) => model.id));
+    this.addModels(configuredModelIds(config));
   }
 
   /** Creates a model's series at zero, so dashboards see it before its first chunk; known models are skipped. */
@@ -141,6 +146,11 @@ export class MetricsService {
   /** For the TEI provider: one failed request (an HTTP status, or `network`/`timeout` when none came back). */
   teiError(status: ErrorStatus): void {
     this.teiErrors.inc({ status: String(status) });
+  }
+
+  /** For the OpenAI-compatible provider: one failed request of a model (429s included), before any retry. */
+  remoteError(model: string, status: ErrorStatus): void {
+    this.remoteErrors.inc({ model, status: String(status) });
   }
 
   /** The embedding providers' observer (OnnxEmbeddingProviderOptions.onStage). */

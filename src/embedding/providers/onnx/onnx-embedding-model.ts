@@ -111,6 +111,17 @@ export class OnnxEmbeddingModel {
     return { vectors, refused, tokenCounts: lengths };
   }
 
+  /** What `embed` would count: the same prompt, lower-casing and truncation, without running the model. */
+  async countTokens(texts: string[], options: EmbedOptions = {}): Promise<number[]> {
+    assertTexts(texts);
+    const request = resolveOptions(options, {
+      id: this.id,
+      settings: this.files.settings,
+      dimensions: this.dimensions,
+    });
+    return (await this.tokenize(texts, request)).map((text) => text.ids.length);
+  }
+
   async close(): Promise<void> {
     await this.runs.idle();
     await this.onnx.session.release();

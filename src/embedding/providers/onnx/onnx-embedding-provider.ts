@@ -76,6 +76,10 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
     return this.readyModel(model).embed(texts, options);
   }
 
+  async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[]> {
+    return this.readyModel(model).countTokens(texts, options);
+  }
+
   describe(model: string): ModelInfo {
     return this.readyModel(model).info();
   }
