@@ -52,6 +52,11 @@ export class RoutingEmbeddingProvider extends EmbeddingProvider {
     return route.provider.countTokens(target, texts, options);
   }
 
+  /** The back end serving `model` (for diagnostics and tests: a TEI window, a rate budget). */
+  backend(model: string): EmbeddingProvider {
+    return this.find(model).route.provider;
+  }
+
   describe(model: string): ModelInfo {
     const { route, target } = this.find(model);
     return { ...route.provider.describe(target), id: model };

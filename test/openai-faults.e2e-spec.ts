@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OpenAiCompatibleProvider } from '../src/embedding/providers/openai-compatible/openai-compatible-provider';
+import { RoutingEmbeddingProvider } from '../src/embedding/providers/routing/routing-provider';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { ensureModel } from './fixtures/model/make-model';
+import { FakeOpenAi, FakeOpenAiFaults } from './fake-openai';
+import { startTestApp, TestApp } from './app';
+import { waitFor } from './wait';
+
+const MODEL = 'remote-tiny';
+/** 2,000 tokens a second: a task of 300 chunks (about 12,000 tiny-model tokens) takes several seconds of budget. */
+const TPM = 120_000;
+
+/**
+ * The OpenAI-compatible provider against a fault-injecting OpenAI-compatible server (test/fake-openai.ts: real
+ * vectors and token counts from the tiny model) that enforces a tokens-per-minute limit with 429 + Retry-After,
+ * refuses one input with 400 and drops connections. Each case ends with every chunk stored once or failed with the
+ * server's message; 429s and dropped connections cost no attempt.
+ */
+describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)', () => {
+  let local: OnnxEmbeddingProvider;
+  let server: FakeOpenAi;
+  let dir: string;
+  let t: TestApp | undefined;
+
+  beforeAll(async () => {
+    local = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: await ensureModel('tiny') }] });
+    await local.init();
+    server = new FakeOpenAi(local, 'tiny');
+    await server.start();
+    dir = mkdtempSync(join(tmpdir(), 'openai-faults-'));
+  });
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await local?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The app with one model through the fake server; `entry` adds fields to its models-file entry. */
+  async function start(entry: string[]): Promise<TestApp> {
+    const file = join(dir, `models-${Date.now()}.yaml`);
+    const lines = ['models:', `  - id: ${MODEL}`, '    backend: openai', `    url: ${server.url}`, '    model: tiny'];
+    writeFileSync(file, [...lines, ...entry.map((line) => `    ${line}`)].join('\n'));
+    t = await startTestApp({
+      EMBEDDING_MODELS_FILE: file,
+      SENDER_BATCH_SIZE: '100',
+      SENDER_POLL_INTERVAL_MS: '200',
+      SENDER_REUSE_EMBEDDINGS: 'false',
+    });
+    return t;
+  }
+
+  const texts = (n: number, prefix: string) =>
+    Array.from({ length: n }, (_, i) => `${prefix} chunk ${i}: ${'lorem ipsum dolor '.repeat((i % 3) + 1)}`);
+
+  /** Runs one task of `count` chunks (one of them `bad`) to its end; answers the task and its links. */
+  async function runTask(app: TestApp, count: number, bad?: number) {
+    const chunkTexts = texts(count, `run ${Date.now()}`).map((text, i) => (i === bad ? `${text} FORBIDDEN` : text));
+    const created = await app
+      .http()
+      .post('/tasks')
+      .send({ name: 'faults', model: MODEL, chunks: chunkTexts.map((text) => ({ text })) })
+      .expect(201);
+    const task = await waitFor(async () => {
+      const body = (await app.http().get(`/tasks/${created.body.id}`)).body;
+      return ['completed', 'failed'].includes(body.status) ? body : undefined;
+    }, 90_000);
+    const links: { status: string; attempts: number; last_error: string | null; text: string; stored: number }[] =
+      await app.app.get(DataSource).query(
+        `SELECT l.status, l.attempts, l.last_error, c.text,
+                (SELECT count(*)::int FROM mgmt.embedding e WHERE e.chunk_id = l.chunk_id AND e.model = $2) AS stored
+         FROM mgmt.embed_task_chunk l JOIN mgmt.embed_chunk c ON c.id = l.chunk_id WHERE l.task_id = $1`,
+        [created.body.id, MODEL],
+      );
+    return { task, links, chunkTexts };
+  }
+
+  /** Every chunk stored once, or (the bad one) failed with the server's message; no attempt spent on faults. */
+  function expectSettled(run: Awaited<ReturnType<typeof runTask>>, bad?: number) {
+    const badText = bad === undefined ? undefined : run.chunkTexts[bad];
+    for (const link of run.links) {
+      if (link.text === badText) {
+        expect(link).toMatchObject({ status: 'failed', stored: 0 });
+        expect(link.last_error).toMatch(
+          /the remote answered 400: '\$\.input\[0\]' is invalid: it holds forbidden text/,
+        );
+      } else {
+        expect(link).toMatchObject({ status: 'done', stored: 1, attempts: 1 });
+        // Embedded once: refused and dropped requests embed nothing, so no token is paid twice.
+        expect(server.stats.embedded.get(link.text)).toBe(1);
+      }
+    }
+  }
+
+  function budgetOf(app: TestApp) {
+    const router = app.app.get(EmbeddingProvider) as RoutingEmbeddingProvider;
+    return (router.backend(MODEL) as OpenAiCompatibleProvider).budgetSnapshot();
+  }
+
+  const faults = (more: FakeOpenAiFaults = {}): FakeOpenAiFaults => ({
+    tokensPerMinute: TPM,
+    badInput: 'FORBIDDEN',
+    drops: 3,
+    ...more,
+  });
+
+  it('with the budget configured: paces under the limit (a handful of 429s at most), isolates the bad input, survives drops', async () => {
+    const app = await start(['max_inputs: 32', 'budget:', `  tokens_per_minute: ${TPM}`, '  concurrency: 4']);
+    server.reset(faults());
+    const run = await runTask(app, 300, 17);
+    expect(run.task).toMatchObject({ status: 'failed', progress: { total: 300, done: 299, failed: 1 } });
+    expectSettled(run, 17);
+    expect(server.stats.statuses[429] ?? 0).toBeLessThanOrEqual(3);
+    // The whole run stayed under the limit: accepted tokens over the time they took, plus the server's burst.
+    const { accepted } = server.stats;
+    const seconds = (accepted[accepted.length - 1].at - accepted[0].at) / 1000;
+    expect(server.stats.acceptedTokens).toBeLessThanOrEqual((TPM / 60) * (seconds + 3) + 1000);
+  });
+
+  it('without a budget: learns the limit from the x-ratelimit headers; 429s fail nothing and cost no attempt', async () => {
+    const app = await start(['max_inputs: 32']);
+    server.reset(faults({ rateLimitHeaders: true }));
+    const run = await runTask(app, 300, 5);
+    expectSettled(run, 5);
+    expect(budgetOf(app).tokensPerMinute).toBe(TPM);
+  });
+
+  it('without a budget or headers: the 429s and their Retry-After alone hold it back, and nothing fails for them', async () => {
+    const app = await start(['max_inputs: 16', 'budget:', '  concurrency: 8']);
+    server.reset(faults({ drops: 0, burstSeconds: 1 }));
+    const run = await runTask(app, 200);
+    expect(server.stats.statuses[429]).toBeGreaterThan(0);
+    expect(run.task).toMatchObject({ status: 'completed', progress: { done: 200 } });
+    expectSettled(run);
+  });
+
+  it('follows the remote when it lowers its limit while a task runs', async () => {
+    const app = await start(['max_inputs: 16', 'budget:', `  tokens_per_minute: ${TPM}`]);
+    server.reset(faults({ rateLimitHeaders: true, drops: 0, badInput: undefined }));
+    const running = runTask(app, 300);
+    await waitFor(async () => (server.stats.acceptedTokens > 2000 ? true : undefined), 30_000, 20);
+    server.setTokensPerMinute(TPM / 2);
+    const run = await running;
+    expectSettled(run);
+    expect(budgetOf(app)).toMatchObject({ tokensPerMinute: TPM / 2, lowered: 1 });
+    expect(server.stats.statuses[429] ?? 0).toBeLessThanOrEqual(5);
+  });
+
+  it('a server that stays unavailable sends the chunks back for a later attempt, and they complete once it recovers', async () => {
+    const app = await start(['max_inputs: 50', 'max_attempts: 2', 'retry_base_ms: 10']);
+    server.reset({ unavailable: 4 });
+    const run = await runTask(app, 100);
+    expect(run.task).toMatchObject({ status: 'completed', progress: { done: 100 } });
+    // Two requests of 50 each met two 503s (their two attempts), then the sender tried the batch again.
+    expect(run.links.every((link) => link.status === 'done' && link.stored === 1)).toBe(true);
+    expect(Math.max(...run.links.map((link) => link.attempts))).toBe(2);
+    expect(server.stats.statuses[503]).toBe(4);
+  });
+});
