@@ -45,7 +45,7 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
   });
 
   /** The app with one model through the fake server; `entry` adds fields to its models-file entry. */
-  async function start(entry: string[]): Promise<TestApp> {
+  async function start(entry: string[], env: Record<string, string> = {}): Promise<TestApp> {
     const file = join(dir, `models-${Date.now()}.yaml`);
     const lines = ['models:', `  - id: ${MODEL}`, '    backend: openai', `    url: ${server.url}`, '    model: tiny'];
     writeFileSync(file, [...lines, ...entry.map((line) => `    ${line}`)].join('\n'));
@@ -54,6 +54,7 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
       SENDER_BATCH_SIZE: '100',
       SENDER_POLL_INTERVAL_MS: '200',
       SENDER_REUSE_EMBEDDINGS: 'false',
+      ...env,
     });
     return t;
   }
@@ -61,18 +62,27 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
   const texts = (n: number, prefix: string) =>
     Array.from({ length: n }, (_, i) => `${prefix} chunk ${i}: ${'lorem ipsum dolor '.repeat((i % 3) + 1)}`);
 
-  /** Runs one task of `count` chunks (one of them `bad`) to its end; answers the task and its links. */
-  async function runTask(app: TestApp, count: number, bad?: number) {
-    const chunkTexts = texts(count, `run ${Date.now()}`).map((text, i) => (i === bad ? `${text} FORBIDDEN` : text));
+  async function createTask(app: TestApp, chunkTexts: string[], model = MODEL): Promise<number> {
     const created = await app
       .http()
       .post('/tasks')
-      .send({ name: 'faults', model: MODEL, chunks: chunkTexts.map((text) => ({ text })) })
+      .send({ name: 'faults', model, chunks: chunkTexts.map((text) => ({ text })) })
       .expect(201);
-    const task = await waitFor(async () => {
-      const body = (await app.http().get(`/tasks/${created.body.id}`)).body;
+    return created.body.id;
+  }
+
+  async function finished(app: TestApp, id: number) {
+    return waitFor(async () => {
+      const body = (await app.http().get(`/tasks/${id}`)).body;
       return ['completed', 'failed'].includes(body.status) ? body : undefined;
     }, 90_000);
+  }
+
+  /** Runs one task of `count` chunks (one of them `bad`) to its end; answers the task and its links. */
+  async function runTask(app: TestApp, count: number, bad?: number) {
+    const chunkTexts = texts(count, `run ${Date.now()}`).map((text, i) => (i === bad ? `${text} FORBIDDEN` : text));
+    const created = { body: { id: await createTask(app, chunkTexts) } };
+    const task = await finished(app, created.body.id);
     const links: { status: string; attempts: number; last_error: string | null; text: string; stored: number }[] =
       await app.app.get(DataSource).query(
         `SELECT l.status, l.attempts, l.last_error, c.text,
@@ -163,5 +173,23 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
     expect(run.links.every((link) => link.status === 'done' && link.stored === 1)).toBe(true);
     expect(Math.max(...run.links.map((link) => link.attempts))).toBe(2);
     expect(server.stats.statuses[503]).toBe(4);
+  });
+
+  it('a local model’s task is not held up by a remote model’s batches waiting for their budget', async () => {
+    const app = await start(['max_inputs: 16', 'budget:', `  tokens_per_minute: ${TPM / 20}`], {
+      EMBEDDING_MODELS: `tiny=${await ensureModel('tiny')}`,
+      SENDER_CONCURRENCY: '1',
+      SENDER_SHUTDOWN_GRACE_MS: '500',
+    });
+    server.reset({});
+    // 6,000 tokens a minute: the remote task's 300 chunks need about two minutes of budget.
+    const remote = await createTask(app, texts(300, 'slow remote'));
+    await waitFor(async () => (server.stats.requests > 1 ? true : undefined), 30_000, 20);
+    const local = await createTask(app, texts(200, 'quick local'), 'tiny');
+    expect(await finished(app, local)).toMatchObject({ status: 'completed', progress: { done: 200 } });
+    const slow = (await app.http().get(`/tasks/${remote}`)).body;
+    expect(slow.status).toBe('running');
+    expect(slow.progress.done).toBeLessThan(300);
+    await app.http().post(`/tasks/${remote}/cancel`).expect(200);
   });
 });
