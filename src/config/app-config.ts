@@ -168,10 +168,10 @@ export class AppConfig {
 
 /** Every model this configuration serves, in order: EMBEDDING_MODELS, then the models file. */
 export function configuredModelIds({ embedding }: AppConfig): string[] {
-  return [...embedding.models, ...embedding.modelsFile].map((model) => model.id);
+  return [...embedding.models, ...(embedding.modelsFile ?? [])].map((model) => model.id);
 }
 
 /** The price of a million tokens of a model, from the models file; undefined when none is set. */
 export function pricePerMillionTokens({ embedding }: AppConfig, model: string): number | undefined {
-  return embedding.modelsFile.find((entry) => entry.id === model)?.pricePerMillionTokens;
+  return embedding.modelsFile?.find((entry) => entry.id === model)?.pricePerMillionTokens;
 }

@@ -34,6 +34,11 @@ export interface EmbeddedChunks {
   refused: Map<string, string>;
   /** The texts the model embedded for this request; the others were reused. */
   embedded: Set<string>;
+  /**
+   * Tokens of each text with a vector: for an embedded one what embedding it cost (the back end's count, a remote's
+   * usage apportioned over its texts), for a reused one what embedding it would have cost (what reuse saved).
+   */
+  tokens: Map<string, number>;
 }
 
 export interface DeliveredChunks {
@@ -72,8 +77,9 @@ export class DeliveryService {
     const vectors = new Map(reused);
     const refused = new Map<string, string>();
     const embedded = new Set<string>();
+    const tokens = await this.savedTokens(model, request, distinct, reused);
     if (toEmbed.length === 0) {
-      return { model, dimensions: vectors.values().next().value?.length ?? 0, vectors, refused, embedded };
+      return { model, dimensions: vectors.values().next().value?.length ?? 0, vectors, refused, embedded, tokens };
     }
     const { field, label } = request.terms;
     const call = {
@@ -89,8 +95,9 @@ export class DeliveryService {
       if (!vector) return void refused.set(hash, outcome.refused.get(index)!.message);
       vectors.set(hash, vector);
       embedded.add(hash);
+      tokens.set(hash, outcome.tokens[index]);
     });
-    return { model, dimensions: outcome.dimensions, vectors, refused, embedded };
+    return { model, dimensions: outcome.dimensions, vectors, refused, embedded, tokens };
   }
 
   /**
@@ -114,6 +121,20 @@ export class DeliveryService {
       .map(({ chunkId, contentHash }) => ({ chunkId, contentHash, vector: vectors.get(contentHash)! }));
     if (items.length === 0) return report;
     return this.isolating.deliver({ taskId, model, dimensions, items }, report);
+  }
+
+  /** What the reused texts would have cost: counted by the model's tokenizer where there is one (no inference). */
+  private async savedTokens(
+    model: string,
+    request: EmbedChunksRequest,
+    distinct: Map<string, { text: string }>,
+    reused: Map<string, Float32Array>,
+  ): Promise<Map<string, number>> {
+    if (reused.size === 0) return new Map();
+    const hashes = [...reused.keys()];
+    const texts = hashes.map((hash) => distinct.get(hash)!.text);
+    const counts = await this.embeddings.countTokens(model, texts, request.options);
+    return new Map(hashes.map((hash, index) => [hash, counts[index]]));
   }
 
   private async reusable(model: string, request: EmbedChunksRequest, hashes: string[]) {

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { DeliveryService } from '../delivery/delivery.service';
+import { DeliveryService, EmbeddedChunks } from '../delivery/delivery.service';
 import { DeliveryReport } from '../delivery/isolating-delivery';
 import { EmbeddingService } from '../embedding/embedding.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
+import { chargeTokens } from './link-tokens';
 import { ClaimedBatch, ClaimedChunk } from './sender.repository';
 
 /** In the background lane: requests to this instance go first, and batches embed whole, in claim order. */
@@ -49,17 +50,26 @@ export class LocalBatchWorker extends BatchWorker {
         reuse: this.config.sender.reuseEmbeddings,
       });
       outcome.noteEmbedded(batch.items.filter((item) => embedded.embedded.has(item.contentHash)));
-      for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
-        const report = new DeliveryReport();
-        const endDelivery = this.metrics.startStage('delivery');
-        try {
-          await this.delivery.deliver(embedded, taskId, items, report);
-        } finally {
-          endDelivery();
-          record(report, items, outcome);
-        }
+      try {
+        await this.deliverByTask(batch, embedded, outcome);
+      } finally {
+        // Whatever was delivered before a failure is done, and carries its tokens.
+        outcome.tokens = chargeTokens(batch.items, new Set(outcome.done), embedded);
       }
     });
+  }
+
+  private async deliverByTask(batch: ClaimedBatch, embedded: EmbeddedChunks, outcome: BatchOutcome): Promise<void> {
+    for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
+      const report = new DeliveryReport();
+      const endDelivery = this.metrics.startStage('delivery');
+      try {
+        await this.delivery.deliver(embedded, taskId, items, report);
+      } finally {
+        endDelivery();
+        record(report, items, outcome);
+      }
+    }
   }
 }
 
