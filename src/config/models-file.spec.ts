@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidConfigError, loadConfig } from './config.loader';
+import { findProjectRoot, InvalidConfigError, loadConfig } from './config.loader';
 import { configuredModelIds, pricePerMillionTokens } from './app-config';
 
 describe('EMBEDDING_MODELS_FILE', () => {
@@ -140,5 +140,13 @@ models:
     expect(() => load(path, { EMBEDDING_MODELS: 'a/b' })).toThrow(
       /"a\/b" is both in EMBEDDING_MODELS and in EMBEDDING_MODELS_FILE/,
     );
+  });
+
+  it('loads the README’s example, three back ends', () => {
+    const readme = readFileSync(join(findProjectRoot(), 'README.md'), 'utf8');
+    const section = readme.split('## Several back ends')[1];
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+    const config = load(file('readme.yaml', example), { OPENAI_API_KEY: 'sk-test' });
+    expect(config.embedding.modelsFile.map((entry) => entry.backend)).toEqual(['onnx', 'tei', 'openai']);
   });
 });

@@ -126,7 +126,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EmbedCall, EmbeddingService } from '../embedding/embedding.service';
 import { EmbedOptions } from '../embedding/providers/embedding-provider';
 import { VectorReuse } from '../receiver/vector-reuse';
+import { chargeTokens, LinkTokens } from './charge-tokens';
 import { DeliveryReport, IsolatingDelivery } from './isolating-delivery';
 
 /** A chunk to embed and deliver. */
@@ -45,6 +46,8 @@ export interface DeliveredChunks {
   model: string;
   dimensions: number;
   report: DeliveryReport;
+  /** What each delivered chunk cost or saved, by chunk id (see chargeTokens). */
+  tokens: Map<number, LinkTokens>;
 }
 
 /**
@@ -65,7 +68,10 @@ export class DeliveryService {
   async embedAndDeliver(taskId: number, request: EmbedChunksRequest): Promise<DeliveredChunks> {
     const embedded = await this.embed(request);
     const report = await this.deliver(embedded, taskId, request.chunks);
-    return { model: embedded.model, dimensions: embedded.dimensions, report };
+    const delivered = new Set(report.delivered);
+    const { byItem } = chargeTokens(request.chunks, (chunk) => delivered.has(chunk.chunkId), embedded);
+    const tokens = new Map([...byItem].map(([chunk, counted]) => [chunk.chunkId, counted]));
+    return { model: embedded.model, dimensions: embedded.dimensions, report, tokens };
   }
 
   /** One vector per distinct text: reused from the store when asked and possible, the rest embedded in one call. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { chargeTokens } from '../delivery/charge-tokens';
 import { DeliveryService, EmbeddedChunks } from '../delivery/delivery.service';
 import { DeliveryReport } from '../delivery/isolating-delivery';
 import { EmbeddingService } from '../embedding/embedding.service';
@@ -7,7 +8,6 @@ import { MetricsService } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
-import { chargeTokens } from './link-tokens';
 import { ClaimedBatch, ClaimedChunk } from './sender.repository';
 
 /** In the background lane: requests to this instance go first, and batches embed whole, in claim order. */
@@ -54,7 +54,9 @@ export class LocalBatchWorker extends BatchWorker {
         await this.deliverByTask(batch, embedded, outcome);
       } finally {
         // Whatever was delivered before a failure is done, and carries its tokens.
-        outcome.tokens = chargeTokens(batch.items, new Set(outcome.done), embedded);
+        const done = new Set(outcome.done);
+        const { byItem, unused } = chargeTokens(batch.items, (item) => done.has(item.linkId), embedded);
+        outcome.tokens = { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
       }
     });
   }

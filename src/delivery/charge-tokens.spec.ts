@@ -1,6 +1,12 @@
-import { EmbeddedChunks } from '../delivery/delivery.service';
-import { chargeTokens } from './link-tokens';
-import { ClaimedChunk } from './sender.repository';
+import { ClaimedChunk } from '../sender/sender.repository';
+import { chargeTokens as chargeItems } from './charge-tokens';
+import { EmbeddedChunks } from './delivery.service';
+
+/** By link id, as the sender uses it. */
+function chargeTokens(items: ClaimedChunk[], done: Set<number>, embedded: EmbeddedChunks) {
+  const { byItem, unused } = chargeItems(items, (item) => done.has(item.linkId), embedded);
+  return { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
+}
 
 const link = (linkId: number, taskId: number, contentHash: string): ClaimedChunk => ({
   linkId,
