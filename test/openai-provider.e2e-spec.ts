@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +11,14 @@ import { waitFor } from './wait';
 
 const REMOTE = 'remote-tiny';
 const LOCAL = 'tiny';
+const TEI = 'tei-tiny';
+const VARIANT = 'tiny-variant';
 
 /**
  * A models-file entry with `backend: openai` against a real OpenAI-compatible server: a second instance of this
- * service serving the tiny model at /v1/embeddings. The instance under test serves the same model locally too, so one
- * instance serves a local and a remote model at once.
+ * service serving the tiny model at /v1/embeddings. The instance under test serves the same model locally too
+ * (EMBEDDING_MODELS), through the peer's TEI-compatible API (`backend: tei`) and from another ONNX file of a copy of
+ * its folder (`backend: onnx` with `file`), so one instance serves the one model from every kind of back end.
  */
 describe('OpenAI-compatible provider against a second instance of this service (e2e)', () => {
   let peer: TestApp;
@@ -29,6 +32,9 @@ describe('OpenAI-compatible provider against a second instance of this service (
     await peer.app.listen(0, '127.0.0.1');
     const peerUrl = `http://127.0.0.1:${(peer.app.getHttpServer().address() as AddressInfo).port}`;
     dir = mkdtempSync(join(tmpdir(), 'openai-provider-'));
+    // A copy whose only ONNX file has another name: it loads only if the entry's `file` is followed.
+    cpSync(model, join(dir, 'variant'), { recursive: true });
+    renameSync(join(dir, 'variant/onnx/model.onnx'), join(dir, 'variant/onnx/model_variant.onnx'));
     const modelsFile = join(dir, 'models.yaml');
     writeFileSync(
       modelsFile,
@@ -41,6 +47,14 @@ describe('OpenAI-compatible provider against a second instance of this service (
         `    tokenizer: ${model}`,
         '    max_inputs: 16',
         '    price_per_million_tokens: 0.5',
+        `  - id: ${TEI}`,
+        '    backend: tei',
+        `    url: ${peerUrl}`,
+        '    model: test/tiny',
+        `  - id: ${VARIANT}`,
+        '    backend: onnx',
+        '    source: ./variant',
+        '    file: onnx/model_variant.onnx',
       ].join('\n'),
     );
     t = await startTestApp({
@@ -96,14 +110,30 @@ describe('OpenAI-compatible provider against a second instance of this service (
     return rows;
   }
 
-  it('serves the local and the remote model, readiness listing each', async () => {
+  it('serves the model from every back end, readiness listing each', async () => {
     const ready = await t.http().get('/health/ready').expect(200);
     expect(ready.body.details.embedding.models).toEqual([
       expect.objectContaining({ id: LOCAL, warmedUp: true, device: 'cpu' }),
       expect.objectContaining({ id: REMOTE, warmedUp: true, device: 'remote' }),
+      expect.objectContaining({ id: TEI, warmedUp: true, device: 'remote' }),
+      expect.objectContaining({ id: VARIANT, warmedUp: true, device: 'cpu' }),
     ]);
     const models = await t.http().get('/v1/models').expect(200);
-    expect(models.body.data.map((model: { id: string }) => model.id)).toEqual([LOCAL, REMOTE]);
+    expect(models.body.data.map((model: { id: string }) => model.id)).toEqual([LOCAL, REMOTE, TEI, VARIANT]);
+  });
+
+  it('completes a task on the TEI and the ONNX-file entries too, with the same vectors', async () => {
+    const [tei, variant] = await Promise.all([
+      createTask(TEI, texts(50, 'tei')),
+      createTask(VARIANT, texts(50, 'tei')),
+    ]);
+    expect(await finished(tei)).toMatchObject({ status: 'completed', progress: { done: 50 } });
+    expect(await finished(variant)).toMatchObject({ status: 'completed', progress: { done: 50 } });
+    const [teiRows, variantRows] = [await storedVectors(tei, TEI), await storedVectors(variant, VARIANT)];
+    expect(teiRows).toHaveLength(50);
+    teiRows.forEach((row, i) =>
+      expect(cosine(row.embedding, variantRows[i].embedding)).toBeGreaterThanOrEqual(0.99999),
+    );
   });
 
   it('stores, for a task on the remote model, the vectors local ONNX computes for the same texts', async () => {
@@ -169,7 +199,7 @@ describe('OpenAI-compatible provider against a second instance of this service (
       .post('/tasks')
       .send({ name: 'x', model: 'other', chunks: [{ text: 'a' }] });
     expect(refused.status).toBe(400);
-    expect(refused.body.message).toContain(`served models: ${LOCAL}, ${REMOTE}`);
+    expect(refused.body.message).toContain(`served models: ${LOCAL}, ${REMOTE}, ${TEI}, ${VARIANT}`);
   });
 });
 
