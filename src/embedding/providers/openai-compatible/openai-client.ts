@@ -19,7 +19,7 @@ export interface OpenAiEmbedAnswer {
 /**
  * What a failed request means to the caller:
  * - `rate-limited`: 429: wait (Retry-After or the reset headers) and send again, without counting an attempt;
- * - `transient`: 408, 409, 5xx, network errors, resets and timeouts: try again with backoff;
+ * - `transient`: 408, 409, 424 (TEI's failed inference), 5xx, network errors, resets and timeouts: try again;
  * - `too-large`: 413 for the request (too many inputs or tokens): send fewer;
  * - `input`: 400/413/422 about the input: one input is bad, or several; split to find it;
  * - `request`: 400/422 naming another parameter (`dimensions`, `model`…): the call itself is wrong;
@@ -170,7 +170,7 @@ async function failure(response: Response): Promise<OpenAiRequestError> {
 
 function classify(status: number, body: ErrorBody | undefined): OpenAiFailureKind {
   if (status === 429) return body?.code === 'insufficient_quota' ? 'fatal' : 'rate-limited';
-  if (status === 408 || status === 409 || status >= 500) return 'transient';
+  if (status === 408 || status === 409 || status === 424 || status >= 500) return 'transient';
   // Too many inputs, too many tokens, or one input too long: halving finds out, and a lone input is refused.
   if (status === 413) return 'too-large';
   if (status === 400 || status === 422) {
