@@ -21,6 +21,8 @@ export interface FakeOpenAiFaults {
   unavailable?: number;
   /** Most inputs per request (413 beyond, naming the limit as TEI does). */
   maxInputs?: number;
+  /** Answer 401 to every request, as for a revoked key. */
+  unauthorized?: boolean;
 }
 
 export interface FakeOpenAiStats {
@@ -86,6 +88,9 @@ export class FakeOpenAi {
     const body = JSON.parse(text) as { model: string; input: string[]; encoding_format?: string; dimensions?: number };
     const inputs = body.input;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, inputs.length);
+    if (this.faults.unauthorized) {
+      return this.answer(res, 401, error('Incorrect API key provided', null, 'invalid_api_key'));
+    }
     if (countDown(this.faults, 'drops')) return void req.socket.destroy();
     if (countDown(this.faults, 'unavailable')) return this.answer(res, 503, error('The server is overloaded', null));
     const max = this.faults.maxInputs;

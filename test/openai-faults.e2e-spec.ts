@@ -192,4 +192,34 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
     expect(slow.progress.done).toBeLessThan(300);
     await app.http().post(`/tasks/${remote}/cancel`).expect(200);
   });
+
+  it('learns a smaller batch limit that the remote names, and keeps to it', async () => {
+    const app = await start(['max_inputs: 32']);
+    server.reset({ maxInputs: 8 });
+    const run = await runTask(app, 100);
+    expectSettled(run);
+    // After the first refusals, every request holds at most 8 inputs: few 413s, not one per request.
+    expect(server.stats.statuses[413]).toBeLessThanOrEqual(4);
+  });
+
+  it('a revoked key turns readiness down for that model only, and back up once a request succeeds', async () => {
+    const app = await start(['max_inputs: 32', 'retry_base_ms: 10'], {
+      EMBEDDING_MODELS: `tiny=${await ensureModel('tiny')}`,
+      SENDER_RETRY_BASE_MS: '500',
+    });
+    server.reset({ unauthorized: true });
+    const id = await createTask(app, texts(10, 'revoked'));
+    const down = await waitFor(async () => {
+      const answer = await app.http().get('/health/ready');
+      return answer.status === 503 ? answer.body : undefined;
+    });
+    const models = down.details.embedding.models;
+    expect(models.find((model: { id: string }) => model.id === 'tiny').error).toBeUndefined();
+    expect(models.find((model: { id: string }) => model.id === MODEL).error).toMatch(
+      /401: Incorrect API key provided \(check the API key: api_key_env or api_key_file\)/,
+    );
+    server.reset({});
+    expect(await finished(app, id)).toMatchObject({ status: 'completed', progress: { done: 10 } });
+    await app.http().get('/health/ready').expect(200);
+  });
 });
