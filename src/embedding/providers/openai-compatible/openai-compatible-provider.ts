@@ -14,11 +14,11 @@ import {
 } from '../embedding-provider';
 import { TextTokenizer } from '../onnx/tokenizer/text-tokenizer';
 import { l2Normalize } from '../onnx/vector-math';
-import { OpenAiClient, OpenAiEmbedAnswer, OpenAiEmbedBody, OpenAiRequestError } from './openai-client';
-import { remoteRefusedEveryInput, remoteRequestRefused, RemoteUnavailableError } from './openai-compatible.errors';
+import { OpenAiClient, OpenAiEmbedBody, OpenAiRequestError } from './openai-client';
+import { remoteRefusedEveryInput, RemoteUnavailableError } from './openai-compatible.errors';
 import { RateBudget, RateBudgetLimits, RateBudgetSnapshot } from './rate-budget';
-import { waitAskedMs } from './rate-limit-headers';
 import { planRequests, splitForRetry } from './request-plan';
+import { RequestSender } from './request-sender';
 import { apportion, TokenCounter } from './token-counts';
 
 export interface OpenAiCompatibleProviderOptions {
@@ -50,8 +50,6 @@ export interface OpenAiCompatibleProviderOptions {
   now?: () => number;
 }
 
-/** A request that keeps meeting 429s gives up after this long, so a remote that never lets up fails the call. */
-export const RATE_LIMITED_GIVE_UP_MS = 15 * 60_000;
 /** A request holds at most this many seconds of the tokens-per-minute budget, so pacing stays smooth. */
 const MAX_REQUEST_SECONDS_OF_BUDGET = 5;
 const WARM_UP_TEXT = 'warm-up';
@@ -80,6 +78,7 @@ interface CallState {
 export class OpenAiCompatibleProvider extends EmbeddingProvider {
   private readonly client: OpenAiClient;
   private readonly budget: RateBudget;
+  private readonly sender: RequestSender;
   private counter = new TokenCounter();
   private maxInputs: number;
   private status: ModelReadiness;
@@ -93,6 +92,12 @@ export class OpenAiCompatibleProvider extends EmbeddingProvider {
     this.budget = new RateBudget(options.budget, options.now, (message) =>
       options.logger?.warn(`Model "${options.id}" at ${this.client.url}: ${message}`),
     );
+    this.sender = new RequestSender(this.client, this.budget, () => this.counter, {
+      maxAttempts: options.maxAttempts,
+      retryBaseMs: options.retryBaseMs,
+      onRequestError: options.onRequestError,
+      onHealth: (problem) => (this.status = { ...this.status, error: problem }),
+    });
     this.maxInputs = options.maxInputs;
     this.status = { id: options.id, loaded: false, warmedUp: false, device: 'remote' };
   }
@@ -173,7 +178,7 @@ export class OpenAiCompatibleProvider extends EmbeddingProvider {
     const body = { model: this.options.model, dimensions: this.configuredDimensions() };
     for (let attempt = 0; ; attempt++) {
       try {
-        const answer = await this.send([WARM_UP_TEXT], [1], body, this.closing.signal, 1);
+        const answer = await this.sender.send({ ...body, input: [WARM_UP_TEXT] }, [1], this.closing.signal, 1);
         return this.ready(answer.vectors[0].length);
       } catch (error) {
         const waitMs = Math.min(backoffMs(attempt, 250, 5_000), deadline - Date.now());
@@ -249,12 +254,8 @@ export class OpenAiCompatibleProvider extends EmbeddingProvider {
   private async run(indexes: number[], call: CallState): Promise<void> {
     const counts = indexes.map((index) => call.counts[index]);
     try {
-      const answer = await this.send(
-        indexes.map((index) => call.texts[index]),
-        counts,
-        call.body,
-        call.signal,
-      );
+      const input = indexes.map((index) => call.texts[index]);
+      const answer = await this.sender.send({ ...call.body, input }, counts, call.signal);
       const tokens =
         answer.promptTokens === undefined
           ? counts.map((count) => this.counter.estimate([count]))
@@ -268,78 +269,6 @@ export class OpenAiCompatibleProvider extends EmbeddingProvider {
       if (indexes.length === 1) return void call.refused.set(indexes[0], error.message);
       this.learnBatchLimit(error);
       await Promise.all(splitForRetry(indexes, error.details.maxInputs).map((part) => this.run(part, call)));
-    }
-  }
-
-  /**
-   * One request through the budget, retried: 429s wait and do not count; transient failures count up to
-   * maxAttempts. Answers the vectors; rejects with an OpenAiRequestError only for a refusal of the input
-   * (`too-large`, `input`), which the caller splits, and with an EmbeddingError for everything else.
-   */
-  private async send(
-    input: string[],
-    counts: number[],
-    body: Omit<OpenAiEmbedBody, 'input'>,
-    signal: AbortSignal,
-    attempts = this.options.maxAttempts,
-  ): Promise<OpenAiEmbedAnswer> {
-    let rateLimitedSince: number | undefined;
-    for (let attempt = 1; ;) {
-      const estimate = this.counter.estimate(counts);
-      const permit = await this.budget.acquire(estimate, signal);
-      try {
-        const answer = await this.client.embed({ ...body, input }, signal);
-        permit.finish(answer.promptTokens ?? estimate);
-        this.budget.observe(answer.limits);
-        if (answer.promptTokens !== undefined) this.counter.learn(counts, answer.promptTokens);
-        this.status = { ...this.status, error: undefined };
-        return answer;
-      } catch (error) {
-        const failure = error instanceof OpenAiRequestError && !signal.aborted ? error : undefined;
-        // A request refused outright did not spend tokens; one that went unanswered may have.
-        permit.finish(failure?.details.status !== undefined ? 0 : estimate);
-        if (!failure) throw signal.aborted ? signal.reason : error;
-        this.options.onRequestError?.(failure.status);
-        this.budget.observe(failure.details.limits);
-        if (failure.kind === 'rate-limited') rateLimitedSince ??= Date.now();
-        await this.afterFailure(failure, attempt, attempts, rateLimitedSince, signal);
-        if (failure.kind !== 'rate-limited') attempt++;
-      }
-    }
-  }
-
-  /** Waits before the next try, or throws when there is none. */
-  private async afterFailure(
-    failure: OpenAiRequestError,
-    attempt: number,
-    attempts: number,
-    rateLimitedSince: number | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const asked = failure.details.limits && waitAskedMs(failure.details.limits);
-    switch (failure.kind) {
-      case 'too-large':
-      case 'input':
-        throw failure;
-      case 'request':
-        throw remoteRequestRefused(failure.message, failure.details.param);
-      case 'fatal':
-        this.status = { ...this.status, error: `${this.client.url}: ${failure.message}${hint(failure)}` };
-        throw new RemoteUnavailableError(`${failure.message}${hint(failure)}`, false);
-      case 'rate-limited': {
-        if (Date.now() - (rateLimitedSince ?? Date.now()) > RATE_LIMITED_GIVE_UP_MS) {
-          const minutes = RATE_LIMITED_GIVE_UP_MS / 60_000;
-          throw new RemoteUnavailableError(`${failure.message}; still rate limited after ${minutes} minutes`, true);
-        }
-        this.budget.pause(asked ?? backoffMs(0, this.options.retryBaseMs));
-        return;
-      }
-      case 'transient':
-        if (attempt >= attempts) {
-          throw new RemoteUnavailableError(`${failure.message}; gave up after ${attempt} attempts`, true);
-        }
-        await sleep(asked ?? backoffMs(attempt - 1, this.options.retryBaseMs), signal);
-        return;
     }
   }
 
@@ -371,11 +300,4 @@ function refusals(count: number, refused: Map<number, string>): Map<number, Embe
     return [index, error] as const;
   });
   return new Map(errors.sort(([a], [b]) => a - b));
-}
-
-function hint(failure: OpenAiRequestError): string {
-  const status = failure.details.status;
-  if (status === 401 || status === 403) return ' (check the API key: api_key_env or api_key_file)';
-  if (status === 404) return ' (is url the API base, ending in /v1, and model a name the remote serves?)';
-  return '';
 }
