@@ -36,7 +36,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return document;
 }
 
-/** Swagger UI at /apidocs, the JSON document at /apidocs-json; both stay open when API_KEY is set. */
+/**
+ * Swagger UI at /apidocs, the JSON document at /apidocs-json; the same again where TEI serves them (/docs and
+ * /api-doc/openapi.json). All stay open when API_KEY is set.
+ */
 export function setupSwagger(app: INestApplication): void {
   SwaggerModule.setup('apidocs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'apidocs-json' });
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'api-doc/openapi.json' });
 }

@@ -40,6 +40,10 @@ describe('Embedding endpoints (e2e)', () => {
       expect(await single({ text: 'x', prompt: 'query: ' })).not.toEqual(await single({ text: 'x' }));
     });
 
+    it('takes dimensions: null as absent, as the OpenAI and TEI routes do', async () => {
+      expect(await single({ text: 'x', dimensions: null })).toEqual(await single({ text: 'x' }));
+    });
+
     it.each([
       [{ text: '' }, 400, 'text must not be empty'],
       [{ text: 5 }, 400, ['text must be a string']],
@@ -137,89 +141,6 @@ describe('Embedding endpoints (e2e)', () => {
     });
   });
 
-  describe('TEI-compatible POST /embed', () => {
-    it('answers one vector per input, equal to /embeddings/single with normalize=true', async () => {
-      const res = await post('/embed', { inputs: TEXTS }).expect(200);
-      expect(res.body).toEqual(await providerVectors(TEXTS, { normalize: true }));
-      expect(res.body[1]).toEqual(await single({ text: TEXTS[1], normalize: true }));
-      expect((await post('/embed', { inputs: TEXTS[0] }).expect(200)).body).toEqual([res.body[0]]);
-    });
-
-    it('passes normalize, prompt_name, dimensions and truncation to the model', async () => {
-      const body = { inputs: [LONG_TEXT], normalize: false, prompt_name: 'query', dimensions: 4, truncate: true };
-      const res = await post('/embed', { ...body, truncation_direction: 'Right' }).expect(200);
-      expect(res.body).toEqual(
-        await providerVectors([LONG_TEXT], { normalize: false, promptName: 'query', dimensions: 4 }),
-      );
-    });
-
-    it.each([
-      [
-        { inputs: [LONG_TEXT] },
-        413,
-        'Validation',
-        'Input validation error: `inputs` must have less than 64 tokens. Given: 102',
-      ],
-      [{ inputs: [] }, 400, 'Empty', '`inputs` cannot be empty'],
-      [{ inputs: ['a', ''] }, 413, 'Validation', 'Input validation error: `inputs` cannot be empty'],
-      [{ inputs: TEXTS.concat(TEXTS) }, 413, 'Validation', 'batch size 6 > maximum allowed batch size 5'],
-      [
-        { inputs: 'x'.repeat(1001) },
-        413,
-        'Validation',
-        'Input validation error: inputs: at most 1000 characters; got 1001',
-      ],
-      [
-        { inputs: 'x', truncation_direction: 'Left' },
-        422,
-        'Validation',
-        'truncation_direction must be Right: Left truncation is not supported',
-      ],
-      [{ inputs: ['a', 7] }, 422, 'Validation', 'inputs[1] must be a string'],
-      [{ inputs: 'x', pooling: 'cls' }, 422, 'Validation', 'property pooling should not exist'],
-      [
-        { inputs: 'x', prompt_name: 'passage' },
-        413,
-        'Validation',
-        'Input validation error: Model "tiny" has no prompt named "passage"; known: query, document',
-      ],
-      [{ inputs: 'x', model: 'nope' }, 404, 'Validation', 'Unknown embedding model "nope"; configured models: tiny'],
-    ])('answers %j with %i %s: %j', async (body, status, errorType, message) => {
-      expect((await post('/embed', body).expect(status)).body).toEqual({ error: message, error_type: errorType });
-    });
-  });
-
-  describe('TEI-compatible GET /info', () => {
-    it('describes the first model and the configured limits', async () => {
-      const res = await t.http().get('/info').expect(200);
-      expect(res.body).toEqual({
-        model_id: 'tiny',
-        model_sha: null,
-        model_dtype: 'float32',
-        model_type: { embedding: { pooling: 'mean' } },
-        max_concurrent_requests: 512,
-        max_input_length: 64,
-        max_batch_tokens: 8192,
-        max_batch_requests: 32,
-        max_client_batch_size: 5,
-        auto_truncate: false,
-        tokenization_workers: expect.any(Number),
-        version: require('../package.json').version,
-        sha: null,
-        docker_label: null,
-      });
-      expect((await t.http().get('/info?model=tiny').expect(200)).body.model_id).toBe('tiny');
-    });
-
-    it('answers 404 in TEI’s body for an unknown model', async () => {
-      const res = await t.http().get('/info?model=nope').expect(404);
-      expect(res.body).toEqual({
-        error: 'Unknown embedding model "nope"; configured models: tiny',
-        error_type: 'Validation',
-      });
-    });
-  });
-
   describe('POST /tasks on an instance serving models', () => {
     it('refuses a model it does not serve, naming the served ones', async () => {
       const res = await post('/tasks', { name: 'n', model: 'other', chunks: [{ text: 'x' }] }).expect(400);
@@ -235,15 +156,23 @@ describe('Embedding endpoints (e2e)', () => {
       expect(route('/embeddings/single', 'post').tags).toEqual(['embeddings']);
       expect(route('/embeddings/batch', 'post').tags).toEqual(['embeddings']);
       expect(route('/v1/embeddings', 'post').tags).toEqual(['openai']);
-      expect(route('/embed', 'post').tags).toEqual(['tei']);
+      for (const path of ['/embed', '/embed_all', '/embed_sparse', '/similarity', '/tokenize', '/decode', '/']) {
+        expect(route(path, 'post').tags).toEqual(['tei']);
+      }
+      expect(route('/invocations', 'post').tags).toEqual(['tei']);
       expect(route('/info', 'get').tags).toEqual(['tei']);
+      expect(route('/embeddings', 'post').tags).toEqual(['openai']);
+      expect(route('/v1/models/{id}', 'get').tags).toEqual(['openai']);
       expect(Object.keys(route('/embeddings/single', 'post').responses)).toEqual(
         expect.arrayContaining(['200', '400', '401', '404', '413', '503']),
       );
       const openAi404 = route('/v1/embeddings', 'post').responses['404'].content['application/json'].schema;
       expect(openAi404.$ref).toBe('#/components/schemas/OpenAiErrorResponseDto');
-      const tei413 = route('/embed', 'post').responses['413'].content['application/json'].schema;
-      expect(tei413.$ref).toBe('#/components/schemas/TeiErrorResponseDto');
+      const tei422 = route('/embed', 'post').responses['422'].content['application/json'].schema;
+      expect(tei422.$ref).toBe('#/components/schemas/TeiErrorResponseDto');
+      expect(route('/embed', 'post').requestBody.content['application/json'].schema.$ref).toBe(
+        '#/components/schemas/TeiEmbedRequestDto',
+      );
       expect(doc.components.schemas).toHaveProperty('TeiInfoDto');
       expect(doc.components.schemas).toHaveProperty('BatchResponseDto');
     });
@@ -272,6 +201,9 @@ describe('Embedding endpoints without a configured model (e2e)', () => {
     const tei = await t.http().post('/embed').send({ inputs: 'x' }).expect(503);
     expect(tei.body).toEqual({ error: message, error_type: 'Unhealthy' });
     expect((await t.http().get('/info').expect(503)).body).toEqual({ error: message, error_type: 'Unhealthy' });
+    expect((await t.http().get('/').expect(503)).body).toEqual({ error: message, error_type: 'Unhealthy' });
+    const tokenize = await t.http().post('/tokenize').send({ inputs: 'x' }).expect(503);
+    expect(tokenize.body).toEqual({ error: message, error_type: 'Unhealthy' });
   });
 
   it('accepts tasks for any model (an API-only instance)', async () => {

@@ -22,6 +22,7 @@ function decodeBase64(encoded: string): number[] {
 describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
   let t: TestApp;
   let client: OpenAI;
+  let baseURL: string;
   let provider: EmbeddingProvider;
   const create = (body: object) => t.http().post('/v1/embeddings').send(body);
   const single = async (text: string) =>
@@ -33,7 +34,8 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
       EMBED_MAX_INPUT_CHARS: '1000',
       ...NO_SENDER,
     });
-    client = new OpenAI({ baseURL: await listen(t), apiKey: 'x', maxRetries: 0 });
+    baseURL = await listen(t);
+    client = new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0 });
     provider = t.app.get(EmbeddingProvider);
   });
   afterAll(() => t.close());
@@ -69,6 +71,58 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
     expect(asDefault.usage.prompt_tokens).toBeGreaterThan(0);
   });
 
+  it('embeds token ids, one list or several, like the text they encode; usage counts the ids', async () => {
+    const tokens = (await t.http().post('/tokenize').send({ inputs: TEXTS }).expect(200)).body;
+    const ids: number[][] = tokens.map((list: Array<{ id: number }>) => list.map((token) => token.id));
+    const expected = [await single(TEXTS[0]), await single(TEXTS[1])];
+    const batch = await client.embeddings.create({ model: 'tiny', input: ids, encoding_format: 'float' });
+    expect(batch.data.map((item) => item.embedding)).toEqual(expected);
+    expect(batch.usage.prompt_tokens).toBe(ids[0].length + ids[1].length);
+    const one = await client.embeddings.create({ model: 'tiny', input: ids[1], encoding_format: 'float' });
+    expect(one.data.map((item) => item.embedding)).toEqual([expected[1]]);
+  });
+
+  it('takes dimensions: null as absent', async () => {
+    const res = await create({ input: 'hello', model: 'tiny', dimensions: null }).expect(200);
+    expect(res.body.data[0].embedding).toEqual(await single('hello'));
+  });
+
+  it("answers a body that is not JSON in OpenAI's error body", async () => {
+    const res = await t.http().post('/v1/embeddings').set('content-type', 'application/json').send('{"input": ');
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: {
+        message: expect.stringMatching(/^We could not parse the JSON body of your request: /),
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
+    });
+  });
+
+  it('serves the same route at /embeddings, as TEI does, for clients given the bare base URL', async () => {
+    const bare = new OpenAI({ baseURL: baseURL.replace(/\/v1$/, ''), apiKey: 'x', maxRetries: 0 });
+    const res = await bare.embeddings.create({ model: 'tiny', input: TEXTS[0], encoding_format: 'float' });
+    expect(res.data[0].embedding).toEqual(await single(TEXTS[0]));
+  });
+
+  it('lists and retrieves the served models, and answers an unknown one with 404 in OpenAI’s body', async () => {
+    const listed = [];
+    for await (const model of client.models.list()) listed.push(model);
+    const tiny = { id: 'tiny', object: 'model', created: expect.any(Number), owned_by: 'embedding-tasks' };
+    expect(listed).toEqual([tiny]);
+    expect(await client.models.retrieve('tiny')).toEqual(tiny);
+    await expect(client.models.retrieve('owner/nope')).rejects.toMatchObject({
+      status: 404,
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+      message: expect.stringContaining('Unknown embedding model "owner/nope"; configured models: tiny'),
+    });
+    const raw = await t.http().get('/v1/models/owner/nope').expect(404);
+    expect(raw.body.error.code).toBe('model_not_found');
+  });
+
   it('cuts vectors to the requested dimensions, re-normalised', async () => {
     const res = await client.embeddings.create({
       model: 'tiny',
@@ -96,23 +150,24 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
 
   it.each([
     [
-      { input: [1, 2, 3], model: 'tiny' },
+      { input: [2, -1, 3], model: 'tiny' },
       400,
-      invalid(
-        'input: token arrays are not supported; send the text itself, as a string or an array of strings',
-        'input',
-      ),
+      invalid('input[1] must be a token id (an integer from 0 to 4294967295)', 'input'),
     ],
+    [{ input: [[1, 2], 'a'], model: 'tiny' }, 400, invalid('input[1] must be an array of token ids', 'input')],
     [
-      { input: [[1, 2], [3]], model: 'tiny' },
+      { input: [[2, 1024]], model: 'tiny' },
       400,
-      invalid(
-        'input: token arrays are not supported; send the text itself, as a string or an array of strings',
-        'input',
-      ),
+      invalid('input[0]: token id 1024 is not in the vocabulary of model "tiny" (0 to 1023)', 'input'),
     ],
+    [{ input: [[2, 3], []], model: 'tiny' }, 400, invalid('input[1] must not be empty', 'input')],
     [{ input: ['a', 7], model: 'tiny' }, 400, invalid('input[1] must be a string', 'input')],
-    [{ input: { text: 'a' }, model: 'tiny' }, 400, invalid('input must be a string or an array of strings', 'input')],
+    [
+      { input: { text: 'a' }, model: 'tiny' },
+      400,
+      invalid('input must be a string, an array of strings, or token ids', 'input'),
+    ],
+    [{ input: 'x', model: 'tiny', extra: 1 }, 400, invalid('property extra should not exist', null)],
     [{ input: 'x' }, 400, invalid('model must be a string of at most 1000 characters', 'model')],
     [
       { input: 'x', model: 'tiny', encoding_format: 'hex' },

@@ -100,6 +100,28 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
     expect(info.body.model_id).toBe(MODEL);
   });
 
+  it("forwards token ids, token-level vectors, tokenizing and decoding to TEI's routes", async () => {
+    const both = async (path: string, body: object) => {
+      const [through, direct] = await Promise.all([t.http().post(path).send(body), peer.http().post(path).send(body)]);
+      expect([through.status, direct.status]).toEqual([200, 200]);
+      return [through.body, direct.body];
+    };
+    const [tokens, peerTokens] = await both('/tokenize', { inputs: ['hello world', 'x'], prompt_name: 'query' });
+    expect(tokens).toEqual(peerTokens);
+    const ids = tokens[0].map((token: { id: number }) => token.id);
+    const [decoded, peerDecoded] = await both('/decode', { ids: [ids, [ids[2]]] });
+    expect(decoded).toEqual(peerDecoded);
+    const [vectors, peerVectors] = await both('/v1/embeddings', { model: MODEL, input: [ids, ids.slice(1)] });
+    vectors.data.forEach((item: { embedding: number[] }, i: number) =>
+      expectClose(item.embedding, peerVectors.data[i].embedding),
+    );
+    const [all, peerAll] = await both('/embed_all', { inputs: ['hello', ids] });
+    expect(all.map((input: number[][]) => input.length)).toEqual([5, ids.length]);
+    all.forEach((input: number[][], i: number) =>
+      input.forEach((vector, token) => expectClose(vector, peerAll[i][token])),
+    );
+  });
+
   it('refuses to start when EMBEDDING_MODELS names another model than TEI serves, naming both', async () => {
     const start = startTestApp({ EMBEDDING_PROVIDER: 'tei', TEI_URL: peerUrl, EMBEDDING_MODELS: 'test/other' });
     await expect(start).rejects.toThrow(

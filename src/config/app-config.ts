@@ -123,6 +123,8 @@ export class AppConfig {
      * the variable is unset).
      */
     modelsFile: ModelEntryConfig[];
+    /** Default of `truncate` on the TEI-compatible routes (TEI's --auto-truncate). */
+    autoTruncate: boolean;
     /** EMBEDDING_PROVIDER=tei: the text-embeddings-inference server (url set whenever the provider is tei). */
     tei: {
       url?: string;

@@ -132,6 +132,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       maxInputs: env.EMBED_MAX_INPUTS,
       maxInputChars: env.EMBED_MAX_INPUT_CHARS,
       modelsFile: [],
+      autoTruncate: env.EMBED_AUTO_TRUNCATE,
       tei: {
         url: env.TEI_URL,
         apiKey: env.TEI_API_KEY,

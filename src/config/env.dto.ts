@@ -141,6 +141,9 @@ export class EnvDto {
   @IntRange('EMBED_MAX_INPUT_CHARS', 1)
   EMBED_MAX_INPUT_CHARS: number;
 
+  @Bool('EMBED_AUTO_TRUNCATE')
+  EMBED_AUTO_TRUNCATE: boolean;
+
   @OptionalString()
   @Matches(/^https?:\/\//, { message: 'TEI_URL must be an http:// or https:// URL' })
   TEI_URL?: string;

@@ -13,6 +13,11 @@ export enum EmbeddingErrorCode {
   InputTooLarge = 'INPUT_TOO_LARGE',
   /** A text over the model's token limit while truncation is off (400). */
   TooManyTokens = 'TOO_MANY_TOKENS',
+  /**
+   * The model's back end cannot do what the request asks: token ids as input, token-level vectors, tokenizing,
+   * sparse vectors. Not worth retrying.
+   */
+  UnsupportedOperation = 'UNSUPPORTED_OPERATION',
   /** The requested model is not served here (404). */
   UnknownModel = 'UNKNOWN_MODEL',
   /** No model is ready: none configured, not loaded yet, or it failed to load (503). */
@@ -77,6 +82,14 @@ export function modelNotReady(model: string): EmbeddingError {
 
 export function invalidInput(message: string, field: string, index?: number): EmbeddingError {
   return new EmbeddingError(EmbeddingErrorCode.InvalidInput, message, { field, index });
+}
+
+/** What a back end without an optional capability (see EmbeddingProvider) answers. */
+export function unsupportedOperation(model: string, operation: string): EmbeddingError {
+  return new EmbeddingError(
+    EmbeddingErrorCode.UnsupportedOperation,
+    `The back end of model "${model}" does not support ${operation}`,
+  );
 }
 
 export function invalidConfiguration(message: string): EmbeddingError {

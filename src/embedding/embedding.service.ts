@@ -3,18 +3,23 @@ import { AppConfig, configuredModelIds } from '../config/app-config';
 import { EmbeddingError, EmbeddingErrorCode } from './embedding.errors';
 import {
   allEmbedded,
+  EmbedInput,
   EmbeddingProvider,
   EmbeddingReadiness,
   EmbedOptions,
   EmbedResult,
   firstRefusal,
+  isText,
   ModelInfo,
+  TextToken,
+  TokenIds,
+  TokenizeOptions,
 } from './providers/embedding-provider';
 
-/** One embedding request in any caller's shape, reduced to texts and options. */
-export interface EmbedCall {
+/** One embedding request in any caller's shape, reduced to texts (or token ids) and options. */
+export interface EmbedCall<I extends EmbedInput = string> {
   model?: string;
-  texts: string[];
+  texts: I[];
   options: EmbedOptions;
   /** The caller's field holding the texts, for messages: `input`, `inputs`, `chunks`, `text`. */
   field: string;
@@ -28,6 +33,12 @@ export interface EmbedOutcome {
   vectors: Float32Array[];
   /** From the model's tokenizer; about one token per 4 characters when the provider cannot count. */
   promptTokens: number;
+}
+
+/** The hidden state of every token of every input (TEI's /embed_all). */
+export interface TokenVectorsOutcome {
+  model: string;
+  vectors: Float32Array[][];
 }
 
 /** Per text: its vector, or why it was refused (by the request limits or by the model), in the caller's terms. */
@@ -86,18 +97,48 @@ export class EmbeddingService {
   }
 
   /**
-   * Every text or an error, for the API dialects: the request limits first, then the model, in one call; the first
-   * text refused fails the whole request.
+   * Every input or an error, for the API dialects: the request limits first, then the model, in one call; the first
+   * input refused fails the whole request. Inputs may be token ids where the back end takes them.
    */
-  async embed(call: EmbedCall): Promise<EmbedOutcome> {
-    const model = this.resolveModel(call.model);
-    this.checkCount(call);
-    const refused = firstRefusal(this.checkTexts(call));
-    if (refused) throw refused;
-    const result = await this.provider.embed(model.id, call.texts, call.options).catch(this.restating(call));
+  async embed(call: EmbedCall<EmbedInput>): Promise<EmbedOutcome> {
+    const model = this.checkedModel(call);
+    const result = await this.provider.embedInputs(model.id, call.texts, call.options).catch(this.restating(call));
     const vectors = allEmbedded(this.inCallTerms(result, call, (index) => index));
-    const promptTokens = sum(result.tokenCounts ?? call.texts.map(estimateTokens));
+    const estimate = (input: EmbedInput) => (isText(input) ? estimateTokens(input) : input.length);
+    const promptTokens = sum(result.tokenCounts ?? call.texts.map(estimate));
     return { model: model.id, dimensions: vectors[0]?.length ?? model.dimensions, vectors, promptTokens };
+  }
+
+  /** The hidden state of every token of every input, under the same limits as embed. */
+  async embedTokens(call: EmbedCall<EmbedInput>): Promise<TokenVectorsOutcome> {
+    const model = this.checkedModel(call);
+    const result = await this.provider.embedTokens(model.id, call.texts, call.options).catch(this.restating(call));
+    return { model: model.id, vectors: allEmbedded(this.inCallTerms(result, call, (index) => index)) };
+  }
+
+  /** Each text's tokens, under the same limits as embed; options are those of tokenising. */
+  async tokenize(call: Omit<EmbedCall, 'options'> & { options: TokenizeOptions }): Promise<TextToken[][]> {
+    const model = this.checkedModel({ ...call, options: {} });
+    return this.provider.tokenize(model.id, call.texts, call.options).catch(this.restating(call));
+  }
+
+  /** Each id list back to text, under the same limits as embed (an id list counts as one input). */
+  async decode(call: Omit<EmbedCall<TokenIds>, 'options'>, skipSpecialTokens: boolean): Promise<string[]> {
+    const model = this.checkedModel({ ...call, options: {} });
+    return this.provider.decode(model.id, call.texts, skipSpecialTokens).catch(this.restating(call));
+  }
+
+  /** More inputs than EMBED_MAX_INPUTS, or none: a TooManyInputs or EmptyInput error naming `field`. */
+  checkCount(count: number, field: string): void {
+    const { maxInputs } = this.config.embedding;
+    if (count === 0) {
+      throw new EmbeddingError(EmbeddingErrorCode.EmptyInput, `${field} must hold at least one text`, { field });
+    }
+    if (count > maxInputs) {
+      const message = `${field}: at most ${maxInputs} inputs per request; got ${count}`;
+      const limit = { maximum: maxInputs, given: count };
+      throw new EmbeddingError(EmbeddingErrorCode.TooManyInputs, message, { field, limit });
+    }
   }
 
   /**
@@ -107,7 +148,7 @@ export class EmbeddingService {
    */
   async embedEach(call: EmbedCall, requestLimits: boolean): Promise<EmbedEachOutcome> {
     const model = this.resolveModel(call.model);
-    if (requestLimits) this.checkCount(call);
+    if (requestLimits) this.checkCount(call.texts.length, call.field);
     const refused = requestLimits ? this.checkTexts(call) : new Map<number, EmbeddingError>();
     const pending = call.texts.flatMap((_, index) => (refused.has(index) ? [] : [index]));
     const texts = pending.map((index) => call.texts[index]);
@@ -133,20 +174,17 @@ export class EmbeddingService {
     return counted ?? texts.map(estimateTokens);
   }
 
-  private checkCount({ texts, field }: EmbedCall): void {
-    const { maxInputs } = this.config.embedding;
-    if (texts.length === 0) {
-      throw new EmbeddingError(EmbeddingErrorCode.EmptyInput, `${field} must hold at least one text`, { field });
-    }
-    if (texts.length > maxInputs) {
-      const message = `${field}: at most ${maxInputs} inputs per request; got ${texts.length}`;
-      const limit = { maximum: maxInputs, given: texts.length };
-      throw new EmbeddingError(EmbeddingErrorCode.TooManyInputs, message, { field, limit });
-    }
+  /** The call's model, once the request limits passed; the first input refused by them fails the call. */
+  private checkedModel(call: EmbedCall<EmbedInput>): ModelInfo {
+    const model = this.resolveModel(call.model);
+    this.checkCount(call.texts.length, call.field);
+    const refused = firstRefusal(this.checkTexts(call));
+    if (refused) throw refused;
+    return model;
   }
 
-  /** Empty texts and texts over EMBED_MAX_INPUT_CHARS, by index. */
-  private checkTexts({ texts, field, label }: EmbedCall): Map<number, EmbeddingError> {
+  /** Empty inputs and inputs over EMBED_MAX_INPUT_CHARS characters (or token ids), by index. */
+  private checkTexts({ texts, field, label }: EmbedCall<EmbedInput>): Map<number, EmbeddingError> {
     const { maxInputChars } = this.config.embedding;
     const refused = new Map<number, EmbeddingError>();
     texts.forEach((text, index) => {
@@ -154,7 +192,8 @@ export class EmbeddingService {
         const message = `${label(index)} must not be empty`;
         refused.set(index, new EmbeddingError(EmbeddingErrorCode.EmptyInput, message, { field, index }));
       } else if (text.length > maxInputChars) {
-        const message = `${label(index)}: at most ${maxInputChars} characters; got ${text.length}`;
+        const unit = isText(text) ? 'characters' : 'token ids';
+        const message = `${label(index)}: at most ${maxInputChars} ${unit}; got ${text.length}`;
         const limit = { maximum: maxInputChars, given: text.length };
         refused.set(index, new EmbeddingError(EmbeddingErrorCode.InputTooLarge, message, { field, index, limit }));
       }
@@ -163,13 +202,17 @@ export class EmbeddingService {
   }
 
   /** The provider's refusals restated; `indexOf` maps a position in the provider's call to the caller's text. */
-  private inCallTerms(result: EmbedResult, call: EmbedCall, indexOf: (position: number) => number): EmbedResult {
+  private inCallTerms<V>(
+    result: EmbedResult<V>,
+    call: Pick<EmbedCall<EmbedInput>, 'field' | 'label'>,
+    indexOf: (position: number) => number,
+  ): EmbedResult<V> {
     const refused = new Map([...result.refused].map(([position, error]) => [position, restate(error, call, indexOf)]));
     return { ...result, refused };
   }
 
   /** An error about the whole call, restated. */
-  private restating(call: EmbedCall) {
+  private restating(call: Pick<EmbedCall<EmbedInput>, 'field' | 'label'>) {
     return (error: unknown): never => {
       throw error instanceof EmbeddingError ? restate(error, call, (index) => index) : error;
     };
@@ -180,7 +223,11 @@ export class EmbeddingService {
  * The provider names texts `texts[i]` and options in camelCase; callers sent `input[i]`, `prompt_name`. The error
  * keeps its code and limit, with its message, field and index restated.
  */
-function restate(error: EmbeddingError, call: EmbedCall, indexOf: (position: number) => number): EmbeddingError {
+function restate(
+  error: EmbeddingError,
+  call: Pick<EmbedCall<EmbedInput>, 'field' | 'label'>,
+  indexOf: (position: number) => number,
+): EmbeddingError {
   if (error.field === undefined) return error;
   const message = error.message
     .replace(/\btexts\[(\d+)\]/g, (_, position: string) => call.label(indexOf(Number(position))))

@@ -1,9 +1,16 @@
-import { EmbeddingError, invalidInput } from '../embedding.errors';
+import { EmbeddingError, invalidInput, unsupportedOperation } from '../embedding.errors';
 
 export type PoolingMode = 'mean' | 'cls' | 'lasttoken' | 'sentence_embedding';
 export type ExecutionDevice = 'cpu' | 'cuda';
 /** Where a model runs: here on CPU or CUDA, or on another server (TEI). */
 export type ModelDevice = ExecutionDevice | 'remote';
+
+/** Ids of the model's vocabulary: what OpenAI's and TEI's token-array inputs carry. */
+export type TokenIds = number[];
+/** One input of a request: a text, or token ids used as given (special tokens included, none added). */
+export type EmbedInput = string | TokenIds;
+
+export const isText = (input: EmbedInput): input is string => typeof input === 'string';
 
 export interface EmbedOptions {
   /** L2-normalise each vector. Default: whether the model lists a sentence-transformers Normalize module. */
@@ -49,9 +56,10 @@ export interface EmbeddingReadiness {
   models: ModelReadiness[];
 }
 
-export interface EmbedResult {
+/** `V` is one input's answer: its vector, or (embedTokens) one vector per token. */
+export interface EmbedResult<V = Float32Array> {
   /** One entry per text, in input order: its vector, or undefined when the text was refused. */
-  vectors: Array<Float32Array | undefined>;
+  vectors: Array<V | undefined>;
   /**
    * Why each refused text was refused, by its index: a text that cannot be embedded on its own (over the token
    * limit with truncation off, refused by a server) fails alone while the others are embedded. Each error's message
@@ -63,6 +71,25 @@ export interface EmbedResult {
    * null when the provider cannot tell.
    */
   tokenCounts: number[] | null;
+}
+
+export interface TokenizeOptions {
+  /** Add the model's special tokens ([CLS], [SEP]); default true. */
+  addSpecialTokens?: boolean;
+  /** As in EmbedOptions: the model's default prompt applies when neither is given. */
+  promptName?: string;
+  prompt?: string;
+}
+
+/** One token of a tokenised text (TEI's SimpleToken). */
+export interface TextToken {
+  id: number;
+  /** A special token's own text ([CLS]); else the part of the prompted text it covers. */
+  text: string;
+  special: boolean;
+  /** UTF-8 byte offsets into the prompted text, as TEI reports them; null for special tokens. */
+  start: number | null;
+  stop: number | null;
 }
 
 /**
@@ -108,6 +135,37 @@ export abstract class EmbeddingProvider {
   abstract models(): ModelInfo[];
   /** Every configured model's state; a provider with a server behind it also asks the server, within `signal`. */
   abstract readiness(signal?: AbortSignal): Promise<EmbeddingReadiness>;
+
+  // Optional capabilities, for the TEI and OpenAI dialects. A back end that lacks one keeps the default, which
+  // rejects with UnsupportedOperation (or, for embedInputs, accepts texts only).
+
+  /** embed, for inputs that may also be token ids; a back end checks them against its vocabulary. */
+  async embedInputs(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
+    if (inputs.every(isText)) return this.embed(model, inputs, options);
+    throw unsupportedOperation(model, 'token ids as input');
+  }
+
+  /**
+   * The model's hidden state of every token before pooling (TEI's /embed_all), prompt and special tokens included;
+   * `normalize` and `dimensions` do not apply.
+   */
+  async embedTokens(
+    model: string,
+    _inputs: EmbedInput[],
+    _options?: EmbedOptions,
+  ): Promise<EmbedResult<Float32Array[]>> {
+    throw unsupportedOperation(model, 'token-level vectors');
+  }
+
+  /** Each text as the model's tokenizer splits it, after the prompt. */
+  async tokenize(model: string, _texts: string[], _options?: TokenizeOptions): Promise<TextToken[][]> {
+    throw unsupportedOperation(model, 'tokenizing');
+  }
+
+  /** Each id list back to text; ids outside the vocabulary are refused (InvalidInput naming `ids[i]`). */
+  async decode(model: string, _ids: TokenIds[], _skipSpecialTokens: boolean): Promise<string[]> {
+    throw unsupportedOperation(model, 'decoding token ids');
+  }
 }
 
 /** The refusal of the first text refused, if any. */
@@ -116,10 +174,25 @@ export function firstRefusal(refused: Map<number, EmbeddingError>): EmbeddingErr
 }
 
 /** The vectors of a call that refused nothing, for callers that need every text; else the first refusal throws. */
-export function allEmbedded(result: EmbedResult): Float32Array[] {
+export function allEmbedded<V>(result: EmbedResult<V>): V[] {
   const refused = firstRefusal(result.refused);
   if (refused) throw refused;
-  return result.vectors as Float32Array[];
+  return result.vectors as V[];
+}
+
+/** Token ids are integers from 0 to 2^32 - 1 (TEI's u32); the vocabulary is checked by the back end. */
+export const isTokenIds = (value: unknown): value is TokenIds =>
+  Array.isArray(value) && value.every((id) => Number.isInteger(id) && id >= 0 && id <= 0xffffffff);
+
+/** assertTexts for inputs that may be token ids. */
+export function assertInputs(inputs: unknown): asserts inputs is EmbedInput[] {
+  if (!Array.isArray(inputs)) {
+    throw invalidInput('texts must be an array of strings or token id arrays', 'texts');
+  }
+  const index = inputs.findIndex((input) => typeof input !== 'string' && !isTokenIds(input));
+  if (index >= 0) {
+    throw invalidInput(`texts[${index}] must be a string or an array of token ids`, 'texts', index);
+  }
 }
 
 /** Callers in plain JavaScript can pass anything: say which text is not a string rather than failing deep inside. */

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { NATIVE_BODY_EXAMPLES } from '../embedding-api-examples';
 import { ApiEmbeddingErrors } from '../embedding-api-docs';
 import { BatchResponseDto, EmbedBatchDto, EmbeddingResponseDto, EmbedSingleDto } from './native-embedding.dto';
 import { NativeEmbeddingService } from './native-embedding.service';
@@ -14,6 +15,7 @@ export class NativeEmbeddingController {
   @Post('single')
   @HttpCode(200)
   @ApiOperation({ summary: 'Embed one text' })
+  @ApiBody({ type: EmbedSingleDto, examples: NATIVE_BODY_EXAMPLES.single })
   @ApiOkResponse({ type: EmbeddingResponseDto })
   @ApiEmbeddingErrors(400, 404, 413, 503)
   single(@Body() dto: EmbedSingleDto): Promise<EmbeddingResponseDto> {
@@ -29,6 +31,7 @@ export class NativeEmbeddingController {
       'each chunk is answered `delivered` or `failed` (what a SENDER_MODE=remote sender calls). A delivery that may ' +
       'succeed later answers 503 for the whole request; repeating it stores each vector once.',
   })
+  @ApiBody({ type: EmbedBatchDto, examples: NATIVE_BODY_EXAMPLES.batch })
   @ApiOkResponse({ type: BatchResponseDto })
   @ApiEmbeddingErrors(400, 404, 413, 503)
   batch(@Body() dto: EmbedBatchDto): Promise<BatchResponseDto> {

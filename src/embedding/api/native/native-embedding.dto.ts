@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsString, ValidateNested } from 'class-validator';
 import { IntField } from '../../../common/validation';
-import { BoolField, ChunkIdField, StringField } from '../embedding-fields';
+import { BoolField, ChunkIdField, DimensionsField, StringField } from '../embedding-fields';
 
 /**
  * Lists may hold more items than EMBED_MAX_INPUTS here, so that the service can answer 413 naming the limit; this
@@ -31,11 +31,7 @@ export class EmbedOptionsDto {
   })
   prompt_name?: string;
 
-  @IntField({
-    description: 'Keep the first N dimensions (Matryoshka), re-normalised when normalising',
-    optional: true,
-    min: 1,
-  })
+  @DimensionsField('Keep the first N dimensions (Matryoshka), re-normalised when normalising; null: all')
   dimensions?: number;
 }
 

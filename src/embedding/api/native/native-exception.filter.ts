@@ -6,6 +6,7 @@ import {
   HttpException,
   InternalServerErrorException,
   NotFoundException,
+  NotImplementedException,
   PayloadTooLargeException,
   ServiceUnavailableException,
 } from '@nestjs/common';
@@ -33,6 +34,8 @@ function toHttpException({ code, message }: EmbeddingError): HttpException {
       return new PayloadTooLargeException(message);
     case EmbeddingErrorCode.UnknownModel:
       return new NotFoundException(message);
+    case EmbeddingErrorCode.UnsupportedOperation:
+      return new NotImplementedException(message);
     case EmbeddingErrorCode.ModelNotReady:
     case EmbeddingErrorCode.DeliveryUnavailable:
       return new ServiceUnavailableException(message);

@@ -38,6 +38,9 @@ function fromEmbeddingError(error: EmbeddingError): OpenAiError {
     case EmbeddingErrorCode.EmptyInput:
     case EmbeddingErrorCode.TooManyTokens:
       return answer(400);
+    case EmbeddingErrorCode.UnsupportedOperation:
+      // Not a 5xx: the SDKs would retry it for nothing.
+      return answer(400, 'unsupported_input');
     case EmbeddingErrorCode.TooManyInputs:
     case EmbeddingErrorCode.InputTooLarge:
       return answer(413, 'request_too_large');
@@ -58,9 +61,14 @@ function fromEmbeddingError(error: EmbeddingError): OpenAiError {
   }
 }
 
-/** Validation (400), the API key guard (401) and anything else Nest raises. */
+/** Validation (400), the API key guard (401), a body that is not JSON or too large, and anything else Nest raises. */
 function fromHttpException(exception: HttpException): OpenAiError {
   const status = exception.getStatus();
+  if (exception.cause instanceof SyntaxError) {
+    const message = `We could not parse the JSON body of your request: ${exception.message}`;
+    return { status, error: body(status, message, null, null) };
+  }
+  if (status === 413) return { status, error: body(status, exception.message, null, 'request_too_large') };
   const response = exception.getResponse();
   const raw = typeof response === 'string' ? response : (response as { message?: string | string[] }).message;
   const messages = Array.isArray(raw) ? raw : [raw ?? exception.message];

@@ -1,17 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { EnumField, IntField } from '../../../common/validation';
-import { StringField, TextsField } from '../embedding-fields';
+import { EnumField } from '../../../common/validation';
+import { DimensionsField, InputsField, InputsValue, StringField } from '../embedding-fields';
 
 export const ENCODING_FORMATS = ['float', 'base64'] as const;
 export type EncodingFormat = (typeof ENCODING_FORMATS)[number];
 
 /** OpenAI's embeddings request (https://platform.openai.com/docs/api-reference/embeddings/create). */
 export class OpenAiEmbeddingRequestDto {
-  @TextsField({
-    description: 'A string or an array of strings, not empty. Token arrays are not supported.',
+  @InputsField({
+    description:
+      "A string, an array of strings, token ids of the model's vocabulary, or an array of token id arrays; not empty",
     example: ['PostgreSQL is a relational database.', 'Embeddings are vectors.'],
+    mixed: false,
   })
-  input: string | string[];
+  input: InputsValue;
 
   @StringField({ description: 'A model this instance serves', example: 'sentence-transformers/all-MiniLM-L6-v2' })
   model: string;
@@ -23,7 +25,7 @@ export class OpenAiEmbeddingRequestDto {
   })
   encoding_format?: EncodingFormat;
 
-  @IntField({ description: 'Keep the first N dimensions, re-normalised (Matryoshka)', optional: true, min: 1 })
+  @DimensionsField('Keep the first N dimensions, re-normalised (Matryoshka); null: all')
   dimensions?: number;
 
   @StringField({ description: 'Accepted for compatibility and ignored', optional: true })

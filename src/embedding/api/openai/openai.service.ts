@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { encodeFloat32Base64 } from '../../../common/float32-base64';
+import { unknownModel } from '../../embedding.errors';
 import { EmbeddingService } from '../../embedding.service';
+import { toInputs } from '../embedding-fields';
 import {
   EncodingFormat,
   OpenAiEmbeddingRequestDto,
   OpenAiEmbeddingResponseDto,
+  OpenAiModelDto,
   OpenAiModelListDto,
 } from './openai.dto';
 
@@ -17,17 +20,21 @@ export class OpenAiService {
 
   /** The configured models (what a SENDER_MODE=remote sender claims tasks for); empty on an API-only instance. */
   models(): OpenAiModelListDto {
-    const data = this.embeddings
-      .servedModels()
-      .map((id) => ({ id, object: 'model' as const, created: this.startedAt, owned_by: 'embedding-tasks' }));
-    return { object: 'list', data };
+    return { object: 'list', data: this.embeddings.servedModels().map((id) => this.modelObject(id)) };
+  }
+
+  /** A served model (loaded or not), else UnknownModel (404 model_not_found). */
+  model(id: string): OpenAiModelDto {
+    const served = this.embeddings.servedModels();
+    if (!served.includes(id)) throw unknownModel(id, served);
+    return this.modelObject(id);
   }
 
   async create(dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
-    const single = typeof dto.input === 'string';
+    const { inputs, single } = toInputs(dto.input);
     const { model, vectors, promptTokens } = await this.embeddings.embed({
       model: dto.model,
-      texts: single ? [dto.input as string] : (dto.input as string[]),
+      texts: inputs,
       options: { dimensions: dto.dimensions },
       field: 'input',
       label: (index) => (single ? 'input' : `input[${index}]`),
@@ -39,6 +46,10 @@ export class OpenAiService {
       model,
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     };
+  }
+
+  private modelObject(id: string): OpenAiModelDto {
+    return { id, object: 'model', created: this.startedAt, owned_by: 'embedding-tasks' };
   }
 }
 

@@ -1,12 +1,18 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Public } from '../../../auth/public.decorator';
+import { applyDecorators, Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { ApiTeiErrors } from '../embedding-api-docs';
+import { TEI_BODY_EXAMPLES } from '../embedding-api-examples';
+import { parseTeiBody, TeiBody } from './tei-body';
 import { TeiCompatExceptionFilter } from './tei-compat-exception.filter';
-import { TEI_EMBED_RESPONSE_SCHEMA, TeiEmbedRequestDto, TeiInfoDto, TeiInfoQueryDto } from './tei-compat.dto';
+import {
+  TEI_EMBED_ALL_RESPONSE_SCHEMA,
+  TEI_EMBED_RESPONSE_SCHEMA,
+  TEI_SIMILARITY_RESPONSE_SCHEMA,
+} from './tei-compat.dto';
 import { TeiCompatService } from './tei-compat.service';
+import { TeiEmbedRequestDto, TeiInputsRequestDto, TeiSimilarityRequestDto } from './tei-requests.dto';
 
-/** Hugging Face Text Embeddings Inference's embedding API, for clients written against TEI. */
+/** Hugging Face Text Embeddings Inference's embedding routes, for clients written against TEI. */
 @ApiTags('tei')
 @Controller()
 @UseFilters(TeiCompatExceptionFilter)
@@ -16,27 +22,81 @@ export class TeiCompatController {
   @Post('embed')
   @HttpCode(200)
   @ApiOperation({ summary: 'TEI-compatible embeddings: one vector per input' })
+  @ApiBody({ type: TeiEmbedRequestDto, examples: TEI_BODY_EXAMPLES.embed })
   @ApiOkResponse({ schema: TEI_EMBED_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 413, 422, 424, 503)
-  embed(@Body() dto: TeiEmbedRequestDto): Promise<number[][]> {
-    return this.service.embed(dto);
+  @ApiTeiErrors(400, 404, 422, 424, 503)
+  embed(@TeiBody(TeiEmbedRequestDto) dto: unknown): Promise<number[][]> {
+    return this.service.embed(dto as TeiEmbedRequestDto);
   }
 
-  @Get('info')
-  @ApiOperation({ summary: 'TEI-compatible description of a served model and the limits' })
-  @ApiOkResponse({ type: TeiInfoDto })
-  @ApiTeiErrors(404, 422, 503)
-  info(@Query() query: TeiInfoQueryDto): TeiInfoDto {
-    return this.service.info(query.model);
+  /**
+   * TEI routes `/` (and SageMaker's `/invocations`) by the model's kind: `/embed` for an embedding model, or
+   * `/similarity` when started for that task. Both are served here, told apart by the body: similarity's `inputs`
+   * is an object. So Hugging Face's clients work given the base URL, whichever task they call.
+   */
+  @Post()
+  @HttpCode(200)
+  @ApiDefaultRoute('TEI-compatible default route: /embed, or /similarity when `inputs` is an object')
+  root(@Body() body: unknown): Promise<number[][] | number[]> {
+    return this.embedOrCompare(body);
   }
 
-  /** TEI's own health route (open, like TEI's), so TEI clients, this service's TEI provider included, can probe it. */
-  @Get('health')
-  @Public()
-  @ApiOperation({ summary: 'TEI-compatible health: 200 (empty) when the first served model is ready' })
-  @ApiOkResponse({ description: 'Ready to embed' })
-  @ApiTeiErrors(503)
-  health(): void {
-    this.service.health();
+  @Post('invocations')
+  @HttpCode(200)
+  @ApiDefaultRoute("The same as POST /, at SageMaker's path")
+  invocations(@Body() body: unknown): Promise<number[][] | number[]> {
+    return this.embedOrCompare(body);
   }
+
+  @Post('embed_all')
+  @HttpCode(200)
+  @ApiOperation({ summary: "TEI-compatible token-level vectors: the model's hidden states before pooling" })
+  @ApiBody({ type: TeiInputsRequestDto, examples: TEI_BODY_EXAMPLES.embedAll })
+  @ApiOkResponse({ schema: TEI_EMBED_ALL_RESPONSE_SCHEMA })
+  @ApiTeiErrors(400, 404, 422, 424, 503)
+  embedAll(@TeiBody(TeiInputsRequestDto) dto: unknown): Promise<number[][][]> {
+    return this.service.embedAll(dto as TeiInputsRequestDto);
+  }
+
+  @Post('embed_sparse')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'TEI-compatible sparse vectors: 424 here, as in TEI for a model without a SPLADE head' })
+  @ApiBody({ type: TeiInputsRequestDto, examples: TEI_BODY_EXAMPLES.sparse })
+  @ApiTeiErrors(400, 404, 422, 424, 503)
+  embedSparse(@TeiBody(TeiInputsRequestDto) dto: unknown): never {
+    return this.service.embedSparse(dto as TeiInputsRequestDto);
+  }
+
+  @Post('similarity')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'TEI-compatible sentence similarity: the cosine of the source sentence to each sentence' })
+  @ApiBody({ type: TeiSimilarityRequestDto, examples: TEI_BODY_EXAMPLES.similarity })
+  @ApiOkResponse({ schema: TEI_SIMILARITY_RESPONSE_SCHEMA })
+  @ApiTeiErrors(400, 404, 422, 424, 503)
+  similarity(@TeiBody(TeiSimilarityRequestDto) dto: unknown): Promise<number[]> {
+    return this.service.similarity(dto as TeiSimilarityRequestDto);
+  }
+
+  private async embedOrCompare(body: unknown): Promise<number[][] | number[]> {
+    const inputs = (body as { inputs?: unknown } | undefined)?.inputs;
+    if (typeof inputs === 'object' && inputs !== null && !Array.isArray(inputs)) {
+      return this.service.similarity(await parseTeiBody(body, TeiSimilarityRequestDto));
+    }
+    return this.service.embed(await parseTeiBody(body, TeiEmbedRequestDto));
+  }
+}
+
+/** The documentation of `POST /` and `POST /invocations`: an embed or a similarity body. */
+function ApiDefaultRoute(summary: string) {
+  const bodies = [TeiEmbedRequestDto, TeiSimilarityRequestDto];
+  return applyDecorators(
+    ApiExtraModels(...bodies),
+    ApiOperation({ summary }),
+    ApiBody({
+      schema: { oneOf: bodies.map((type) => ({ $ref: getSchemaPath(type) })) },
+      examples: TEI_BODY_EXAMPLES.root,
+    }),
+    ApiOkResponse({ schema: { oneOf: [TEI_EMBED_RESPONSE_SCHEMA, TEI_SIMILARITY_RESPONSE_SCHEMA] } }),
+    ApiTeiErrors(400, 404, 422, 424, 503),
+  );
 }

@@ -1,49 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
-import { IntField } from '../../../common/validation';
-import { BoolField, StringField, TextsField } from '../embedding-fields';
+import { ApiProperty } from '@nestjs/swagger';
+import { StringField } from '../embedding-fields';
 
-/** TEI accepts either spelling; only right truncation (keep the start) is implemented. */
-export const TRUNCATION_DIRECTIONS = ['Right', 'right'] as const;
-
-/** Text Embeddings Inference's `POST /embed` request (router/src/http/types.rs, EmbedRequest). */
-export class TeiEmbedRequestDto {
-  @TextsField({ description: 'A string or an array of strings', example: 'What is Deep Learning?' })
-  inputs: string | string[];
-
-  @BoolField({
-    description: "Cut inputs longer than the model's limit; false (TEI's default): such an input is a 413",
-    optional: true,
-    default: false,
-  })
-  truncate?: boolean;
-
-  @ApiPropertyOptional({
-    enum: TRUNCATION_DIRECTIONS,
-    description: 'Only Right (keep the start); Left is refused with 422',
-  })
-  @IsOptional()
-  @IsIn(TRUNCATION_DIRECTIONS, { message: 'truncation_direction must be Right: Left truncation is not supported' })
-  truncation_direction?: string;
-
-  @StringField({
-    description: 'A prompt from the model\'s config_sentence_transformers.json, e.g. "query"',
-    optional: true,
-  })
-  prompt_name?: string;
-
-  @BoolField({ description: 'L2-normalise the vectors', optional: true, default: true })
-  normalize?: boolean;
-
-  @IntField({ description: 'Keep the first N dimensions (Matryoshka)', optional: true, min: 1 })
-  dimensions?: number;
-
-  @StringField({
-    description: 'Not in TEI, which serves one model: a served model id; default: the first',
-    optional: true,
-  })
-  model?: string;
-}
+// Text Embeddings Inference's answers (router/src/lib.rs and router/src/http/types.rs at v1.9.3).
 
 export class TeiInfoQueryDto {
   @StringField({ description: 'A served model id; default: the first', optional: true })
@@ -83,7 +41,9 @@ export class TeiInfoDto {
   max_batch_requests: number | null;
   @ApiProperty({ description: 'EMBED_MAX_INPUTS' })
   max_client_batch_size: number;
-  @ApiProperty({ description: 'Whether inputs are truncated by default: false, as in TEI' })
+  @ApiProperty({
+    description: 'Whether inputs are truncated when a request leaves `truncate` out (EMBED_AUTO_TRUNCATE)',
+  })
   auto_truncate: boolean;
   @ApiProperty({ description: 'Threads the tokenizer may use' })
   tokenization_workers: number;
@@ -111,5 +71,51 @@ export const TEI_EMBED_RESPONSE_SCHEMA = {
   type: 'array',
   items: { type: 'array', items: { type: 'number' } },
   example: [[0.0, 1.0, 2.0]],
-  description: 'One vector per input, in input order (also for a single string)',
+  description: 'One vector per input, in input order (also for a single input)',
+};
+
+export const TEI_EMBED_ALL_RESPONSE_SCHEMA = {
+  type: 'array',
+  items: TEI_EMBED_RESPONSE_SCHEMA,
+  example: [[[0.0, 1.0, 2.0]]],
+  description: "Per input, one vector per token (the model's hidden states before pooling), special tokens included",
+};
+
+export const TEI_SIMILARITY_RESPONSE_SCHEMA = {
+  type: 'array',
+  items: { type: 'number' },
+  example: [0.0, 1.0, 0.5],
+  description: 'The cosine similarity of the source sentence to each sentence, in order',
+};
+
+export const TEI_DECODE_RESPONSE_SCHEMA = {
+  type: 'array',
+  items: { type: 'string' },
+  example: ['test'],
+  description: 'One text per id list',
+};
+
+/** TEI's SimpleToken. */
+export class TeiTokenDto {
+  @ApiProperty({ example: 0 })
+  id: number;
+
+  @ApiProperty({ example: 'test', description: "A special token's own text, else the part of the input it covers" })
+  text: string;
+
+  @ApiProperty({ example: false })
+  special: boolean;
+
+  @ApiProperty({ type: Number, nullable: true, example: 0, description: 'UTF-8 byte offset; null for special tokens' })
+  start: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, example: 2, description: 'UTF-8 byte offset; null for special tokens' })
+  stop: number | null;
+}
+
+export const TEI_TOKENIZE_RESPONSE_SCHEMA = {
+  type: 'array',
+  items: { type: 'array', items: { $ref: '#/components/schemas/TeiTokenDto' } },
+  example: [[{ id: 0, text: 'test', special: false, start: 0, stop: 2 }]],
+  description: 'Per input, its tokens (also for a single input)',
 };

@@ -1,72 +1,108 @@
 import { Injectable } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
+import { EmbedCall, EmbeddingService } from '../../embedding.service';
+import { EmbedInput, EmbedOptions } from '../../providers/embedding-provider';
+import { InputsValue, toInputs } from '../embedding-fields';
 import { AppConfig } from '../../../config/app-config';
-import { findProjectRoot } from '../../../config/config.loader';
-import { PoolingMode } from '../../providers/embedding-provider';
-import { EmbeddingService } from '../../embedding.service';
-import { TeiEmbedRequestDto, TeiInfoDto } from './tei-compat.dto';
+import {
+  TeiEmbedRequestDto,
+  TeiInputsRequestDto,
+  TeiSimilarityRequestDto,
+  TeiTokenizeRequestDto,
+  TeiDecodeRequestDto,
+} from './tei-requests.dto';
+import { TeiTokenDto } from './tei-compat.dto';
 
-/** TEI has no concurrency limit to report here: requests queue. Its own default, so clients see a usual value. */
-const TEI_DEFAULT_MAX_CONCURRENT_REQUESTS = 512;
-const TEI_POOLING: Partial<Record<PoolingMode, string>> = { lasttoken: 'last_token' };
-
-/** Hugging Face Text Embeddings Inference's `/embed` and `/info` over EmbeddingService, with TEI's defaults. */
+/**
+ * Text Embeddings Inference's embedding routes over EmbeddingService, with TEI's defaults (router/src/http/server.rs
+ * at v1.9.3): `truncate` from EMBED_AUTO_TRUNCATE, `normalize` true, one answer per input also for a single input.
+ */
 @Injectable()
 export class TeiCompatService {
-  private readonly version = readVersion();
-
   constructor(
     private readonly embeddings: EmbeddingService,
     private readonly config: AppConfig,
   ) {}
 
   async embed(dto: TeiEmbedRequestDto): Promise<number[][]> {
-    const single = typeof dto.inputs === 'string';
-    const { vectors } = await this.embeddings.embed({
-      model: dto.model,
-      texts: single ? [dto.inputs as string] : (dto.inputs as string[]),
-      options: {
-        truncate: dto.truncate ?? false,
-        normalize: dto.normalize ?? true,
-        promptName: dto.prompt_name,
-        dimensions: dto.dimensions,
-      },
-      field: 'inputs',
-      label: (index) => (single ? 'inputs' : `inputs[${index}]`),
-    });
+    const options = { ...this.truncation(dto), normalize: dto.normalize ?? true, dimensions: dto.dimensions };
+    const { vectors } = await this.embeddings.embed(this.call(dto, options));
     return vectors.map((vector) => Array.from(vector));
   }
 
-  /** Throws (503 Unhealthy through the filter) unless the model /embed serves by default is ready. */
-  health(): void {
-    this.embeddings.resolveModel();
+  async embedAll(dto: TeiInputsRequestDto): Promise<number[][][]> {
+    const { vectors } = await this.embeddings.embedTokens(this.call(dto, this.truncation(dto)));
+    return vectors.map((tokens) => tokens.map((vector) => Array.from(vector)));
   }
 
-  info(modelName?: string): TeiInfoDto {
-    const model = this.embeddings.resolveModel(modelName);
-    const { maxBatchTokens, maxBatchSize, maxInputs } = this.config.embedding;
-    return {
-      model_id: model.id,
-      model_sha: null,
-      model_dtype: 'float32',
-      model_type: { embedding: { pooling: TEI_POOLING[model.pooling] ?? model.pooling } },
-      max_concurrent_requests: TEI_DEFAULT_MAX_CONCURRENT_REQUESTS,
-      max_input_length: model.maxTokens,
-      max_batch_tokens: maxBatchTokens,
-      max_batch_requests: maxBatchSize,
-      max_client_batch_size: maxInputs,
-      auto_truncate: false,
-      tokenization_workers: availableParallelism(),
-      version: this.version,
-      sha: null,
-      docker_label: null,
+  /** No back end here serves a SPLADE model, so this answers TEI's own error for other models, after its checks. */
+  embedSparse(dto: TeiInputsRequestDto): never {
+    const model = this.embeddings.resolveModel(dto.model ?? undefined);
+    const { inputs, single } = toInputs(dto.inputs);
+    if (!single) this.embeddings.checkCount(inputs.length, 'inputs');
+    throw new EmbeddingError(
+      EmbeddingErrorCode.UnsupportedOperation,
+      `Model is not an embedding model with SPLADE pooling ("${model.id}" pools with ${model.pooling})`,
+    );
+  }
+
+  /** TEI embeds the source and the sentences unnormalised in one batch, then takes each cosine. */
+  async similarity(dto: TeiSimilarityRequestDto): Promise<number[]> {
+    const { source_sentence: source, sentences } = dto.inputs;
+    if (sentences.length === 0) {
+      const field = 'inputs.sentences';
+      throw new EmbeddingError(EmbeddingErrorCode.EmptyInput, '`inputs.sentences` cannot be empty', { field });
+    }
+    const { vectors } = await this.embeddings.embed({
+      model: dto.model ?? undefined,
+      texts: [source, ...sentences],
+      options: { ...this.truncation(dto.parameters ?? {}), normalize: false },
+      field: 'inputs',
+      label: (index) => (index === 0 ? 'inputs.source_sentence' : `inputs.sentences[${index - 1}]`),
+    });
+    return vectors.slice(1).map((vector) => cosine(vectors[0], vector));
+  }
+
+  tokenize(dto: TeiTokenizeRequestDto): Promise<TeiTokenDto[][]> {
+    const single = typeof dto.inputs === 'string';
+    return this.embeddings.tokenize({
+      model: dto.model ?? undefined,
+      texts: single ? [dto.inputs as string] : (dto.inputs as string[]),
+      options: { addSpecialTokens: dto.add_special_tokens ?? true, promptName: dto.prompt_name ?? undefined },
+      field: 'inputs',
+      label: (index) => (single ? 'inputs' : `inputs[${index}]`),
+    });
+  }
+
+  decode(dto: TeiDecodeRequestDto): Promise<string[]> {
+    const single = dto.ids.length === 0 || !Array.isArray(dto.ids[0]);
+    const call = {
+      model: dto.model ?? undefined,
+      texts: single ? [dto.ids as number[]] : (dto.ids as number[][]),
+      field: 'ids',
+      label: (index: number) => (single ? 'ids' : `ids[${index}]`),
     };
+    return this.embeddings.decode(call, dto.skip_special_tokens ?? true);
+  }
+
+  private call(dto: TeiInputsRequestDto, options: EmbedOptions): EmbedCall<EmbedInput> {
+    const { inputs, single } = toInputs(dto.inputs as InputsValue);
+    const label = (index: number) => (single ? 'inputs' : `inputs[${index}]`);
+    return { model: dto.model ?? undefined, texts: inputs, options, field: 'inputs', label };
+  }
+
+  private truncation(dto: { truncate?: boolean | null; prompt_name?: string | null }): EmbedOptions {
+    return { truncate: dto.truncate ?? this.config.embedding.autoTruncate, promptName: dto.prompt_name ?? undefined };
   }
 }
 
-function readVersion(): string {
-  const manifest = JSON.parse(readFileSync(join(findProjectRoot(), 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
+/** In float64; a zero vector is similar to nothing (0) rather than NaN. */
+function cosine(a: Float32Array, b: Float32Array): number {
+  let [dot, normA, normB] = [0, 0, 0];
+  for (let index = 0; index < a.length; index++) {
+    dot += a[index] * b[index];
+    normA += a[index] * a[index];
+    normB += b[index] * b[index];
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
 }

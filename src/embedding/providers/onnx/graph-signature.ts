@@ -6,6 +6,8 @@ export interface GraphSignature {
   outputName: string;
   /** The graph pools itself (a `sentence_embedding` output), so its vectors are used as they are. */
   pooledByGraph: boolean;
+  /** The output with one vector per token (the hidden states before pooling), when the graph has one. */
+  tokenOutputName?: string;
   feedsTokenTypes: boolean;
 }
 
@@ -29,7 +31,17 @@ export function inspectGraph(modelId: string, session: InferenceSession): GraphS
     ? 'sentence_embedding'
     : (TOKEN_OUTPUTS.find((name) => session.outputNames.includes(name)) ?? session.outputNames[0]);
   assertFloat32Output(modelId, session, outputName);
-  return { outputName, pooledByGraph, feedsTokenTypes: session.inputNames.includes('token_type_ids') };
+  // A graph that pools itself may also expose its token vectors; only float32 ones are read.
+  const tokenOutputName = pooledByGraph
+    ? TOKEN_OUTPUTS.find((name) => session.outputNames.includes(name) && isFloat32(session, name))
+    : outputName;
+  const feedsTokenTypes = session.inputNames.includes('token_type_ids');
+  return { outputName, pooledByGraph, tokenOutputName, feedsTokenTypes };
+}
+
+function isFloat32(session: InferenceSession, outputName: string): boolean {
+  const metadata = session.outputMetadata.find((output) => output.name === outputName);
+  return !metadata?.isTensor || metadata.type === 'float32';
 }
 
 function assertFloat32Output(modelId: string, session: InferenceSession, outputName: string): void {

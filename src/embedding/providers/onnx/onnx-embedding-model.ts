@@ -2,21 +2,27 @@ import { Tensor } from 'onnxruntime-node';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import {
   allEmbedded,
+  assertInputs,
   assertTexts,
+  EmbedInput,
   EmbeddingLogger,
   EmbeddingStageObserver,
   EmbedOptions,
   EmbedResult,
   ModelInfo,
+  TextToken,
+  TokenIds,
+  TokenizeOptions,
 } from '../embedding-provider';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files/model-files';
+import { ModelInputs } from './model-inputs';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
 import { poolTokenVectors, splitRows } from './pooling';
 import { ResolvedOptions, resolveOptions } from './resolve-options';
 import { RunLane, RunScheduler } from './run-scheduler';
 import { TextTokenizer } from './tokenizer/text-tokenizer';
-import { TokenizedText, truncateTokens } from './tokenizer/tokenized-text';
+import { TokenizedText } from './tokenizer/tokenized-text';
 import { BatchLimits, padBatch, planBatches, runCostTokens, TokenBatch } from './token-batches';
 import { finishVector } from './vector-math';
 
@@ -29,18 +35,21 @@ export class OnnxEmbeddingModel {
   private readonly runs = new RunScheduler();
   /** Unset during warm-up, so metrics count only real work. */
   private observe?: EmbeddingStageObserver;
+  private readonly inputs: ModelInputs;
 
   private constructor(
     readonly id: string,
     private readonly files: ModelFiles,
-    private readonly tokenizer: TextTokenizer,
+    tokenizer: TextTokenizer,
     private readonly onnx: OnnxSession,
     private readonly graph: GraphSignature,
     private readonly limits: BatchLimits,
     /** Padding positions are masked out, so any id works; the tokenizer's own [PAD] keeps dumps readable. */
     private readonly padId: number,
     private readonly onStage?: EmbeddingStageObserver,
-  ) {}
+  ) {
+    this.inputs = new ModelInputs(id, tokenizer, files);
+  }
 
   static async load(
     id: string,
@@ -82,17 +91,65 @@ export class OnnxEmbeddingModel {
     };
   }
 
-  /** Texts over the token limit while truncation is off are refused; the token counts come free (all are tokenised). */
-  async embed(texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
+  /**
+   * Inputs over the token limit while truncation is off are refused; the token counts come free (all are tokenised).
+   * Token-id inputs are used as given (see ModelInputs).
+   */
+  async embed(inputs: EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    const request = this.resolve(options);
+    const read = (output: Tensor, batch: TokenBatch) => this.pooledRows(output, batch);
+    const run = await this.runPrepared(inputs, request, options, this.graph.outputName, read);
+    return { ...run, vectors: run.vectors.map((v) => v && finishVector(v, request.normalize, request.dimensions)) };
+  }
+
+  /** The hidden state of every token, before pooling; normalize and dimensions do not apply. */
+  async embedTokens(inputs: EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult<Float32Array[]>> {
+    const { tokenOutputName } = this.graph;
+    if (!tokenOutputName) {
+      const message = `Model "${this.id}" outputs only pooled vectors (sentence_embedding), not token-level ones`;
+      throw new EmbeddingError(EmbeddingErrorCode.UnsupportedOperation, message);
+    }
+    const request = this.resolve({ ...options, dimensions: undefined });
+    return this.runPrepared(inputs, request, options, tokenOutputName, tokenRows);
+  }
+
+  async tokenize(texts: string[], options: TokenizeOptions = {}): Promise<TextToken[][]> {
     assertTexts(texts);
-    const request = resolveOptions(options, {
-      id: this.id,
-      settings: this.files.settings,
-      dimensions: this.dimensions,
-    });
+    const { prefix } = this.resolve(options);
+    return this.inputs.tokens(texts, prefix, options.addSpecialTokens ?? true);
+  }
+
+  decode(ids: TokenIds[], skipSpecialTokens: boolean): Promise<string[]> {
+    return this.inputs.decode(ids, skipSpecialTokens);
+  }
+
+  /** What `embed` would count: the same prompt, lower-casing and truncation, without running the model. */
+  async countTokens(texts: string[], options: EmbedOptions = {}): Promise<number[]> {
+    assertTexts(texts);
+    return (await this.inputs.encode(texts, this.resolve(options))).map((text) => text.ids.length);
+  }
+
+  async close(): Promise<void> {
+    await this.runs.idle();
+    await this.onnx.session.release();
+  }
+
+  private resolve(options: EmbedOptions): ResolvedOptions {
+    return resolveOptions(options, { id: this.id, settings: this.files.settings, dimensions: this.dimensions });
+  }
+
+  /** Tokenises, refuses what is over the limit, plans the batches and runs them; `read` turns a run into rows. */
+  private async runPrepared<V>(
+    inputs: EmbedInput[],
+    request: ResolvedOptions,
+    options: EmbedOptions,
+    outputName: string,
+    read: BatchReader<V>,
+  ): Promise<EmbedResult<V>> {
+    assertInputs(inputs);
     const started = performance.now();
-    const tokenized = await this.tokenize(texts, request);
-    this.observe?.({ stage: 'tokenize', model: this.id, texts: texts.length, seconds: secondsSince(started) });
+    const tokenized = await this.inputs.encode(inputs, request);
+    this.observe?.({ stage: 'tokenize', model: this.id, texts: inputs.length, seconds: secondsSince(started) });
     const lengths = tokenized.map((text) => text.ids.length);
     const refused = this.overLimit(lengths, request.truncate);
     const accepted = lengths.flatMap((_, index) => (refused.has(index) ? [] : [index]));
@@ -101,40 +158,13 @@ export class OnnxEmbeddingModel {
       this.limits,
       runCostTokens(this.onnx.device, this.limits),
     ).map((batch) => batch.map((position) => accepted[position]));
-    const pooled = await this.runAll(tokenized, plan, options.background ? 'background' : 'interactive');
-    const vectors = new Array<Float32Array | undefined>(texts.length);
-    plan.forEach((textIndexes, batch) => {
-      textIndexes.forEach((textIndex, row) => {
-        vectors[textIndex] = finishVector(pooled[batch][row], request.normalize, request.dimensions);
-      });
-    });
+    const lane = options.background ? 'background' : 'interactive';
+    const rows = await this.runAll(tokenized, plan, lane, outputName, read);
+    const vectors = new Array<V | undefined>(inputs.length);
+    plan.forEach((textIndexes, batch) =>
+      textIndexes.forEach((textIndex, row) => (vectors[textIndex] = rows[batch][row])),
+    );
     return { vectors, refused, tokenCounts: lengths };
-  }
-
-  /** What `embed` would count: the same prompt, lower-casing and truncation, without running the model. */
-  async countTokens(texts: string[], options: EmbedOptions = {}): Promise<number[]> {
-    assertTexts(texts);
-    const request = resolveOptions(options, {
-      id: this.id,
-      settings: this.files.settings,
-      dimensions: this.dimensions,
-    });
-    return (await this.tokenize(texts, request)).map((text) => text.ids.length);
-  }
-
-  async close(): Promise<void> {
-    await this.runs.idle();
-    await this.onnx.session.release();
-  }
-
-  /** Tokenised without truncation first, so that a text over the limit can be told from one that fits. */
-  private async tokenize(texts: string[], request: ResolvedOptions): Promise<TokenizedText[]> {
-    const { doLowerCase } = this.files.settings;
-    const prompted = texts
-      .map((text) => request.prefix + text)
-      .map((text) => (doLowerCase ? text.toLowerCase() : text));
-    const tokenized = await this.tokenizer.encode(prompted);
-    return request.truncate ? tokenized.map((text) => truncateTokens(text, this.files.maxTokens)) : tokenized;
   }
 
   private overLimit(lengths: number[], truncate: boolean): Map<number, EmbeddingError> {
@@ -153,39 +183,52 @@ export class OnnxEmbeddingModel {
   }
 
   /**
-   * The pooled rows of each planned batch. An interactive call submits its runs one by one, so concurrent requests
+   * The rows of each planned batch, as `read` makes them. An interactive call submits its runs one by one, so concurrent requests
    * take turns; a background call submits them all at once, so it runs whole (see RunScheduler). A failed run fails
    * the call, and its runs still queued are skipped rather than computed for nothing.
    */
-  private async runAll(tokenized: TokenizedText[], plan: number[][], lane: RunLane): Promise<Float32Array[][]> {
+  private async runAll<V>(
+    tokenized: TokenizedText[],
+    plan: number[][],
+    lane: RunLane,
+    outputName: string,
+    read: BatchReader<V>,
+  ): Promise<V[][]> {
     let failed = false;
     const run = (textIndexes: number[]) => {
       const pad = () => {
         if (failed) throw new Error('an earlier batch of this call failed');
         return padBatch(tokenized, textIndexes, this.padId);
       };
-      return this.runBatch(pad, lane).catch((error: unknown) => {
+      return this.runBatch(pad, lane, outputName, read).catch((error: unknown) => {
         failed = true;
         throw error;
       });
     };
     if (lane === 'background') return Promise.all(plan.map(run));
-    const pooled: Float32Array[][] = [];
-    for (const textIndexes of plan) pooled.push(await run(textIndexes));
-    return pooled;
+    const rows: V[][] = [];
+    for (const textIndexes of plan) rows.push(await run(textIndexes));
+    return rows;
   }
 
   /** Pads the batch when its turn comes, so queued background runs hold no tensors. */
-  private async runBatch(pad: () => TokenBatch, lane: RunLane): Promise<Float32Array[]> {
-    const { outputName, pooledByGraph } = this.graph;
+  private async runBatch<V>(
+    pad: () => TokenBatch,
+    lane: RunLane,
+    outputName: string,
+    read: BatchReader<V>,
+  ): Promise<V[]> {
     let batch!: TokenBatch;
     const outputs = await this.runs.run(() => {
       batch = pad();
       return this.timed(batch, () => this.onnx.session.run(this.feedsFor(batch), [outputName]));
     }, lane);
-    const output = outputs[outputName];
+    return read(outputs[outputName], batch);
+  }
+
+  private pooledRows(output: Tensor, batch: TokenBatch): Float32Array[] {
     const data = output.data as Float32Array;
-    if (pooledByGraph) {
+    if (this.graph.pooledByGraph) {
       return splitRows(data, batch.batchSize, output.dims[1]);
     }
     const { batchSize, sequenceLength, attentionMask } = batch;
@@ -214,6 +257,23 @@ export class OnnxEmbeddingModel {
     this.observe?.({ stage: 'inference', model: this.id, texts, paddedTokens: texts * sequenceLength, seconds });
     return result;
   }
+}
+
+/** One run's output as one row per text of the batch. */
+type BatchReader<V> = (output: Tensor, batch: TokenBatch) => V[];
+
+/** Each text's own tokens (rows are right-padded): one vector per token. */
+function tokenRows(output: Tensor, batch: TokenBatch): Float32Array[][] {
+  const data = output.data as Float32Array;
+  const { sequenceLength, attentionMask } = batch;
+  const hidden = output.dims[2];
+  return batch.textIndexes.map((_, row) => {
+    const length = attentionMask.subarray(row * sequenceLength, (row + 1) * sequenceLength).indexOf(0n);
+    const start = row * sequenceLength * hidden;
+    return Array.from({ length: length < 0 ? sequenceLength : length }, (_, position) =>
+      data.slice(start + position * hidden, start + (position + 1) * hidden),
+    );
+  });
 }
 
 const secondsSince = (started: number) => (performance.now() - started) / 1000;

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { messageOf } from '../../../common/message-of';
 import { invalidConfiguration, modelNotReady, unknownModel } from '../../embedding.errors';
 import {
+  assertTexts,
+  EmbedInput,
   EmbeddingLogger,
   EmbeddingProvider,
   EmbeddingReadiness,
@@ -11,6 +13,9 @@ import {
   ExecutionDevice,
   ModelInfo,
   ModelReadiness,
+  TextToken,
+  TokenIds,
+  TokenizeOptions,
 } from '../embedding-provider';
 import { ensureHubModelFiles, HubCacheOptions } from './model-files/hub-model-cache';
 import { readModelFiles } from './model-files/model-files';
@@ -73,11 +78,28 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
 
   /** Async so that an unknown or unready model rejects like every other failure, never throws synchronously. */
   async embed(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult> {
+    assertTexts(texts);
     return this.readyModel(model).embed(texts, options);
   }
 
   async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[]> {
     return this.readyModel(model).countTokens(texts, options);
+  }
+
+  async embedInputs(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
+    return this.readyModel(model).embed(inputs, options);
+  }
+
+  async embedTokens(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult<Float32Array[]>> {
+    return this.readyModel(model).embedTokens(inputs, options);
+  }
+
+  async tokenize(model: string, texts: string[], options?: TokenizeOptions): Promise<TextToken[][]> {
+    return this.readyModel(model).tokenize(texts, options);
+  }
+
+  async decode(model: string, ids: TokenIds[], skipSpecialTokens: boolean): Promise<string[]> {
+    return this.readyModel(model).decode(ids, skipSpecialTokens);
   }
 
   describe(model: string): ModelInfo {

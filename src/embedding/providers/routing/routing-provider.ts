@@ -2,10 +2,14 @@ import { unknownModel } from '../../embedding.errors';
 import {
   EmbeddingProvider,
   EmbeddingReadiness,
+  EmbedInput,
   EmbedOptions,
   EmbedResult,
   ModelInfo,
   ModelReadiness,
+  TextToken,
+  TokenIds,
+  TokenizeOptions,
 } from '../embedding-provider';
 
 /** One back end and the models it serves here. */
@@ -50,6 +54,28 @@ export class RoutingEmbeddingProvider extends EmbeddingProvider {
   async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[] | null> {
     const { route, target } = this.find(model);
     return route.provider.countTokens(target, texts, options);
+  }
+
+  // The optional capabilities go to the model's back end, which has them or refuses.
+
+  async embedInputs(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
+    const { route, target } = this.find(model);
+    return route.provider.embedInputs(target, inputs, options);
+  }
+
+  async embedTokens(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult<Float32Array[]>> {
+    const { route, target } = this.find(model);
+    return route.provider.embedTokens(target, inputs, options);
+  }
+
+  async tokenize(model: string, texts: string[], options?: TokenizeOptions): Promise<TextToken[][]> {
+    const { route, target } = this.find(model);
+    return route.provider.tokenize(target, texts, options);
+  }
+
+  async decode(model: string, ids: TokenIds[], skipSpecialTokens: boolean): Promise<string[]> {
+    const { route, target } = this.find(model);
+    return route.provider.decode(target, ids, skipSpecialTokens);
   }
 
   /** The back end serving `model` (for diagnostics and tests: a TEI window, a rate budget). */

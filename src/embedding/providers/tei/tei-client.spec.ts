@@ -99,7 +99,7 @@ describe('TeiClient', () => {
 
   it('an answer with the wrong number of vectors is transient', async () => {
     handler = answer(200, [[1]]);
-    expect((await failure()).message).toBe('TEI answered 1 rows for 2 inputs');
+    expect((await failure()).message).toBe('TEI answered 1 rows for 2 inputs to /embed');
   });
 
   it("refuses an /info that is not TEI's", async () => {

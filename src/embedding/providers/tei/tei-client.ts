@@ -1,4 +1,5 @@
 import { retryAfterMs } from '../../../common/backoff';
+import { EmbedInput, TextToken, TokenIds } from '../embedding-provider';
 
 /** TEI's `GET /info` (router/src/lib.rs, Info): the fields this client reads. */
 export interface TeiInfo {
@@ -11,9 +12,9 @@ export interface TeiInfo {
   version?: string;
 }
 
-/** TEI's `POST /embed` body (router/src/http/types.rs, EmbedRequest). */
+/** TEI's `POST /embed` body (router/src/http/types.rs, EmbedRequest); `/embed_all` takes it without the last two. */
 export interface TeiEmbedBody {
-  inputs: string[];
+  inputs: EmbedInput[];
   truncate: boolean;
   normalize: boolean;
   prompt_name?: string;
@@ -98,12 +99,45 @@ export class TeiClient {
 
   /** One vector per input, in order. */
   async embed(body: TeiEmbedBody, signal?: AbortSignal): Promise<Float32Array[]> {
-    const rows = await this.request('POST', 'embed', JSON.stringify(body), signal);
+    const rows = (await this.rowsPerInput('embed', body, signal)) as number[][];
+    return rows.map((row) => Float32Array.from(row));
+  }
+
+  /** One vector per token of each input (the hidden states before pooling), in order. */
+  async embedAll(
+    body: Omit<TeiEmbedBody, 'normalize' | 'dimensions'>,
+    signal?: AbortSignal,
+  ): Promise<Float32Array[][]> {
+    const rows = (await this.rowsPerInput('embed_all', body, signal)) as number[][][];
+    return rows.map((tokens) => tokens.map((vector) => Float32Array.from(vector)));
+  }
+
+  async tokenize(
+    body: { inputs: string[]; add_special_tokens: boolean; prompt_name?: string },
+    signal?: AbortSignal,
+  ): Promise<TextToken[][]> {
+    return (await this.rowsPerInput('tokenize', body, signal)) as TextToken[][];
+  }
+
+  async decode(body: { ids: TokenIds[]; skip_special_tokens: boolean }, signal?: AbortSignal): Promise<string[]> {
+    const texts = await this.request('POST', 'decode', JSON.stringify(body), signal);
+    if (!Array.isArray(texts) || texts.length !== body.ids.length) {
+      throw new TeiRequestError(
+        `TEI answered ${JSON.stringify(texts).slice(0, 100)} for ${body.ids.length} id lists`,
+        'transient',
+      );
+    }
+    return texts as string[];
+  }
+
+  /** TEI answers one array per input, in order; anything else is a broken answer, worth another try. */
+  private async rowsPerInput(path: string, body: { inputs: unknown[] }, signal?: AbortSignal): Promise<unknown[][]> {
+    const rows = await this.request('POST', path, JSON.stringify(body), signal);
     if (!Array.isArray(rows) || rows.length !== body.inputs.length || !rows.every(Array.isArray)) {
       const got = Array.isArray(rows) ? `${rows.length} rows` : typeof rows;
-      throw new TeiRequestError(`TEI answered ${got} for ${body.inputs.length} inputs`, 'transient');
+      throw new TeiRequestError(`TEI answered ${got} for ${body.inputs.length} inputs to /${path}`, 'transient');
     }
-    return rows.map((row: number[]) => Float32Array.from(row));
+    return rows as unknown[][];
   }
 
   /** The answer's JSON (or nothing, when `json` is false); the time limit covers reading the body. */

@@ -9,7 +9,9 @@ import {
   unknownModel,
 } from '../../embedding.errors';
 import {
+  assertInputs,
   assertTexts,
+  EmbedInput,
   EmbeddingLogger,
   EmbeddingProvider,
   EmbeddingReadiness,
@@ -17,11 +19,14 @@ import {
   EmbedResult,
   ModelInfo,
   ModelReadiness,
+  TextToken,
+  TokenIds,
+  TokenizeOptions,
 } from '../embedding-provider';
 import { AimdWindow, AimdWindowSnapshot } from './aimd-window';
-import { TeiClient, TeiEmbedBody, TeiInfo, TeiRequestError } from './tei-client';
+import { TeiClient, TeiInfo, TeiRequestError } from './tei-client';
 import { requestSettings, toModelInfo } from './tei-mapping';
-import { embedSplitting, SplitResult } from './tei-splitting';
+import { chunkIndexes, embedSplitting, SplitResult } from './tei-splitting';
 import { teiModelMismatch, teiUnavailable } from './tei.errors';
 
 export interface TeiEmbeddingProviderOptions {
@@ -87,18 +92,44 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
 
   /** Async so that an unknown or unready model rejects like every other failure, never throws synchronously. */
   async embed(model: string, texts: string[], options: EmbedOptions = {}): Promise<EmbedResult> {
-    const info = this.describe(model);
     assertTexts(texts);
-    const settings = requestSettings(options, info);
-    const send = (indexes: number[], signal: AbortSignal) =>
-      this.send({ ...settings, inputs: indexes.map((index) => texts[index]) }, signal);
-    const indexes = texts.map((_, index) => index);
-    const result = await embedSplitting(indexes, this.batchSize, send, this.closing.signal);
-    return {
-      vectors: indexes.map((index) => result.vectors.get(index)),
-      refused: refusals(texts.length, result),
-      tokenCounts: null,
-    };
+    return this.embedInputs(model, texts, options);
+  }
+
+  /** TEI takes token ids in `inputs` too (and decodes them when a prompt applies). */
+  async embedInputs(model: string, inputs: EmbedInput[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    const settings = requestSettings(options, this.describe(model));
+    assertInputs(inputs);
+    return this.splitting(inputs, (batch, signal) => this.client.embed({ ...settings, inputs: batch }, signal));
+  }
+
+  /** TEI's /embed_all. */
+  async embedTokens(model: string, inputs: EmbedInput[], options: EmbedOptions = {}) {
+    const { truncate, prompt_name } = requestSettings({ ...options, dimensions: undefined }, this.describe(model));
+    assertInputs(inputs);
+    return this.splitting(inputs, (batch, signal) =>
+      this.client.embedAll({ inputs: batch, truncate, prompt_name }, signal),
+    );
+  }
+
+  /** TEI's /tokenize, in batches TEI takes; a refusal (unknown prompt…) names TEI's reason. */
+  async tokenize(model: string, texts: string[], options: TokenizeOptions = {}): Promise<TextToken[][]> {
+    const { prompt_name } = requestSettings(
+      { promptName: options.promptName, prompt: options.prompt },
+      this.describe(model),
+    );
+    const add_special_tokens = options.addSpecialTokens ?? true;
+    return this.inBatches(texts, (inputs, signal) =>
+      this.client.tokenize({ inputs, add_special_tokens, prompt_name }, signal),
+    );
+  }
+
+  /** TEI's /decode; TEI drops ids outside its vocabulary, which it does not tell. */
+  async decode(model: string, ids: TokenIds[], skipSpecialTokens: boolean): Promise<string[]> {
+    this.describe(model);
+    return this.inBatches(ids, (lists, signal) =>
+      this.client.decode({ ids: lists, skip_special_tokens: skipSpecialTokens }, signal),
+    );
   }
 
   describe(model: string): ModelInfo {
@@ -142,10 +173,8 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
       const derived = Math.floor(info.max_concurrent_requests / this.batchSize);
       this.aimd = new AimdWindow({ max: Math.max(1, this.options.maxConcurrency || derived) });
       this.status = { id: info.model_id, loaded: true, warmedUp: false, device: 'remote' };
-      const [vector] = await this.send(
-        { inputs: [WARM_UP_TEXT], truncate: true, normalize: true },
-        this.closing.signal,
-      );
+      const warmUp = { inputs: [WARM_UP_TEXT], truncate: true, normalize: true };
+      const [vector] = await this.send((signal) => this.client.embed(warmUp, signal), this.closing.signal);
       this.served = toModelInfo(info, vector.length);
       this.status = { ...this.status, warmedUp: true };
       this.logReady(info);
@@ -186,15 +215,56 @@ export class TeiEmbeddingProvider extends EmbeddingProvider {
     }
   }
 
+  /**
+   * Embeds in batches of at most TEI's batch size, splitting a batch TEI refuses until each refused input stands
+   * alone (refused with TEI's reason); the others are answered.
+   */
+  private async splitting<V>(
+    inputs: EmbedInput[],
+    call: (batch: EmbedInput[], signal: AbortSignal) => Promise<V[]>,
+  ): Promise<EmbedResult<V>> {
+    const send = (indexes: number[], signal: AbortSignal) =>
+      this.send(
+        (tries) =>
+          call(
+            indexes.map((index) => inputs[index]),
+            tries,
+          ),
+        signal,
+      );
+    const indexes = inputs.map((_, index) => index);
+    const result = await embedSplitting(indexes, this.batchSize, send, this.closing.signal);
+    return {
+      vectors: indexes.map((index) => result.vectors.get(index)),
+      refused: refusals(inputs.length, result),
+      tokenCounts: null,
+    };
+  }
+
+  /** One answer per item, in batches TEI takes, all or nothing: a refusal names TEI's reason. */
+  private async inBatches<I, V>(items: I[], call: (batch: I[], signal: AbortSignal) => Promise<V[]>): Promise<V[]> {
+    const batches = chunkIndexes(
+      items.map((_, index) => index),
+      this.batchSize,
+    ).map((indexes) => indexes.map((index) => items[index]));
+    const signal = this.closing.signal;
+    try {
+      return (await Promise.all(batches.map((batch) => this.send((tries) => call(batch, tries), signal)))).flat();
+    } catch (error) {
+      if (error instanceof TeiRequestError) throw invalidInput(`TEI refused the request: ${error.message}`, 'texts');
+      throw error;
+    }
+  }
+
   /** One request, retried while TEI is busy or unwell; each try holds a window slot only while it is in flight. */
-  private async send(body: TeiEmbedBody, signal: AbortSignal): Promise<Float32Array[]> {
+  private async send<V>(request: (signal: AbortSignal) => Promise<V>, signal: AbortSignal): Promise<V> {
     const window = this.aimd!;
     for (let attempt = 1; ; attempt++) {
       const slot = await window.acquire(signal);
       try {
-        const vectors = await this.client.embed(body, signal);
+        const answer = await request(signal);
         slot.release('success');
-        return vectors;
+        return answer;
       } catch (error) {
         const failure = error instanceof TeiRequestError && !signal.aborted ? error : undefined;
         slot.release(failure?.congestion ? 'congestion' : 'neutral');
@@ -256,7 +326,7 @@ function closingController(): AbortController {
  * Each input TEI refused on its own, as an error naming its index. When every input of several was refused for one
  * reason, the request is at fault, not the texts: the whole call fails.
  */
-function refusals(count: number, { refused }: SplitResult): Map<number, EmbeddingError> {
+function refusals<V>(count: number, { refused }: SplitResult<V>): Map<number, EmbeddingError> {
   const reasons = new Set(refused.values());
   if (refused.size === count && count > 1 && reasons.size === 1) {
     throw invalidInput(`TEI refused every input: ${[...reasons][0]}`, 'texts');

@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { TeiRequestError } from './tei-client';
 
-/** Sends one batch (the indexes of the texts it holds) and answers one vector per index, in order. */
-export type SendBatch = (indexes: number[], signal: AbortSignal) => Promise<Float32Array[]>;
+/** Sends one batch (the indexes of the texts it holds) and answers one vector (or token vectors) per index, in order. */
+export type SendBatch<V = Float32Array> = (indexes: number[], signal: AbortSignal) => Promise<V[]>;
 
-export interface SplitResult {
-  vectors: Map<number, Float32Array>;
+export interface SplitResult<V = Float32Array> {
+  vectors: Map<number, V>;
   /** Why TEI refused each input it refused on its own, by index. */
   refused: Map<number, string>;
 }
@@ -42,13 +42,13 @@ function refusedAlone(error: unknown, batch: number[]): boolean {
  * TEI refuses as a whole is split until each bad input stands alone and is recorded as refused; the rest are
  * embedded. Any other error (after `send`'s own retries) aborts the batches still running and rejects.
  */
-export async function embedSplitting(
+export async function embedSplitting<V = Float32Array>(
   indexes: number[],
   batchSize: number,
-  send: SendBatch,
+  send: SendBatch<V>,
   signal?: AbortSignal,
-): Promise<SplitResult> {
-  const result: SplitResult = { vectors: new Map(), refused: new Map() };
+): Promise<SplitResult<V>> {
+  const result: SplitResult<V> = { vectors: new Map(), refused: new Map() };
   const abort = new AbortController();
   // Every batch waiting for a window slot, sleeping or in flight listens to it: many, by design.
   setMaxListeners(0, abort.signal);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from 'tokenizers';
 import { FastWordPiece, TokenizerJson } from './fast-wordpiece';
+import { TextToken } from '../../embedding-provider';
 import { TokenizedText } from './tokenized-text';
 
 /**
@@ -26,6 +27,30 @@ export class TextTokenizer {
 
   tokenId(token: string): number | undefined {
     return this.tokenizer.tokenToId(token) ?? undefined;
+  }
+
+  /** Ids run from 0 to this - 1, added tokens included. */
+  get vocabSize(): number {
+    return this.tokenizer.getVocabSize(true);
+  }
+
+  decode(ids: number[], skipSpecialTokens: boolean): Promise<string> {
+    return this.tokenizer.decode(ids, skipSpecialTokens);
+  }
+
+  /** Every token with its text and place, for people (TEI's /tokenize); the native tokenizer alone has offsets. */
+  async tokens(text: string, addSpecialTokens: boolean): Promise<TextToken[]> {
+    const encoding = await this.tokenizer.encode(text, null, { addSpecialTokens });
+    const chars = [...text];
+    const bytes = utf8Offsets(chars);
+    const pieces = encoding.getTokens();
+    const special = encoding.getSpecialTokensMask();
+    const offsets = encoding.getOffsets();
+    return encoding.getIds().map((id, index) => {
+      if (special[index] === 1) return { id, text: pieces[index], special: true, start: null, stop: null };
+      const [from, to] = offsets[index];
+      return { id, text: chars.slice(from, to).join(''), special: false, start: bytes[from], stop: bytes[to] };
+    });
   }
 
   async encode(texts: string[]): Promise<TokenizedText[]> {
@@ -70,6 +95,16 @@ export class TextTokenizer {
 
 /** A few milliseconds of fast-path work between yields, even on slow cores. */
 const CHARS_PER_SLICE = 100_000;
+
+/**
+ * The UTF-8 byte offset of each code point (and of the end). The native tokenizer reports offsets in code
+ * points; TEI reports them in bytes.
+ */
+function utf8Offsets(chars: string[]): number[] {
+  const offsets = [0];
+  for (const char of chars) offsets.push(offsets[offsets.length - 1] + Buffer.byteLength(char, 'utf8'));
+  return offsets;
+}
 
 function countTrailingOnes(mask: number[]): number {
   let count = 0;
