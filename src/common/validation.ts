@@ -14,9 +14,7 @@ interface Described {
 }
 
 const property = ({ optional, ...rest }: Described, extra: Record<string, unknown>) =>
-  optional
-    ? applyDecorators(ApiPropertyOptional({ ...rest, ...extra }), IsOptional())
-    : ApiProperty({ ...rest, ...extra });
+  optional ? applyDecorators(ApiPropertyOptional({ ...rest, ...extra }), IsOptional()) : ApiProperty({ ...rest, ...extra });
 
 export function IntField(options: Described & { min?: number; max?: number; default?: number }) {
   const { min = -2147483648, max = 2147483647, default: defaultValue, ...described } = options;

@@ -126,6 +126,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
+
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }

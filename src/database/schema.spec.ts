@@ -48,9 +48,9 @@ describe('mgmt schema (real PostgreSQL)', () => {
   });
 
   it('refuses unknown statuses and a chunk linked twice to one task', async () => {
-    await expect(
-      dataSource.query(`INSERT INTO mgmt.task (name, model, status) VALUES ('t', 'm', 'odd')`),
-    ).rejects.toThrow(/task_status_check/);
+    await expect(dataSource.query(`INSERT INTO mgmt.task (name, model, status) VALUES ('t', 'm', 'odd')`)).rejects.toThrow(
+      /task_status_check/,
+    );
     const [task] = await dataSource.query(`INSERT INTO mgmt.task (name, model) VALUES ('t', 'm') RETURNING id`);
     const [chunk] = await dataSource.query(`INSERT INTO mgmt.embed_chunk (text) VALUES ('x') RETURNING id`);
     const link = `INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id) VALUES (${task.id}, ${chunk.id})`;

@@ -26,11 +26,13 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({
-    summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable',
-  })
+  @ApiOperation({ summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable' })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body names the failing check' })
   ready() {
-    return this.health.check([() => this.database.check(), () => this.embedding.check(), () => this.receiver.check()]);
+    return this.health.check([
+      () => this.database.check(),
+      () => this.embedding.check(),
+      () => this.receiver.check(),
+    ]);
   }
 }

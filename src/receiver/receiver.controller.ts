@@ -1,12 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
-import {
-  ApiBody,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ReceiverExceptionFilter } from './receiver-exception.filter';
 import { RECEIVER_BODY_EXAMPLES, ReceiverAckDto, ReceiverBatchDto, ReceiverRejectionDto } from './receiver.dto';

@@ -1,17 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsDefined,
-  IsInt,
-  IsOptional,
-  Matches,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsOptional, Matches, Min, ValidateNested } from 'class-validator';
 import { IntField, TextField } from '../common/validation';
 
 export const MAX_RECEIVER_ITEMS = 10_000;
@@ -28,10 +18,7 @@ export class ReceiverItemDto {
 
   @ApiProperty({
     description: 'The vector: an array of numbers, or base64 of little-endian float32 values',
-    oneOf: [
-      { type: 'array', items: { type: 'number' } },
-      { type: 'string', format: 'byte' },
-    ],
+    oneOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string', format: 'byte' }],
   })
   @IsDefined()
   // Over HTTP a number array or base64; the in-process client hands over the vector itself.

@@ -154,13 +154,7 @@ export class SenderRepository {
   }
 
   /** A transient failure: pending again after a backoff, or failed when the attempts are used up. */
-  async retryLater(
-    owner: string,
-    linkIds: number[],
-    error: string,
-    delayMs: number,
-    maxAttempts: number,
-  ): Promise<void> {
+  async retryLater(owner: string, linkIds: number[], error: string, delayMs: number, maxAttempts: number): Promise<void> {
     if (linkIds.length === 0) return;
     await this.dataSource.query(
       `UPDATE mgmt.embed_task_chunk

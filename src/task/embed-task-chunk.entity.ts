@@ -1,14 +1,4 @@
-import {
-  Check,
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  JoinColumn,
-  ManyToOne,
-  PrimaryGeneratedColumn,
-  Unique,
-} from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { EmbedChunkEntity } from './embed-chunk.entity';
 import { ChunkStatus } from './task-status';
 import { TaskEntity } from './task.entity';
@@ -27,11 +17,7 @@ import { TaskEntity } from './task.entity';
 @Index('embed_task_chunk_failed_idx', ['taskId'], { where: `"status" = 'failed'` })
 @Index('embed_task_chunk_chunk_idx', ['chunkId'])
 export class EmbedTaskChunkEntity {
-  @PrimaryGeneratedColumn('identity', {
-    type: 'bigint',
-    generatedIdentity: 'BY DEFAULT',
-    primaryKeyConstraintName: 'embed_task_chunk_pkey',
-  })
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT', primaryKeyConstraintName: 'embed_task_chunk_pkey' })
   id: number;
 
   @Column({ name: 'task_id', type: 'bigint' })

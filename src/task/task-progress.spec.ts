@@ -13,12 +13,7 @@ const base = {
 
 describe('toProgress', () => {
   it('has no rate or ETA before any chunk is done', () => {
-    expect(toProgress(base)).toMatchObject({
-      percent: 0,
-      chunksPerSecond: null,
-      etaSeconds: null,
-      estimatedCompletionAt: null,
-    });
+    expect(toProgress(base)).toMatchObject({ percent: 0, chunksPerSecond: null, etaSeconds: null, estimatedCompletionAt: null });
   });
 
   it('derives the rate from the start to the latest chunk done, and the ETA from what remains', () => {
@@ -39,13 +34,7 @@ describe('toProgress', () => {
   });
 
   it('counts failed chunks as settled', () => {
-    const progress = toProgress({
-      ...base,
-      pending: 0,
-      done: 7,
-      failed: 3,
-      last_done_at: new Date('2026-01-01T00:00:07Z'),
-    });
+    const progress = toProgress({ ...base, pending: 0, done: 7, failed: 3, last_done_at: new Date('2026-01-01T00:00:07Z') });
     expect(progress).toMatchObject({ percent: 100, etaSeconds: 0, chunksPerSecond: 1 });
   });
 

@@ -41,11 +41,7 @@ export class CreateTaskDto extends AddChunksDto {
   @TextField({ description: 'A name for people', maxLength: 500, example: 'handbook v3' })
   name: string;
 
-  @TextField({
-    description: 'Model id to embed with',
-    maxLength: 500,
-    example: 'sentence-transformers/all-MiniLM-L6-v2',
-  })
+  @TextField({ description: 'Model id to embed with', maxLength: 500, example: 'sentence-transformers/all-MiniLM-L6-v2' })
   model: string;
 
   @IntField({ description: 'Higher runs first', optional: true, min: -1000, max: 1000, default: 0 })
@@ -67,10 +63,7 @@ export const TASK_BODY_EXAMPLES = {
         name: 'handbook',
         model: 'sentence-transformers/all-MiniLM-L6-v2',
         priority: 0,
-        chunks: [
-          { text: 'PostgreSQL is a relational database.' },
-          { text: 'Embeddings are vectors.', metadata: { page: 2 } },
-        ],
+        chunks: [{ text: 'PostgreSQL is a relational database.' }, { text: 'Embeddings are vectors.', metadata: { page: 2 } }],
       },
     },
   },
@@ -86,7 +79,7 @@ export class TaskListQueryDto extends PageQueryDto {
 }
 
 export class TaskChunkListQueryDto extends PageQueryDto {
-  @EnumField(CHUNK_STATUSES, { description: 'Only chunks in this status within the task', optional: true })
+  @EnumField(CHUNK_STATUSES, { description: "Only chunks in this status within the task", optional: true })
   status?: ChunkStatus;
 }
 
@@ -118,10 +111,7 @@ export class TaskResponseDto {
   name: string;
   @ApiProperty()
   model: string;
-  @ApiProperty({
-    enum: TASK_STATUSES,
-    description: 'Derived from the chunks: cancelled is the only status set by hand',
-  })
+  @ApiProperty({ enum: TASK_STATUSES, description: 'Derived from the chunks: cancelled is the only status set by hand' })
   status: TaskStatus;
   @ApiProperty()
   priority: number;

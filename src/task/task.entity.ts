@@ -5,11 +5,7 @@ import { TaskStatus } from './task-status';
 @Check('task_status_check', `"status" IN ('pending', 'running', 'completed', 'failed', 'cancelled')`)
 @Index('task_status_priority_idx', ['status', 'priority', 'createdAt'])
 export class TaskEntity {
-  @PrimaryGeneratedColumn('identity', {
-    type: 'bigint',
-    generatedIdentity: 'BY DEFAULT',
-    primaryKeyConstraintName: 'task_pkey',
-  })
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT', primaryKeyConstraintName: 'task_pkey' })
   id: number;
 
   @Column({ type: 'text' })
