@@ -3,7 +3,8 @@ import { BenchPart } from './lib/part';
 import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
 import { rolesPart } from './roles';
+import { scalePart } from './scale';
 import { teiPart } from './tei';
 
-/** Every part, in the order `npm run bench` runs them; later parts (pipeline, tei) are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, remotePart, rolesPart];
+/** Every part, in the order `npm run bench` runs them; later parts are added here. */
+export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, remotePart, scalePart, rolesPart];

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { ensureModel } from './fixtures/model/make-model';
 import { splitText } from '../src/cli/split-text';
 import { startTestApp, TestApp } from './app';
+import { Scrape } from './metrics';
 import { freePort } from './ports';
 import { TestReceiver } from './processes';
 import { waitFor } from './wait';
@@ -83,6 +84,16 @@ describe('CLI (e2e)', () => {
     return `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
   }
 
+  /** Requests the embedding app answered so far, by route template. */
+  async function requestsByRoute(): Promise<Map<string, number>> {
+    const scrape = new Scrape((await embedding.http().get('/metrics').expect(200)).text);
+    const counts = new Map<string, number>();
+    for (const { labels, value } of scrape.series('embedding_tasks_http_requests_total')) {
+      counts.set(labels.route, (counts.get(labels.route) ?? 0) + value);
+    }
+    return counts;
+  }
+
   /** Each exported line against GET /chunks/:id/embedding: one vector per chunk, the very same numbers. */
   async function expectExportMatchesStore(jsonLines: string, texts: string[], metadata?: object[]) {
     const records = jsonLines
@@ -114,9 +125,15 @@ describe('CLI (e2e)', () => {
     expect(submitted.stderr).toMatch(new RegExp(`task ${id} completed: 40 done, 0 failed of 40`));
 
     const out = join(dir, 'vectors.jsonl');
+    const before = await requestsByRoute();
     const exported = await cli(['export', String(id), '--out', out], envA);
     expect(exported).toMatchObject({ code: 0, stdout: '' });
     expect(exported.stderr).toContain(`exported 40 vectors of task ${id} (model tiny) to ${out}`);
+    // One streamed request for the vectors, none per chunk.
+    const after = await requestsByRoute();
+    expect(after.get('/tasks/:id/embeddings')).toBe((before.get('/tasks/:id/embeddings') ?? 0) + 1);
+    expect(after.get('/chunks/:id/embedding')).toBe(before.get('/chunks/:id/embedding'));
+    expect(after.get('/chunks/:id')).toBe(before.get('/chunks/:id'));
     await expectExportMatchesStore(
       await readFile(out, 'utf8'),
       lines.map((line) => (typeof line === 'string' ? line : line.text)),
@@ -274,5 +291,28 @@ describe('CLI (e2e)', () => {
       code: 1,
       stderr: `embedding-tasks: cannot cancel task ${id}: it is cancelled (allowed: pending, running)\n`,
     });
+  });
+
+  it('pages the task list with --after, and checks the task counters', async () => {
+    const file = join(dir, 'page.txt');
+    await writeFile(file, 'a line\n');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await cli(['submit', file, '--model', 'any', '--no-follow'], envB)).stdout.trim());
+    const first = await cli(['list', '--limit', '2', '--json'], envB);
+    const page = JSON.parse(first.stdout);
+    expect(page.items.map((task: { id: number }) => String(task.id))).toEqual([ids[2], ids[1]]);
+    const table = await cli(['list', '--limit', '2'], envB);
+    expect(table.stderr).toContain(`older ones: --after ${ids[1]}`);
+    const next = await cli(['list', '--limit', '1', '--after', ids[1]], envB);
+    expect(next.stdout).toMatch(new RegExp(`^${ids[0]}\\s`, 'm'));
+
+    const checked = await cli(['check-counts'], envB);
+    expect(checked).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^\d+ tasks checked: every counter matches\n$/),
+    });
+    const one = await cli(['check-counts', '--task', ids[0], '--json'], envB);
+    expect(JSON.parse(one.stdout)).toEqual({ checked: 1, drifted: [], tallyDrifted: [], repaired: 0 });
   });
 });

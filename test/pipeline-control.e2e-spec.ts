@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { startAppWithTestReceiver, TestApp } from './app';
+import { expectNoCountDrift } from './counts';
 import { TestReceiver } from './processes';
 import { waitFor } from './wait';
 
@@ -48,6 +49,7 @@ describe('Pipeline control (e2e)', () => {
     expect(final.progress.pending).toBe(200 - final.progress.done);
     // A request already on its way may land; none may start after the cancel was answered.
     expect(receiver.arrivals.filter((at) => at > cancelledAt + 50)).toEqual([]);
+    await expectNoCountDrift(receiver.forwardTo);
   });
 
   it('retries failed chunks through the pipeline until the task completes', async () => {
@@ -60,6 +62,7 @@ describe('Pipeline control (e2e)', () => {
     receiver.behaviour = {};
     await t.http().post(`/tasks/${id}/retry`).expect(200);
     expect(await settled(id)).toMatchObject({ status: 'completed', progress: { done: 20, failed: 0 } });
+    await expectNoCountDrift(receiver.forwardTo);
   });
 
   it('is fair: a small task added behind a large one of the same priority finishes long before it', async () => {

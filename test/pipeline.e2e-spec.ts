@@ -66,6 +66,8 @@ describe('Pipeline (e2e)', () => {
     );
     expect((await finished(task.id)).status).toBe('completed');
     await expectStoredOncePerChunk(task.id, chunkTexts);
+    const drift = await t.http().get('/tasks/counts/drift').expect(200);
+    expect(drift.body.drifted).toEqual([]);
   });
 
   it('serves the stored vector, equal to POST /embeddings/single on the same text', async () => {

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
+import { expectNoCountDrift } from './counts';
 import { ServiceProcess, startService, TestReceiver } from './processes';
 import { waitFor } from './wait';
 
@@ -94,6 +95,7 @@ describe('Senders in separate processes (e2e)', () => {
     const task = await finished(taskId);
     expect(task).toMatchObject({ status: 'completed', progress: { done: 120, failed: 0 } });
     expect(await storedPerChunk(taskId)).toEqual(Array(120).fill(1));
+    await expectNoCountDrift(apiUrl());
     await receiver.stop();
   }, 120_000);
 
@@ -106,6 +108,7 @@ describe('Senders in separate processes (e2e)', () => {
     const counts = receiver.counts();
     expect(counts.size).toBe(400);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    await expectNoCountDrift(apiUrl());
     await receiver.stop();
   }, 120_000);
 
@@ -117,6 +120,7 @@ describe('Senders in separate processes (e2e)', () => {
     expect((await finished(taskId)).status).toBe('completed');
     expect([...receiver.counts().values()]).toEqual(Array(60).fill(1));
     expect(await storedPerChunk(taskId)).toEqual(Array(60).fill(1));
+    await expectNoCountDrift(apiUrl());
     await receiver.stop();
   }, 120_000);
 
@@ -152,6 +156,7 @@ describe('Senders in separate processes (e2e)', () => {
     );
     expect(open[0].n).toBe(0);
     expect(child.output()).toMatch(/Sender stopped \(\d+ batches unfinished, \d+ chunks released\)/);
+    await expectNoCountDrift(apiUrl());
     await receiver.stop();
   }, 120_000);
 });

@@ -48,7 +48,9 @@ export async function startBenchApp({ env, databaseUrl, log }: BenchAppOptions):
   }
 }
 
-export async function startThrowawayPostgres(log: (line: string) => void): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startThrowawayPostgres(
+  log: (line: string) => void,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const { EmbeddedPostgresServer } = await import('../../src/database/embedded-postgres');
   const dir = await mkdtemp(join(tmpdir(), 'bench-pg-'));
   // mkdtemp makes it 0700; run as root, PostgreSQL runs as the postgres user, which must reach the data folder.

@@ -64,7 +64,7 @@ async function runRolesBench(options: BenchOptions): Promise<void> {
   const chunks = options.texts ?? 512;
   const requests = options.requests ?? 50;
   log(`\n== roles: ${chunks} chunks through one worker, ${requests} single-text requests to the API (minilm) ==`);
-  log('  building (nest build)');
+  log('  building (npm run build)');
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'ignore' });
   const model = await ensureModel('minilm');
   const database = options.databaseUrl

@@ -1,5 +1,11 @@
 import type { StoredEmbeddingDto } from '../receiver/receiver.dto';
-import type { ChunkResponseDto, TaskChunkPageDto, TaskPageDto, TaskResponseDto } from '../task/task.dto';
+import type {
+  ChunkResponseDto,
+  TaskChunkPageDto,
+  TaskCountCheckDto,
+  TaskPageDto,
+  TaskResponseDto,
+} from '../task/task.dto';
 import type { ChunkStatus, TaskStatus } from '../task/task-status';
 import { ApiError, CliError, UsageError } from './errors';
 import { messageOf } from '../common/message-of';
@@ -10,6 +16,13 @@ export type TaskPage = TaskPageDto;
 export type TaskChunkPage = TaskChunkPageDto;
 export type Chunk = ChunkResponseDto;
 export type StoredEmbedding = StoredEmbeddingDto;
+export type CountCheck = TaskCountCheckDto;
+
+export interface ExportQuery {
+  model: string;
+  text: boolean;
+  metadata: boolean;
+}
 
 export interface ChunkInput {
   text: string;
@@ -56,7 +69,7 @@ export class ApiClient {
     return this.request('GET', `/tasks/${id}`);
   }
 
-  listTasks(query: { status?: TaskStatus; limit: number; offset: number }): Promise<TaskPage> {
+  listTasks(query: { status?: TaskStatus; limit: number; offset: number; after?: number }): Promise<TaskPage> {
     return this.request('GET', `/tasks?${searchParams(query)}`);
   }
 
@@ -76,6 +89,51 @@ export class ApiClient {
       if (error instanceof ApiError && error.status === 404) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * The task's stored vectors as a stream of JSON lines (GET /tasks/:id/embeddings). The time limit applies to
+   * waiting, for the answer and then between pieces of the body, not to the whole export, which may be long.
+   */
+  async exportEmbeddings(id: number, query: ExportQuery): Promise<AsyncIterable<Uint8Array>> {
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    const abort = new AbortController();
+    let timer = setTimeout(() => abort.abort(), timeoutMs);
+    const path = `/tasks/${id}/embeddings?${searchParams({ ...query, text: String(query.text), metadata: String(query.metadata) })}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.url}${path}`, { headers: this.headers(false), signal: abort.signal });
+    } catch (error) {
+      clearTimeout(timer);
+      throw new UnreachableError(
+        unreachableMessage(this.options.url, abort.signal.aborted ? timeoutError() : error, timeoutMs),
+      );
+    }
+    if (!response.ok || !response.body) {
+      clearTimeout(timer);
+      throw this.httpError(response.status, await response.text());
+    }
+    const body = response.body;
+    const url = this.options.url;
+    return (async function* () {
+      try {
+        for await (const piece of body) {
+          clearTimeout(timer);
+          timer = setTimeout(() => abort.abort(), timeoutMs);
+          yield piece;
+        }
+      } catch (error) {
+        const reason = abort.signal.aborted ? `nothing received for ${timeoutMs / 1000} s` : (error as Error).message;
+        throw new CliError(`the export from ${url} was cut short (${reason}); nothing after that point was written`);
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+  }
+
+  checkCounts(query: { taskId?: number; repair: boolean }): Promise<CountCheck> {
+    const path = `/tasks/counts/${query.repair ? 'repair' : 'drift'}?${searchParams({ taskId: query.taskId })}`;
+    return this.request(query.repair ? 'POST' : 'GET', path);
   }
 
   cancelTask(id: number): Promise<Task> {
@@ -167,6 +225,12 @@ const REASONS: Record<string, string> = {
   UND_ERR_SOCKET: 'connection closed by the server',
 };
 
+function timeoutError(): Error {
+  const error = new Error('timeout');
+  error.name = 'TimeoutError';
+  return error;
+}
+
 function unreachableMessage(url: string, error: unknown, timeoutMs: number): string {
   const reason =
     error instanceof Error && error.name === 'TimeoutError'
@@ -183,7 +247,7 @@ function networkReason(error: unknown): string {
   return cause?.message || messageOf(error);
 }
 
-function searchParams(query: Record<string, string | number | undefined>): string {
+function searchParams(query: Record<string, string | number | boolean | undefined>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   return params.toString();

@@ -7,7 +7,12 @@ export class PageQueryDto {
   @IntField({ description: 'Items per page', optional: true, min: 1, max: MAX_PAGE_SIZE, default: 50 })
   limit: number = 50;
 
-  @IntField({ description: 'Items to skip', optional: true, min: 0, default: 0 })
+  @IntField({
+    description: 'Items to skip: the database reads them all, so prefer `after` (the `next` link) for deep pages',
+    optional: true,
+    min: 0,
+    default: 0,
+  })
   offset: number = 0;
 }
 
@@ -20,6 +25,14 @@ export class PageMetaDto {
 
   @ApiProperty()
   offset: number;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Path and query of the next page (keyset: `after` the last item), null on the last page',
+    example: '/tasks?limit=50&after=1234',
+  })
+  next: string | null;
 }
 
 export interface Page<T> {
@@ -27,4 +40,12 @@ export interface Page<T> {
   total: number;
   limit: number;
   offset: number;
+  next: string | null;
+}
+
+/** `path?query` of a page, leaving out unset values. */
+export function pageLink(path: string, query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  return `${path}?${params.toString()}`;
 }

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 /**
  * Decorators that set validation, transformation and the OpenAPI property together, so the docs and the
@@ -51,5 +51,15 @@ export function EnumField<T extends string>(values: readonly T[], options: Descr
   return applyDecorators(
     property(options, { enum: values, type: 'string' }),
     IsIn(values, { message: `$property must be one of: ${values.join(', ')}` }),
+  );
+}
+
+/** A query-string flag: `true` or `false` (anything else is a 400 naming the parameter). */
+export function BooleanQueryField(options: Described & { default?: boolean }) {
+  const { default: defaultValue, ...described } = options;
+  return applyDecorators(
+    property(described, { type: 'boolean', default: defaultValue }),
+    Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    IsBoolean({ message: '$property must be true or false' }),
   );
 }

@@ -1,6 +1,11 @@
+import { types } from 'pg';
 import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+
+// Ids and counters are bigint; parse them (and counts) as numbers, exact up to 2^53, which no table here reaches.
+// Set here, where every data source (app, CLI, tests, benchmarks) gets its options.
+types.setTypeParser(types.builtins.INT8, (value) => Number(value));
 
 export const MIGRATIONS_TABLE = 'migrations';
 export const SCHEMA = 'mgmt';

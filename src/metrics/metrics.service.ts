@@ -107,7 +107,7 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
     const queueDepth: Gauge<'status'> = new Gauge({
       name: `${METRICS_PREFIX}queue_depth`,
-      help: 'Task links by status, read from the database on scrape (done is an estimate on large tables)',
+      help: 'Task links by status, summed from the per-task counters on scrape',
       labelNames: ['status'],
       registers: [this.registry],
       collect: () => this.refreshQueueDepth(queueDepth),

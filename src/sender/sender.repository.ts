@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { retryOnConflict } from '../database/retry-conflicts';
 
 /** One claimed link with what embedding it needs. */
 export interface ClaimedChunk {
@@ -40,88 +41,129 @@ type ClaimedRow = Record<string, unknown> & { model: string; task_id: number; ta
 const FAIR_TASKS = 32;
 
 /**
+ * The claim, in steps whose cost depends only on the batch size and the number of open tasks of the served models:
+ * never on finished tasks, done links or the planner's row estimates (each step is an index range scan with a
+ * limit or a scan of a handful of rows, whatever the statistics say).
+ *
+ * - open_tasks: tasks of the served models that are open and have pending links, from the small partial index
+ *   task_open_idx and the per-task counters (finished tasks are not in that index at all).
+ * - ready: those with a link that is due now, one probe each into embed_task_chunk_claim_idx.
+ * - level: the model and priority served next (highest priority, then oldest task); level_tasks: up to FAIR_TASKS
+ *   ready tasks of that level, oldest first.
+ * - water: how many links each task gives, so that the batch is spread round-robin (every task gives the same
+ *   number, or all it has when it has fewer): the water level over the tasks' pending counts.
+ * - picked: per task, an index range scan with LIMIT that locks only the links it returns, skipping links that
+ *   a concurrent claim holds (SKIP LOCKED inside the scan, so competing workers take the next links instead of
+ *   colliding on the first ones).
+ * - claimed: the links turn in_progress with a lease and count the attempt.
+ * - locked/started: the claimed tasks' rows, locked in id order (as the counter trigger does, so statements that
+ *   touch several tasks never deadlock), and the first claim of a task stamps started_at; the counter trigger
+ *   then turns its status to running.
+ */
+export const CLAIM_SQL = `
+WITH open_tasks AS (
+  SELECT t.id, t.model, t.priority, t.pending FROM mgmt.task t
+  WHERE t.status IN ('pending', 'running') AND t.model = ANY($1::text[]) AND t.pending > 0
+),
+ready AS (
+  SELECT o.id, o.model, o.priority, o.pending FROM open_tasks o
+  WHERE EXISTS (SELECT 1 FROM mgmt.embed_task_chunk l
+                WHERE l.task_id = o.id AND l.status = 'pending' AND l.available_at <= now())
+),
+level AS (SELECT r.model, r.priority FROM ready r ORDER BY r.priority DESC, r.id LIMIT 1),
+level_tasks AS (
+  SELECT r.id, r.pending, row_number() OVER w AS k, count(*) OVER () AS n,
+         coalesce(sum(r.pending) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+  FROM (SELECT r.id, r.pending FROM ready r JOIN level USING (model, priority) ORDER BY r.id LIMIT ${FAIR_TASKS}) r
+  WINDOW w AS (ORDER BY r.pending, r.id)
+),
+water AS (
+  SELECT coalesce(
+    (SELECT ($2 - before)::float8 / (n - k + 1) FROM level_tasks
+     WHERE pending >= ($2 - before)::float8 / (n - k + 1) ORDER BY k LIMIT 1),
+    'Infinity') AS level
+),
+picked AS (
+  SELECT c.id, c.task_id, row_number() OVER (PARTITION BY c.task_id ORDER BY c.available_at, c.id) AS rank
+  FROM level_tasks lt CROSS JOIN water w CROSS JOIN LATERAL (
+    SELECT l.id, l.task_id, l.available_at FROM mgmt.embed_task_chunk l
+    WHERE l.task_id = lt.id AND l.status = 'pending' AND l.available_at <= now()
+    ORDER BY l.available_at, l.id
+    LIMIT least(lt.pending, ceil(w.level))
+    FOR UPDATE OF l SKIP LOCKED
+  ) c
+),
+claimed AS (
+  UPDATE mgmt.embed_task_chunk l
+  SET status = 'in_progress', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
+      attempts = l.attempts + 1
+  FROM (SELECT id FROM picked ORDER BY rank, task_id LIMIT $2) b, mgmt.embed_chunk c
+  WHERE l.id = b.id AND c.id = l.chunk_id
+  RETURNING l.id AS link_id, l.task_id, l.chunk_id, l.attempts, c.text, c.content_hash
+),
+locked AS (
+  SELECT t.id, t.started_at IS NULL AS fresh FROM mgmt.task t
+  WHERE t.id IN (SELECT task_id FROM claimed) ORDER BY t.id FOR NO KEY UPDATE
+),
+started AS (
+  UPDATE mgmt.task t SET started_at = now() FROM locked WHERE t.id = locked.id AND locked.fresh RETURNING t.id
+)
+SELECT claimed.*, (SELECT model FROM level) AS model, claimed.task_id IN (SELECT id FROM started) AS task_started
+FROM claimed`;
+
+/** Tasks that the current transaction finished: the status trigger stamps finished_at with the transaction's now(). */
+const FINISHED_NOW = `
+  SELECT id, status, done, failed FROM mgmt.task
+  WHERE id = ANY($1::bigint[]) AND status IN ('completed', 'failed') AND finished_at = now()`;
+
+/**
  * All SQL of the sender. Claiming is one statement with FOR UPDATE SKIP LOCKED, so competing workers never
  * take the same link, and no transaction stays open while a batch is embedded or delivered: the lease
  * (owner, expiry) is what holds the work, and an expired lease is taken back by anyone.
+ *
+ * Every statement that changes links also changes their tasks' counters (a trigger, same transaction), and the
+ * statement that settles a task's last link finishes the task. Each settling statement runs in a transaction
+ * that also reads which tasks it finished, so every finish is reported exactly once, by the worker whose
+ * statement caused it (takeFinished).
  */
 @Injectable()
 export class SenderRepository {
+  private readonly finished = new Map<number, FinishedTask>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Picks the model and priority level served next (highest priority, then oldest task), then takes up to
-   * `batchSize` pending links of that level's tasks, round-robin across tasks (rank within task first), so a
-   * huge task does not starve a small one. The same statement turns the claimed links' pending tasks running (one
-   * round trip instead of two per batch; it locks a task row only on the task's first claim). Returns undefined
-   * when there is nothing to claim.
+   * Up to `batchSize` pending links of the next level's tasks, spread round-robin across them; the same statement
+   * marks them in_progress with a lease. Returns undefined when there is nothing to claim.
    */
   async claim(request: ClaimRequest): Promise<ClaimedBatch | undefined> {
-    const rows: ClaimedRow[] = await this.dataSource.query(
-      `WITH next_level AS (
-         SELECT t.model, t.priority FROM mgmt.task t
-         WHERE t.status <> 'cancelled' AND t.model = ANY($1::text[])
-           AND EXISTS (SELECT 1 FROM mgmt.embed_task_chunk l
-                       WHERE l.task_id = t.id AND l.status = 'pending' AND l.available_at <= now())
-         ORDER BY t.priority DESC, t.id
-         LIMIT 1
-       ),
-       level_tasks AS (
-         SELECT t.id FROM mgmt.task t JOIN next_level n ON t.model = n.model AND t.priority = n.priority
-         WHERE t.status <> 'cancelled'
-           AND EXISTS (SELECT 1 FROM mgmt.embed_task_chunk l
-                       WHERE l.task_id = t.id AND l.status = 'pending' AND l.available_at <= now())
-         ORDER BY t.id
-         LIMIT ${FAIR_TASKS}
-       ),
-       candidates AS (
-         SELECT c.id, c.rank, lt.id AS task_id FROM level_tasks lt
-         CROSS JOIN LATERAL (
-           SELECT l.id, row_number() OVER (ORDER BY l.id) AS rank FROM mgmt.embed_task_chunk l
-           WHERE l.task_id = lt.id AND l.status = 'pending' AND l.available_at <= now()
-           ORDER BY l.id
-           LIMIT $2
-         ) c
-       ),
-       picked AS (
-         SELECT l.id FROM mgmt.embed_task_chunk l
-         JOIN (SELECT id, rank, task_id FROM candidates ORDER BY rank, task_id LIMIT $2) c ON c.id = l.id
-         WHERE l.status = 'pending'
-         FOR UPDATE OF l SKIP LOCKED
-       ),
-       claimed AS (
-         UPDATE mgmt.embed_task_chunk l
-         SET status = 'in_progress', lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),
-             attempts = l.attempts + 1
-         FROM picked, mgmt.embed_chunk c, mgmt.task t
-         WHERE l.id = picked.id AND c.id = l.chunk_id AND t.id = l.task_id
-         RETURNING l.id AS link_id, l.task_id, l.chunk_id, l.attempts, c.text, c.content_hash, t.model
-       ),
-       started AS (
-         UPDATE mgmt.task SET status = 'running', started_at = coalesce(started_at, now())
-         WHERE id IN (SELECT task_id FROM claimed) AND status = 'pending'
-         RETURNING id
-       )
-       SELECT claimed.*, claimed.task_id IN (SELECT id FROM started) AS task_started FROM claimed`,
-      [request.models, request.batchSize, request.owner, request.leaseSeconds],
+    const rows: ClaimedRow[] = await retryOnConflict(() =>
+      this.dataSource.query(CLAIM_SQL, [request.models, request.batchSize, request.owner, request.leaseSeconds]),
     );
     if (rows.length === 0) return undefined;
     const startedTaskIds = [...new Set(rows.filter((row) => row.task_started).map((row) => row.task_id))];
     return { model: rows[0].model, items: rows.map(toClaimedChunk), startedTaskIds };
   }
 
-  /** Leases whose worker died: back to pending, or failed once they have used every attempt. */
+  /**
+   * Leases whose worker died: back to pending, or failed once they have used every attempt. SKIP LOCKED: a link
+   * that another worker is settling right now is not expired work, and two reclaiming workers never wait on each
+   * other.
+   */
   async reclaimExpired(maxAttempts: number): Promise<number> {
-    const [, count] = await this.dataSource.query(
-      `UPDATE mgmt.embed_task_chunk
+    return this.settle(
+      `UPDATE mgmt.embed_task_chunk l
        SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END,
            last_error = CASE WHEN attempts >= $1 THEN 'lease expired on the last attempt (worker died?)' ELSE last_error END,
            lease_owner = NULL, lease_expires_at = NULL
-       WHERE status = 'in_progress' AND lease_expires_at < now()`,
+       FROM (SELECT id FROM mgmt.embed_task_chunk WHERE status = 'in_progress' AND lease_expires_at < now()
+             FOR UPDATE SKIP LOCKED) expired
+       WHERE l.id = expired.id`,
       [maxAttempts],
     );
-    return count;
   }
 
+  /** Changes no status, so the counter trigger touches no task row: renewals never wait for one. */
   async renewLeases(owner: string, linkIds: number[], leaseSeconds: number): Promise<void> {
     await this.dataSource.query(
       `UPDATE mgmt.embed_task_chunk SET lease_expires_at = now() + make_interval(secs => $3)
@@ -133,18 +175,17 @@ export class SenderRepository {
   /** Only links this worker still holds: a link whose lease was lost belongs to whoever took it. */
   async markDone(owner: string, linkIds: number[]): Promise<number> {
     if (linkIds.length === 0) return 0;
-    const [, count] = await this.dataSource.query(
+    return this.settle(
       `UPDATE mgmt.embed_task_chunk
        SET status = 'done', done_at = now(), last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
        WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'in_progress'`,
       [owner, linkIds],
     );
-    return count;
   }
 
   async markFailed(owner: string, failures: { linkId: number; error: string }[]): Promise<void> {
     if (failures.length === 0) return;
-    await this.dataSource.query(
+    await this.settle(
       `UPDATE mgmt.embed_task_chunk l
        SET status = 'failed', last_error = f.error, lease_owner = NULL, lease_expires_at = NULL
        FROM unnest($2::bigint[], $3::text[]) AS f(id, error)
@@ -154,9 +195,15 @@ export class SenderRepository {
   }
 
   /** A transient failure: pending again after a backoff, or failed when the attempts are used up. */
-  async retryLater(owner: string, linkIds: number[], error: string, delayMs: number, maxAttempts: number): Promise<void> {
+  async retryLater(
+    owner: string,
+    linkIds: number[],
+    error: string,
+    delayMs: number,
+    maxAttempts: number,
+  ): Promise<void> {
     if (linkIds.length === 0) return;
-    await this.dataSource.query(
+    await this.settle(
       `UPDATE mgmt.embed_task_chunk
        SET status = CASE WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
            last_error = $3, available_at = now() + make_interval(secs => $5),
@@ -168,13 +215,12 @@ export class SenderRepository {
 
   /** Gives links back untouched (shutdown, cancelled task): pending at once, the attempt not counted. */
   async release(owner: string, linkIds?: number[]): Promise<number> {
-    const [, count] = await this.dataSource.query(
+    return this.settle(
       `UPDATE mgmt.embed_task_chunk
        SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL
        WHERE lease_owner = $1 AND status = 'in_progress' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))`,
       [owner, linkIds ?? null],
     );
-    return count;
   }
 
   async cancelledTasks(taskIds: number[]): Promise<Set<number>> {
@@ -186,30 +232,30 @@ export class SenderRepository {
   }
 
   /**
-   * Tasks whose links are all settled become completed, or failed when some failed. The open-link test is an index
-   * probe per task, so checking after every batch stays cheap on tasks of millions of chunks; counting happens
-   * only for the tasks that finish.
+   * The tasks this worker's statements finished since the last call (each reported once, here and nowhere else),
+   * with their counts.
    */
-  async finishTasks(taskIds: number[]): Promise<FinishedTask[]> {
-    const [rows] = await this.dataSource.query(
-      `WITH finished AS (
-         SELECT t.id FROM mgmt.task t
-         WHERE t.id = ANY($1::bigint[]) AND t.status IN ('pending', 'running')
-           AND NOT EXISTS (SELECT 1 FROM mgmt.embed_task_chunk l
-                           WHERE l.task_id = t.id AND l.status IN ('pending', 'in_progress'))
-       ),
-       counts AS (
-         SELECT task_id, count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed
-         FROM mgmt.embed_task_chunk WHERE task_id IN (SELECT id FROM finished) GROUP BY task_id
-       )
-       UPDATE mgmt.task t
-       SET status = CASE WHEN c.failed > 0 THEN 'failed' ELSE 'completed' END, finished_at = now()
-       FROM counts c
-       WHERE t.id = c.task_id AND t.status IN ('pending', 'running')
-       RETURNING t.id, t.status, c.done::int AS done, c.failed::int AS failed`,
-      [taskIds],
+  takeFinished(): FinishedTask[] {
+    const finished = [...this.finished.values()];
+    this.finished.clear();
+    return finished;
+  }
+
+  /**
+   * Runs one link-changing UPDATE in a transaction that also reads the tasks it finished; a deadlock (a task
+   * deleted meanwhile) runs it again. Returns the number of links changed.
+   */
+  private async settle(update: string, params: unknown[]): Promise<number> {
+    const { count, finished } = await retryOnConflict(() =>
+      this.dataSource.transaction(async (manager) => {
+        const [rows]: [{ task_id: number }[], number] = await manager.query(`${update} RETURNING task_id`, params);
+        const taskIds = [...new Set(rows.map((row) => row.task_id))];
+        const done: FinishedTask[] = taskIds.length > 0 ? await manager.query(FINISHED_NOW, [taskIds]) : [];
+        return { count: rows.length, finished: done };
+      }),
     );
-    return rows;
+    finished.forEach((task) => this.finished.set(task.id, task));
+    return count;
   }
 }
 

@@ -24,8 +24,6 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly inFlight = new Set<Promise<void>>();
   /** Batches in flight per model: each model has its own SENDER_CONCURRENCY places. */
   private readonly perModel = new Map<string, number>();
-  /** Finish checks of settled batches, still running; shutdown waits for them too. */
-  private readonly finishing = new Set<Promise<void>>();
   private notifier?: WorkNotifier;
   private claiming = false;
   private wakeAgain = false;
@@ -65,8 +63,8 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     await this.notifier.stop();
     const graceOver = deadline(this.config.sender.shutdownGraceMs);
     await Promise.race([Promise.allSettled([...this.inFlight]), graceOver]);
-    await Promise.race([Promise.allSettled([...this.finishing]), graceOver]);
     const released = await this.repository.release(this.config.sender.workerId);
+    this.logFinished();
     this.logger.log(`Sender stopped (${this.inFlight.size} batches unfinished, ${released} chunks released)`);
   }
 
@@ -105,30 +103,22 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       if (!batch) return;
       this.metrics.batchClaimed(batch.model, batch.items.length);
       this.logStarted(batch.startedTaskIds ?? []);
-      const taskIds = batch.items.map((item) => item.taskId);
-      this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`), batch.model, taskIds);
+      this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`), batch.model);
     }
   }
 
-  /**
-   * A settled batch frees its place in the window at once, so the next claim does not wait for the finish check,
-   * which runs beside it (it reads only committed rows, so it sees this batch's links settled).
-   */
-  private track(work: Promise<void>, model: string, taskIds: number[]): void {
+  /** A settled batch frees its place in the window (and its model's) at once and reports the tasks it finished. */
+  private track(work: Promise<void>, model: string): void {
     this.perModel.set(model, (this.perModel.get(model) ?? 0) + 1);
     const settled: Promise<void> = work
       .catch((error) => this.logger.error(`batch failed unexpectedly: ${error?.stack ?? error}`))
       .finally(() => {
         this.inFlight.delete(settled);
         this.perModel.set(model, this.perModel.get(model)! - 1);
+        this.logFinished();
         this.wake();
       });
     this.inFlight.add(settled);
-    const finishing: Promise<void> = settled
-      .then(() => this.logFinished([...new Set(taskIds)]))
-      .catch((error) => this.logger.error(`finishing tasks failed: ${error?.stack ?? error}`))
-      .finally(() => this.finishing.delete(finishing));
-    this.finishing.add(finishing);
   }
 
   private async poll(): Promise<void> {
@@ -136,6 +126,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       const reclaimed = await this.repository.reclaimExpired(this.config.sender.maxAttempts);
       this.metrics.leasesReclaimed(reclaimed);
       if (reclaimed > 0) this.logger.warn(`reclaimed ${reclaimed} chunks whose lease expired`);
+      this.logFinished();
     } catch (error) {
       this.logger.error(`reclaiming expired leases failed: ${messageOf(error)}`);
     }
@@ -148,8 +139,9 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  private async logFinished(taskIds: number[]): Promise<void> {
-    for (const task of await this.repository.finishTasks(taskIds)) {
+  /** The database finishes a task in the statement that settles its last link; the repository says which. */
+  private logFinished(): void {
+    for (const task of this.repository.takeFinished()) {
       this.logger.log({
         msg: `task ${task.id} ${task.status}: ${task.done} done, ${task.failed} failed`,
         taskId: task.id,

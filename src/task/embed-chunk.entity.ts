@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 @Entity({ schema: 'mgmt', name: 'embed_chunk' })
 export class EmbedChunkEntity {
@@ -10,9 +10,9 @@ export class EmbedChunkEntity {
 
   /**
    * Hex sha-256 of the UTF-8 text. A trigger (see the initial migration) computes it on every insert and
-   * update, so rows inserted with plain SQL get it too and nobody can store a wrong one.
+   * update, so rows inserted with plain SQL get it too and nobody can store a wrong one. Not indexed: no query looks
+   * chunks up by hash (reuse looks in mgmt.embedding), and the index was the largest of the schema.
    */
-  @Index('embed_chunk_content_hash_idx')
   @Column({ name: 'content_hash', type: 'text' })
   contentHash: string;
 

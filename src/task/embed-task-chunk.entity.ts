@@ -7,14 +7,13 @@ import { TaskEntity } from './task.entity';
 @Entity({ schema: 'mgmt', name: 'embed_task_chunk' })
 @Unique('embed_task_chunk_task_chunk_key', ['taskId', 'chunkId'])
 @Check('embed_task_chunk_status_check', `"status" IN ('pending', 'in_progress', 'done', 'failed')`)
-// Counting a task's links by status (progress, lifecycle).
-@Index('embed_task_chunk_task_status_idx', ['taskId', 'status'])
-// Claiming: the pending links of a task, oldest first.
-@Index('embed_task_chunk_pending_idx', ['taskId', 'id'], { where: `"status" = 'pending'` })
+// Claiming: a task's pending links that are due, oldest first; as small as the pending links are few.
+@Index('embed_task_chunk_claim_idx', ['taskId', 'availableAt', 'id'], { where: `"status" = 'pending'` })
+// A task's links of one status in the order they were added: keyset pages, export, retry, the drift check.
+@Index('embed_task_chunk_task_status_id_idx', ['taskId', 'status', 'id'])
 // Reclaiming: leases that have run out.
 @Index('embed_task_chunk_lease_idx', ['leaseExpiresAt'], { where: `"status" = 'in_progress'` })
-// Counting failed links exactly on every metrics scrape (queue-depth.repository.ts).
-@Index('embed_task_chunk_failed_idx', ['taskId'], { where: `"status" = 'failed'` })
+// GET /chunks/:id, and the foreign key's check when a chunk is deleted.
 @Index('embed_task_chunk_chunk_idx', ['chunkId'])
 export class EmbedTaskChunkEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT', primaryKeyConstraintName: 'embed_task_chunk_pkey' })

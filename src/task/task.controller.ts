@@ -1,6 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, UseFilters } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseFilters } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Response } from 'express';
 import { ApiErrors } from '../common/api-errors.decorator';
+import { sendNdjson } from '../common/ndjson';
 import { ParseIdPipe } from '../common/id.pipe';
 import {
   AddChunksDto,
@@ -8,6 +18,7 @@ import {
   TASK_BODY_EXAMPLES,
   TaskChunkListQueryDto,
   TaskChunkPageDto,
+  TaskExportQueryDto,
   TaskListQueryDto,
   TaskPageDto,
   TaskResponseDto,
@@ -62,6 +73,22 @@ export class TaskController {
   @ApiErrors(400, 404)
   listChunks(@Param('id', ParseIdPipe) id: number, @Query() query: TaskChunkListQueryDto): Promise<TaskChunkPageDto> {
     return this.service.listChunks(id, query);
+  }
+
+  @Get(':id/embeddings')
+  @ApiOperation({
+    summary: "Stream the task's stored vectors as JSON lines {chunk_id, text?, metadata?, model, embedding}",
+    description: 'In the order the chunks were added; chunks without a stored vector for the model are left out.',
+  })
+  @ApiProduces('application/x-ndjson')
+  @ApiOkResponse({ description: 'One JSON object per line', schema: { type: 'string' } })
+  @ApiErrors(400, 404)
+  async exportEmbeddings(
+    @Param('id', ParseIdPipe) id: number,
+    @Query() query: TaskExportQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    await sendNdjson(response, await this.service.exportEmbeddings(id, query));
   }
 
   @Post(':id/cancel')

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, Min, ValidateNested } from 'class-validator';
 import { PageMetaDto, PageQueryDto } from '../common/paging.dto';
-import { EnumField, IntField, MetadataField, TextField } from '../common/validation';
+import { BooleanQueryField, EnumField, IntField, MetadataField, TextField } from '../common/validation';
 import { CHUNK_STATUSES, ChunkStatus, TASK_STATUSES, TaskStatus } from './task-status';
 
 /**
@@ -76,11 +76,28 @@ export const TASK_BODY_EXAMPLES = {
 export class TaskListQueryDto extends PageQueryDto {
   @EnumField(TASK_STATUSES, { description: 'Only tasks in this status', optional: true })
   status?: TaskStatus;
+
+  @IntField({ description: 'Keyset cursor: only tasks older than this task id (the `next` link sets it)', optional: true, min: 1 })
+  after?: number;
 }
 
 export class TaskChunkListQueryDto extends PageQueryDto {
   @EnumField(CHUNK_STATUSES, { description: "Only chunks in this status within the task", optional: true })
   status?: ChunkStatus;
+
+  @IntField({ description: 'Keyset cursor from the `next` link: only chunks added after it', optional: true, min: 0 })
+  after?: number;
+}
+
+export class TaskExportQueryDto {
+  @TextField({ description: "Whose vectors (default: the task's model)", optional: true, maxLength: 500 })
+  model?: string;
+
+  @BooleanQueryField({ description: 'Include each chunk\'s text', optional: true, default: true })
+  text: boolean = true;
+
+  @BooleanQueryField({ description: 'Include each chunk\'s metadata', optional: true, default: true })
+  metadata: boolean = true;
 }
 
 export class TaskProgressDto {
@@ -160,6 +177,67 @@ export class TaskChunkResponseDto {
 export class TaskChunkPageDto extends PageMetaDto {
   @ApiProperty({ type: [TaskChunkResponseDto] })
   items: TaskChunkResponseDto[];
+}
+
+export class TaskCountsDto {
+  @ApiProperty()
+  pending: number;
+  @ApiProperty()
+  inProgress: number;
+  @ApiProperty()
+  done: number;
+  @ApiProperty()
+  failed: number;
+}
+
+export class TaskCountDriftDto {
+  @ApiProperty()
+  taskId: number;
+  @ApiProperty({ type: TaskCountsDto, description: "The task's counters" })
+  stored: TaskCountsDto;
+  @ApiProperty({ type: TaskCountsDto, description: 'A recount of its links' })
+  counted: TaskCountsDto;
+}
+
+export class StatusTotalsDto {
+  @ApiProperty()
+  tasks: number;
+  @ApiProperty()
+  pending: number;
+  @ApiProperty()
+  inProgress: number;
+  @ApiProperty()
+  done: number;
+  @ApiProperty()
+  failed: number;
+}
+
+export class TallyDriftDto {
+  @ApiProperty({ enum: ['completed', 'failed', 'cancelled'] })
+  status: string;
+  @ApiProperty({ type: StatusTotalsDto, description: 'The tally of closed tasks in this status' })
+  stored: StatusTotalsDto;
+  @ApiProperty({ type: StatusTotalsDto, description: 'A count of those task rows and a sum of their counters' })
+  counted: StatusTotalsDto;
+}
+
+export class TaskCountsQueryDto {
+  @IntField({ description: 'Check only this task (default: every task, which reads every link)', optional: true, min: 1 })
+  taskId?: number;
+}
+
+export class TaskCountCheckDto {
+  @ApiProperty({ description: 'Tasks checked' })
+  checked: number;
+  @ApiProperty({ type: [TaskCountDriftDto], description: 'Tasks whose counters differ from their links (empty: none)' })
+  drifted: TaskCountDriftDto[];
+  @ApiProperty({
+    type: [TallyDriftDto],
+    description: 'Closed-task totals (GET /metrics, list totals) that differ from the task rows; checked without taskId',
+  })
+  tallyDrifted: TallyDriftDto[];
+  @ApiProperty({ description: 'Tasks whose counters were set to the recount, plus 1 if the tally was rebuilt (POST …/repair)' })
+  repaired: number;
 }
 
 export class ChunkTaskLinkDto {

@@ -3,7 +3,10 @@ import { TaskStatus } from './task-status';
 
 @Entity({ schema: 'mgmt', name: 'task' })
 @Check('task_status_check', `"status" IN ('pending', 'running', 'completed', 'failed', 'cancelled')`)
-@Index('task_status_priority_idx', ['status', 'priority', 'createdAt'])
+// GET /tasks?status=…, newest first (keyset on id).
+@Index('task_status_id_idx', ['status', 'id'])
+// The claim path: open tasks only, so finished ones cost nothing however many pile up.
+@Index('task_open_idx', ['model', 'priority', 'id'], { where: `"status" IN ('pending', 'running')` })
 export class TaskEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT', primaryKeyConstraintName: 'task_pkey' })
   id: number;
@@ -39,4 +42,24 @@ export class TaskEntity {
 
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
   finishedAt: Date | null;
+
+  /**
+   * The task's links by status, kept by statement-level triggers on embed_task_chunk in the same transaction as
+   * every change to them (see the task-counters migration); `status` is derived from them by a trigger.
+   */
+  @Column({ type: 'bigint', default: 0 })
+  pending: number;
+
+  @Column({ name: 'in_progress', type: 'bigint', default: 0 })
+  inProgress: number;
+
+  @Column({ type: 'bigint', default: 0 })
+  done: number;
+
+  @Column({ type: 'bigint', default: 0 })
+  failed: number;
+
+  /** When a link of the task last became done (for the rate and the ETA). */
+  @Column({ name: 'last_done_at', type: 'timestamptz', nullable: true })
+  lastDoneAt: Date | null;
 }

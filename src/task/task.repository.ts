@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
-import { ChunkStatus, TaskStatus } from './task-status';
+import { retryOnConflict } from '../database/retry-conflicts';
+import { ChunkStatus, CHUNK_STATUSES, TaskStatus } from './task-status';
 
-/** A task row with counts aggregated from its links: the counts are never stored, so they cannot drift. */
+/**
+ * A task row. The counts are the task's own columns, kept by triggers in the same transaction as every change to
+ * its links (see the task-counters migration), and the status is derived from them by a trigger: reading a task
+ * reads one row, however many links it has.
+ */
 export interface TaskRow {
   id: number;
   name: string;
   model: string;
-  stored_status: TaskStatus;
   status: TaskStatus;
   priority: number;
   metadata: Record<string, unknown>;
@@ -26,6 +31,8 @@ export interface TaskRow {
 }
 
 export interface TaskChunkRow {
+  /** The link's id: the keyset cursor of a task's chunks (they are listed in the order they were added). */
+  id: number;
   chunk_id: number;
   status: ChunkStatus;
   attempts: number;
@@ -65,42 +72,96 @@ export interface NewChunk {
   metadata: Record<string, unknown>;
 }
 
-/**
- * The status callers see. Only `cancelled` is taken from the row as set by hand; everything else follows the
- * links, so a task fed by plain SQL reads exactly like one made through the API.
- */
-const DERIVED_STATUS = `
-  CASE
-    WHEN t.status = 'cancelled' THEN 'cancelled'
-    WHEN c.total > 0 AND c.pending = 0 AND c.in_progress = 0 THEN CASE WHEN c.failed > 0 THEN 'failed' ELSE 'completed' END
-    WHEN c.in_progress + c.done + c.failed > 0 OR t.started_at IS NOT NULL THEN 'running'
-    ELSE 'pending'
-  END`;
+export interface TaskListFilter {
+  status?: TaskStatus;
+  /** Only tasks older than this id (the list is newest first). */
+  after?: number;
+  limit: number;
+  offset: number;
+}
 
-// One pass over the task's links through embed_task_chunk_task_status_idx.
-const TASK_WITH_COUNTS = `
-  SELECT t.id, t.name, t.model, t.status AS stored_status, ${DERIVED_STATUS} AS status, t.priority, t.metadata,
-         t.last_error, t.created_at, t.updated_at, t.started_at, t.finished_at,
-         c.total, c.pending, c.in_progress, c.done, c.failed, c.last_done_at
-  FROM mgmt.task t
-  CROSS JOIN LATERAL (
-    SELECT count(*)::int AS total,
-           count(*) FILTER (WHERE l.status = 'pending')::int AS pending,
-           count(*) FILTER (WHERE l.status = 'in_progress')::int AS in_progress,
-           count(*) FILTER (WHERE l.status = 'done')::int AS done,
-           count(*) FILTER (WHERE l.status = 'failed')::int AS failed,
-           max(l.done_at) AS last_done_at
-    FROM mgmt.embed_task_chunk l
-    WHERE l.task_id = t.id
-  ) c`;
+export interface TaskChunkFilter {
+  status?: ChunkStatus;
+  /** Only links added after this one (a link id, from the previous page). */
+  after?: number;
+  limit: number;
+  offset: number;
+}
+
+/** A task whose stored counts differ from a recount of its links. */
+export interface CountDriftRow {
+  id: number;
+  stored: number[];
+  counted: number[];
+}
+
+/** The order of the numbers in CountDriftRow. */
+export const COUNTED_STATUSES = CHUNK_STATUSES;
+
+const TASK_COLUMNS = `
+  t.id, t.name, t.model, t.status, t.priority, t.metadata, t.last_error, t.created_at, t.updated_at, t.started_at,
+  t.finished_at, t.pending + t.in_progress + t.done + t.failed AS total, t.pending, t.in_progress, t.done, t.failed,
+  t.last_done_at`;
+
+const LINK_COLUMNS = `l.id, l.chunk_id, l.status, l.attempts, l.last_error, l.done_at, l.lease_owner, l.lease_expires_at`;
+
+/** A recount of links by task, in the order of COUNTED_STATUSES. */
+const RECOUNT = `
+  SELECT task_id, ARRAY[count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'in_progress'),
+                        count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status = 'failed')] AS counted
+  FROM mgmt.embed_task_chunk`;
+
+/**
+ * A task's links of one status after a cursor, in the order they were added: a range of
+ * embed_task_chunk_task_status_id_idx, read no further than the page needs.
+ */
+const linksOfStatus = (status: string, rows: string) =>
+  `(SELECT ${LINK_COLUMNS} FROM mgmt.embed_task_chunk l
+    WHERE l.task_id = $1 AND l.status = '${status}' AND l.id > $2 ORDER BY l.id LIMIT ${rows})`;
+
+export interface ExportShape {
+  model: string;
+  text: boolean;
+  metadata: boolean;
+}
+
+/** Rows per FETCH of the export cursor: a few MB of vectors at most, whatever the task's size. */
+export const EXPORT_FETCH_ROWS = 256;
+
+/**
+ * One JSON line per link of the task that has a stored vector for the model, in the order the links were added.
+ * PostgreSQL builds the JSON (its float4 output is the shortest text that reads back to the same float), so the
+ * service only passes lines on. The links come from the four status ranges of task_status_id_idx merged by id, so
+ * nothing is sorted, and the planner plans it as a cursor (fast start: nested loops over the primary keys).
+ */
+function exportSql(shape: ExportShape): string {
+  const fields = [
+    `'chunk_id', l.chunk_id`,
+    ...(shape.text ? [`'text', c.text`] : []),
+    ...(shape.metadata ? [`'metadata', c.metadata`] : []),
+    `'model', e.model`,
+    `'embedding', e.embedding`,
+  ];
+  const links = CHUNK_STATUSES.map(
+    (status) =>
+      `(SELECT id, chunk_id FROM mgmt.embed_task_chunk WHERE task_id = $1 AND status = '${status}' ORDER BY id)`,
+  ).join(' UNION ALL ');
+  const chunk = shape.text || shape.metadata ? 'JOIN mgmt.embed_chunk c ON c.id = l.chunk_id' : '';
+  return `SELECT convert_to(json_build_object(${fields.join(', ')})::text || E'\\n', 'UTF8') AS line
+          FROM (${links}) l
+          JOIN mgmt.embedding e ON e.chunk_id = l.chunk_id AND e.model = $2
+          ${chunk}
+          ORDER BY l.id`;
+}
 
 /** All SQL of the task feature. Methods that take a manager run inside the caller's transaction. */
 @Injectable()
 export class TaskRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** One transaction, run again when PostgreSQL aborts it for a deadlock (see retryOnConflict). */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    return retryOnConflict(() => this.dataSource.transaction(work));
   }
 
   async insertTask(manager: EntityManager, task: NewTask): Promise<number> {
@@ -113,24 +174,25 @@ export class TaskRepository {
 
   /** Locks the task row so concurrent appends, cancels and retries see one another's effects in order. */
   async lockTask(manager: EntityManager, id: number): Promise<TaskRow | undefined> {
-    await manager.query(`SELECT 1 FROM mgmt.task WHERE id = $1 FOR UPDATE`, [id]);
-    return this.findTask(id, manager);
-  }
-
-  async findTask(id: number, manager: EntityManager = this.dataSource.manager): Promise<TaskRow | undefined> {
-    const rows = await manager.query(`${TASK_WITH_COUNTS} WHERE t.id = $1`, [id]);
+    const rows = await manager.query(`SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE t.id = $1 FOR UPDATE`, [id]);
     return rows[0];
   }
 
-  async listTasks(filter: { status?: TaskStatus; limit: number; offset: number }): Promise<[TaskRow[], number]> {
-    const where = `WHERE $1::text IS NULL OR x.status = $1`;
-    const base = `SELECT * FROM (${TASK_WITH_COUNTS}) x ${where}`;
-    const params = [filter.status ?? null];
-    const [rows, count] = await Promise.all([
-      this.dataSource.query(`${base} ORDER BY x.id DESC LIMIT $2 OFFSET $3`, [...params, filter.limit, filter.offset]),
-      this.dataSource.query(`SELECT count(*)::int AS total FROM (${base}) y`, params),
-    ]);
-    return [rows, count[0].total];
+  async findTask(id: number, manager: EntityManager = this.dataSource.manager): Promise<TaskRow | undefined> {
+    const rows = await manager.query(`SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE t.id = $1`, [id]);
+    return rows[0];
+  }
+
+  /**
+   * Newest first, `limit + 1` rows (the extra one says whether there is a next page), from task_status_id_idx or
+   * the primary key, read no further than the page (plus `offset`).
+   */
+  async listTasks(filter: TaskListFilter): Promise<TaskRow[]> {
+    const status = filter.status ? `t.status = $1` : `$1::text IS NULL`;
+    return this.dataSource.query(
+      `SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE ${status} AND t.id < $2 ORDER BY t.id DESC LIMIT $3 OFFSET $4`,
+      [filter.status ?? null, filter.after ?? Number.MAX_SAFE_INTEGER, filter.limit + 1, filter.offset],
+    );
   }
 
   /** Creates the chunks and links them to the task in one statement; returns how many were added. */
@@ -174,52 +236,43 @@ export class TaskRepository {
     await manager.query(`UPDATE mgmt.task SET status = 'cancelled', finished_at = now() WHERE id = $1`, [id]);
   }
 
-  /** Failed links go back to pending with their attempts reset; the task is open again. */
+  /**
+   * Failed links go back to pending, due now, with their attempts reset; the counter trigger reopens the task.
+   * Inserts notify senders through a trigger; a retry is an update, so it says so itself (sent on commit).
+   */
   async requeueFailed(manager: EntityManager, id: number): Promise<number> {
     // TypeORM answers an UPDATE with [rows, affected].
     const [, requeued] = await manager.query(
       `UPDATE mgmt.embed_task_chunk
-       SET status = 'pending', attempts = 0, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
+       SET status = 'pending', attempts = 0, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL,
+           available_at = now()
        WHERE task_id = $1 AND status = 'failed'`,
       [id],
     );
-    await this.reopen(manager, id);
-    // Inserts notify senders through a trigger; a retry is an update, so it says so itself (sent on commit).
     await manager.query(`SELECT pg_notify('embedding_tasks_work', '')`);
     return requeued;
-  }
-
-  /** A task that gets work again is no longer finished. */
-  async reopen(manager: EntityManager, id: number): Promise<void> {
-    await manager.query(
-      `UPDATE mgmt.task
-       SET status = CASE WHEN started_at IS NULL THEN 'pending' ELSE 'running' END, finished_at = NULL, last_error = NULL
-       WHERE id = $1 AND status IN ('completed', 'failed')`,
-      [id],
-    );
   }
 
   async deleteTask(manager: EntityManager, id: number): Promise<void> {
     await manager.query(`DELETE FROM mgmt.task WHERE id = $1`, [id]);
   }
 
-  async listTaskChunks(
-    taskId: number,
-    filter: { status?: ChunkStatus; limit: number; offset: number },
-  ): Promise<[TaskChunkRow[], number]> {
-    const where = `WHERE l.task_id = $1 AND ($2::text IS NULL OR l.status = $2)`;
-    const params = [taskId, filter.status ?? null];
-    const [rows, count] = await Promise.all([
-      this.dataSource.query(
-        `SELECT l.chunk_id, l.status, l.attempts, l.last_error, l.done_at, l.lease_owner, l.lease_expires_at,
-                c.content_hash, c.text
-         FROM mgmt.embed_task_chunk l JOIN mgmt.embed_chunk c ON c.id = l.chunk_id
-         ${where} ORDER BY l.id LIMIT $3 OFFSET $4`,
-        [...params, filter.limit, filter.offset],
-      ),
-      this.dataSource.query(`SELECT count(*)::int AS total FROM mgmt.embed_task_chunk l ${where}`, params),
-    ]);
-    return [rows, count[0].total];
+  /**
+   * A page of a task's links in the order they were added, after a cursor: with a status, one index range; without,
+   * the four status ranges merged by id (MergeAppend), each read no further than the page. Either way the cost is
+   * the page (plus `offset`), not the task.
+   */
+  async listTaskChunks(taskId: number, filter: TaskChunkFilter): Promise<TaskChunkRow[]> {
+    const rows = `${filter.limit + 1 + filter.offset}`;
+    const statuses = filter.status ? [filter.status] : CHUNK_STATUSES;
+    const links = statuses.map((status) => linksOfStatus(status, rows)).join(' UNION ALL ');
+    return this.dataSource.query(
+      `SELECT l.*, c.content_hash, c.text
+       FROM (SELECT * FROM (${links}) u ORDER BY u.id LIMIT $3 OFFSET $4) l
+       JOIN mgmt.embed_chunk c ON c.id = l.chunk_id
+       ORDER BY l.id`,
+      [taskId, filter.after ?? 0, filter.limit + 1, filter.offset],
+    );
   }
 
   async findChunk(id: number): Promise<ChunkRow | undefined> {
@@ -235,5 +288,79 @@ export class TaskRepository {
       `SELECT task_id, status, attempts, last_error, done_at FROM mgmt.embed_task_chunk WHERE chunk_id = $1 ORDER BY task_id`,
       [chunkId],
     );
+  }
+
+  /**
+   * The export, about EXPORT_FETCH_ROWS lines at a time, from one query through a server-side cursor: memory stays
+   * constant whatever the task's size, and the next rows are fetched only when the consumer asks. The lines come as
+   * bytes (bytea, binary format) and are passed on as they are: no string per line on the JavaScript heap, which
+   * would otherwise grow to several times the service's live heap between collections under this much traffic.
+   * Ending early (return() on the iterator, as a stream destroyed because the client went away does) closes the
+   * cursor and gives the connection back.
+   */
+  async *exportLines(taskId: number, shape: ExportShape): AsyncGenerator<Buffer> {
+    const runner = this.dataSource.createQueryRunner();
+    const client: PoolClient = await runner.connect();
+    try {
+      await runner.startTransaction();
+      await runner.query(`DECLARE task_export NO SCROLL CURSOR FOR ${exportSql(shape)}`, [taskId, shape.model]);
+      for (;;) {
+        // `binary` is node-postgres' per-query result format (missing from its type definitions): bytea as Buffer.
+        const fetch = { text: `FETCH ${EXPORT_FETCH_ROWS} FROM task_export`, binary: true } as QueryConfig;
+        const { rows }: QueryResult<{ line: Buffer }> = await client.query(fetch);
+        if (rows.length === 0) break;
+        yield Buffer.concat(rows.map((row) => row.line));
+      }
+      await runner.commitTransaction();
+    } finally {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /**
+   * Tasks whose counters differ from a recount of their links. One statement, so the counters and the links are
+   * read in one snapshot: work in flight cannot show up as drift. It reads every link of the tasks checked (all
+   * of them without `taskId`): an operator's check, not something to run on every request.
+   */
+  async findCountDrift(taskId?: number): Promise<{ checked: number; drifted: CountDriftRow[] }> {
+    const [row] = await this.dataSource.query(
+      `WITH counted AS (${RECOUNT} WHERE $1::bigint IS NULL OR task_id = $1 GROUP BY task_id),
+       compared AS (
+         SELECT t.id, ARRAY[t.pending, t.in_progress, t.done, t.failed] AS stored,
+                coalesce(c.counted, ARRAY[0, 0, 0, 0]::bigint[]) AS counted
+         FROM mgmt.task t LEFT JOIN counted c ON c.task_id = t.id
+         WHERE $1::bigint IS NULL OR t.id = $1
+       )
+       SELECT count(*)::int AS checked,
+              coalesce(json_agg(json_build_object('id', id, 'stored', stored, 'counted', counted) ORDER BY id)
+                       FILTER (WHERE stored <> counted), '[]') AS drifted
+       FROM compared`,
+      [taskId ?? null],
+    );
+    return row;
+  }
+
+  /**
+   * Sets the counters of these tasks to a recount, exactly even while links change: the task rows are locked first
+   * (in id order, as the counter trigger locks them), so every transaction that already added its changes to them
+   * has committed before the recount reads the links, and every later one adds its changes to the recount.
+   */
+  async repairCounts(taskIds: number[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.transaction(async (manager) => {
+      await manager.query(`SELECT 1 FROM mgmt.task WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE`, [
+        taskIds,
+      ]);
+      await manager.query(
+        `UPDATE mgmt.task t
+         SET pending = coalesce(c.counted[1], 0), in_progress = coalesce(c.counted[2], 0),
+             done = coalesce(c.counted[3], 0), failed = coalesce(c.counted[4], 0)
+         FROM unnest($1::bigint[]) AS u(id)
+         LEFT JOIN (${RECOUNT} WHERE task_id = ANY($1::bigint[]) GROUP BY task_id) c ON c.task_id = u.id
+         WHERE t.id = u.id`,
+        [taskIds],
+      );
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppConfig, configuredModelIds } from '../config/app-config';
-import { Page } from '../common/paging.dto';
+import { Page, pageLink } from '../common/paging.dto';
 import { toProgress } from './task-progress';
 import {
   AddChunksDto,
@@ -9,18 +9,21 @@ import {
   CreateTaskDto,
   TaskChunkListQueryDto,
   TaskChunkResponseDto,
+  TaskExportQueryDto,
   TaskListQueryDto,
   TaskResponseDto,
 } from './task.dto';
 import { ChunkRow, ChunkLinkRow, TaskChunkRow, TaskRepository, TaskRow } from './task.repository';
-import { TaskStatus } from './task-status';
+import { ChunkStatus, TaskStatus } from './task-status';
 import { TaskError, TaskErrorCode } from './task.errors';
+import { TaskTallyRepository } from './task-tally.repository';
 
 /** The rules of tasks: what each state allows, and that every write is whole or not at all. */
 @Injectable()
 export class TaskService {
   constructor(
     private readonly repository: TaskRepository,
+    private readonly tally: TaskTallyRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -56,15 +59,35 @@ export class TaskService {
     return toTaskResponse(task);
   }
 
+  /** Newest first; `next` continues after the last task (keyset), whatever was added or finished meanwhile. */
   async list(query: TaskListQueryDto): Promise<Page<TaskResponseDto>> {
-    const [rows, total] = await this.repository.listTasks(query);
-    return { items: rows.map(toTaskResponse), total, limit: query.limit, offset: query.offset };
+    const [rows, totals] = await Promise.all([this.repository.listTasks(query), this.tally.totals()]);
+    const total = query.status ? totals[query.status].tasks : Object.values(totals).reduce((n, t) => n + t.tasks, 0);
+    const items = rows.slice(0, query.limit);
+    const next =
+      rows.length > query.limit
+        ? pageLink('/tasks', { status: query.status, limit: query.limit, after: items[items.length - 1].id })
+        : null;
+    return { items: items.map(toTaskResponse), total, limit: query.limit, offset: query.offset, next };
   }
 
+  /** In the order the chunks were added; the total is the task's counter for the status, never a count of links. */
   async listChunks(id: number, query: TaskChunkListQueryDto): Promise<Page<TaskChunkResponseDto>> {
-    await this.get(id);
-    const [rows, total] = await this.repository.listTaskChunks(id, query);
-    return { items: rows.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset };
+    const task = await this.get(id);
+    const rows = await this.repository.listTaskChunks(id, query);
+    const items = rows.slice(0, query.limit);
+    const next =
+      rows.length > query.limit
+        ? pageLink(`/tasks/${id}/chunks`, { status: query.status, limit: query.limit, after: items[items.length - 1].id })
+        : null;
+    const total = query.status ? task.progress[STATUS_COUNTS[query.status]] : task.progress.total;
+    return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
+  }
+
+  /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
+  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
+    const task = await this.get(id);
+    return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
@@ -111,7 +134,6 @@ export class TaskService {
     const newChunks = chunks.map((chunk) => ({ text: chunk.text, metadata: chunk.metadata ?? {} }));
     await this.repository.insertChunks(manager, taskId, newChunks);
     await this.repository.linkChunks(manager, taskId, chunkIds);
-    await this.repository.reopen(manager, taskId);
   }
 
   private assertWithinLimit(dto: AddChunksDto): void {
@@ -147,6 +169,14 @@ export class TaskService {
 const notFound = (message: string) => new TaskError(TaskErrorCode.NotFound, message);
 const conflict = (message: string) => new TaskError(TaskErrorCode.Conflict, message);
 const invalidInput = (message: string) => new TaskError(TaskErrorCode.InvalidInput, message);
+
+/** The progress field that counts a chunk status. */
+const STATUS_COUNTS: Record<ChunkStatus, 'pending' | 'inProgress' | 'done' | 'failed'> = {
+  pending: 'pending',
+  in_progress: 'inProgress',
+  done: 'done',
+  failed: 'failed',
+};
 
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 

@@ -1,7 +1,7 @@
 import { Command } from '../command';
 import { exportCommand } from './export';
 import { submit } from './submit';
-import { cancel, list, retry, status, watch } from './task-commands';
+import { cancel, checkCounts, list, retry, status, watch } from './task-commands';
 
 /** In the order `--help` lists them. */
-export const COMMANDS: Command[] = [submit, status, watch, list, retry, cancel, exportCommand];
+export const COMMANDS: Command[] = [submit, status, watch, list, retry, cancel, exportCommand, checkCounts];

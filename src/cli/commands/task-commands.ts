@@ -1,5 +1,5 @@
 import { choiceOption, intOption, taskId } from '../args';
-import type { Task } from '../api-client';
+import type { CountCheck, Task } from '../api-client';
 import { Command } from '../command';
 import { EXIT } from '../errors';
 import { elapsedSeconds, formatCounts, formatDuration, formatEta, formatRate, table } from '../format';
@@ -38,6 +38,7 @@ export const list: Command = {
     status: { type: 'string', placeholder: 'S', description: `Only tasks in this status: ${TASK_STATUSES.join(', ')}` },
     limit: { type: 'string', placeholder: 'N', description: 'At most N tasks, 1 to 1000 (default 20)' },
     offset: { type: 'string', placeholder: 'N', description: 'Skip the N newest (default 0)' },
+    after: { type: 'string', placeholder: 'ID', description: 'Only tasks older than task ID (the next page)' },
     json: JSON_OPTION,
   },
   async run({ client, options, io }) {
@@ -45,6 +46,7 @@ export const list: Command = {
       status: choiceOption(options, 'status', TASK_STATUSES),
       limit: intOption(options, 'limit', 20, { min: 1, max: 1000 }),
       offset: intOption(options, 'offset', 0, { min: 0 }),
+      after: intOption(options, 'after', undefined, { min: 1 }),
     });
     if (options.json) {
       io.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
@@ -55,10 +57,9 @@ export const list: Command = {
       return EXIT.ok;
     }
     io.stdout.write(`${taskTable(page.items)}\n`);
-    if (page.total > page.items.length) {
-      io.stderr.write(
-        `tasks ${page.offset + 1}–${page.offset + page.items.length} of ${page.total} (see --limit, --offset)\n`,
-      );
+    if (page.next) {
+      const last = page.items[page.items.length - 1].id;
+      io.stderr.write(`${page.items.length} of ${page.total} tasks; older ones: --after ${last}\n`);
     }
     return EXIT.ok;
   },
@@ -91,6 +92,44 @@ export const retry: Command = {
     return options.follow ? followAndReport(client, task.id, intervalMs, io) : EXIT.ok;
   },
 };
+
+export const checkCounts: Command = {
+  name: 'check-counts',
+  args: [],
+  summary: "Recount the tasks' chunks and compare with their counters (reads every chunk link checked)",
+  details: 'Exit code 1 when some task drifted (0 after --repair set it right).',
+  options: {
+    task: { type: 'string', placeholder: 'ID', description: 'Check only this task (default: every task)' },
+    repair: { type: 'boolean', description: 'Set the counters of the tasks that drifted to the recount' },
+    json: JSON_OPTION,
+  },
+  async run({ client, options, io }) {
+    const repair = Boolean(options.repair);
+    const check = await client.checkCounts({ taskId: intOption(options, 'task', undefined, { min: 1 }), repair });
+    const drifted = check.drifted.length + check.tallyDrifted.length;
+    if (options.json) io.stdout.write(`${JSON.stringify(check, null, 2)}\n`);
+    else if (drifted === 0) io.stdout.write(`${check.checked} tasks checked: every counter matches\n`);
+    else io.stdout.write(`${driftTable(check)}\n`);
+    if (drifted > 0) {
+      const what = repair ? 'repaired' : 'run again with --repair to set them to the recount';
+      io.stderr.write(
+        `${check.drifted.length} of ${check.checked} tasks, ${check.tallyDrifted.length} closed-task totals differ from the chunks; ${what}\n`,
+      );
+    }
+    return drifted === 0 || repair ? EXIT.ok : EXIT.error;
+  },
+};
+
+function driftTable(check: CountCheck): string {
+  const counts = (c: CountCheck['drifted'][number]['stored']) => `${c.pending}/${c.inProgress}/${c.done}/${c.failed}`;
+  return table(
+    ['TASK', 'STORED (pending/in progress/done/failed)', 'COUNTED'],
+    [
+      ...check.drifted.map((row) => [String(row.taskId), counts(row.stored), counts(row.counted)]),
+      ...check.tallyDrifted.map((row) => [`all ${row.status}`, counts(row.stored), counts(row.counted)]),
+    ],
+  );
+}
 
 export function describeTask(task: Task): string {
   const { progress } = task;

@@ -1,6 +1,14 @@
 import { InitialSchema1764028800000 } from './1764028800000-initial-schema';
 import { Pipeline1764115200000 } from './1764115200000-pipeline';
 import { FailedIndex1764201600000 } from './1764201600000-failed-index';
+import { TaskCounters1764288000000 } from './1764288000000-task-counters';
+import { LinkIndexes1764288000001 } from './1764288000001-link-indexes';
 
 /** Every migration in order; a new one is appended here. */
-export const MIGRATIONS: Function[] = [InitialSchema1764028800000, Pipeline1764115200000, FailedIndex1764201600000];
+export const MIGRATIONS: Function[] = [
+  InitialSchema1764028800000,
+  Pipeline1764115200000,
+  FailedIndex1764201600000,
+  TaskCounters1764288000000,
+  LinkIndexes1764288000001,
+];
