@@ -90,6 +90,12 @@ describe('OpenAI-compatible provider against a second instance of this service (
     }, 60_000);
   }
 
+  /** What the texts cost, each once: the tiny model's own counts (what the peer reports as usage). */
+  async function tokensOf(chunkTexts: string[]): Promise<number> {
+    const counts = await t.app.get(EmbeddingProvider).countTokens(LOCAL, chunkTexts);
+    return counts!.reduce((sum, count) => sum + count, 0);
+  }
+
   /** The requests the peer answered at /v1/embeddings, from its own metrics. */
   async function peerRequests(): Promise<number> {
     const scrape = new Scrape((await peer.http().get('/metrics')).text);
@@ -152,6 +158,34 @@ describe('OpenAI-compatible provider against a second instance of this service (
       ),
     );
     rows.forEach((row, i) => expect(cosine(row.embedding, local[i])).toBeGreaterThanOrEqual(0.99999));
+    // The remote's usage, apportioned by the same tokenizer, gives each text its own count; at 0.5 per million.
+    const tokens = await tokensOf(rows.map((row) => row.text));
+    const task = (await t.http().get(`/tasks/${id}`).expect(200)).body;
+    expect(task.usage).toEqual({ tokens, savedTokens: 0, cost: (tokens * 0.5) / 1e6 });
+    const scrape = new Scrape((await t.http().get('/metrics')).text);
+    expect(scrape.value('embedding_tasks_tokens_total', { model: REMOTE, kind: 'embedded' })).toBe(tokens);
+    expect(scrape.value('embedding_tasks_cost_total', { model: REMOTE })).toBeCloseTo((tokens * 0.5) / 1e6, 12);
+  });
+
+  it('counts what reuse saved: a text already stored, or twice in a task, costs nothing again', async () => {
+    const old = texts(10, 'reused');
+    const fresh = texts(5, 'fresh');
+    const first = await createTask(REMOTE, old);
+    expect((await finished(first)).usage).toEqual({
+      tokens: await tokensOf(old),
+      savedTokens: 0,
+      cost: ((await tokensOf(old)) * 0.5) / 1e6,
+    });
+    // The old texts again (stored: reused), the fresh ones twice each (embedded once, shared).
+    const second = await createTask(REMOTE, [...old, ...fresh, ...fresh]);
+    expect((await finished(second)).usage).toEqual({
+      tokens: await tokensOf(fresh),
+      savedTokens: (await tokensOf(old)) + (await tokensOf(fresh)),
+      cost: ((await tokensOf(fresh)) * 0.5) / 1e6,
+    });
+    // A model with no price has no cost.
+    const local = await createTask(LOCAL, fresh);
+    expect((await finished(local)).usage).toEqual({ tokens: await tokensOf(fresh), savedTokens: 0, cost: null });
   });
 
   it('completes two tasks at once, one on the local model and one on the remote one', async () => {

@@ -32,7 +32,7 @@ export class BatchRunner {
       stopRenewing();
     }
     this.metrics.batchSettled(batch.model, this.counts(outcome, batch.model));
-    await this.settle(outcome);
+    await this.settle(outcome, batch.model);
     // Structured fields, so a log search finds every line of a batch or a task.
     this.logger.debug({
       msg: `batch ${batchId} settled`,
@@ -57,9 +57,11 @@ export class BatchRunner {
     return groups;
   }
 
-  private async settle(outcome: BatchOutcome): Promise<void> {
+  private async settle(outcome: BatchOutcome, model: string): Promise<void> {
     const { workerId: owner, maxAttempts, retryBaseMs } = this.config.sender;
-    await this.repository.markDone(owner, outcome.done);
+    const { byLink } = outcome.tokens;
+    const pricePerMillion = pricePerMillionTokens(this.config, model);
+    await this.repository.markDone(owner, outcome.done, byLink.size > 0 ? { byLink, pricePerMillion } : undefined);
     await this.repository.markFailed(owner, outcome.failed);
     for (const { items, error, delayMs } of outcome.retry) {
       const attempt = Math.min(...items.map((item) => item.attempts));

@@ -194,6 +194,7 @@ function toTaskResponse(row: TaskRow): TaskResponseDto {
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
     progress: toProgress(row),
+    usage: { tokens: row.tokens, savedTokens: row.saved_tokens, cost: row.cost === null ? null : Number(row.cost) },
   };
 }
 
