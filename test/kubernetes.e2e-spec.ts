@@ -369,7 +369,7 @@ describeWithKubectl('Kubernetes manifests (deploy/kubernetes)', () => {
       readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
         entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
       );
-    const holders = files(kubernetesDir).filter((file) => readFileSync(file, 'utf8').includes('mgmt.embed_task_chunk'));
+    const holders = files(kubernetesDir).filter((file) => readFileSync(file, 'utf8').includes('FROM mgmt.'));
     expect(holders.map((file) => relative(kubernetesDir, file))).toEqual(['base/worker/scaledobject.yaml']);
   });
 });
