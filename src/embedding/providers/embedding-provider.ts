@@ -122,6 +122,14 @@ export abstract class EmbeddingProvider {
    * and token counts. A problem with the call as a whole (unknown model, bad option, back end down) rejects.
    */
   abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
+  /**
+   * How many tokens each text would be for the model, as `embed` counts them, without embedding: for tokens that
+   * reusing a stored vector saved. Null when the provider cannot tell (callers then estimate).
+   */
+  async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[] | null> {
+    void [model, texts, options];
+    return null;
+  }
   abstract describe(model: string): ModelInfo;
   /** The models ready to serve. */
   abstract models(): ModelInfo[];
