@@ -1,9 +1,10 @@
 import { embeddingPart } from './embedding';
 import { BenchPart } from './lib/part';
 import { pipelinePart } from './pipeline';
+import { remotePart } from './remote';
 import { rolesPart } from './roles';
 import { scalePart } from './scale';
 import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, scalePart, rolesPart];
+export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, remotePart, scalePart, rolesPart];

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { startAppWithTestReceiver, startTestApp, TestApp } from './app';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { Scrape } from './metrics';
 import { TestReceiver } from './processes';
 import { waitFor } from './wait';
@@ -17,6 +18,9 @@ const FAMILIES = [
   'embedding_tasks_leases_reclaimed_total',
   'embedding_tasks_receiver_errors_total',
   'embedding_tasks_tei_errors_total',
+  'embedding_tasks_remote_errors_total',
+  'embedding_tasks_tokens_total',
+  'embedding_tasks_cost_total',
   'embedding_tasks_http_requests_total',
   'embedding_tasks_http_request_duration_seconds',
   // Two of Node's default process metrics, under the same prefix.
@@ -72,6 +76,9 @@ describe('Metrics (e2e)', () => {
     expect(first.value('embedding_tasks_chunks_retried_total', { model: 'tiny', reason: 'transient' })).toBe(0);
     expect(first.value('embedding_tasks_batch_size_chunks_count', { model: 'tiny' })).toBe(0);
     expect(first.value('embedding_tasks_leases_reclaimed_total')).toBe(0);
+    for (const kind of ['embedded', 'saved', 'unused']) {
+      expect(first.value('embedding_tasks_tokens_total', { model: 'tiny', kind })).toBe(0);
+    }
     for (const status of ['pending', 'in_progress', 'done', 'failed']) {
       expect(first.value('embedding_tasks_queue_depth', { status })).toBe(0);
     }
@@ -98,6 +105,11 @@ describe('Metrics (e2e)', () => {
     expect(claims).toBe(after.value('embedding_tasks_batch_size_chunks_count', { model: 'tiny' }));
     expect(after.value('embedding_tasks_queue_depth', { status: 'done' })).toBe(20);
     expect(after.value('embedding_tasks_queue_depth', { status: 'pending' })).toBe(0);
+    // Exactly the model's token counts of the 20 texts, each charged once.
+    const counts = await t.app.get(EmbeddingProvider).countTokens('tiny', texts);
+    const tokens = counts!.reduce((sum, count) => sum + count, 0);
+    expect(after.value('embedding_tasks_tokens_total', { model: 'tiny', kind: 'embedded' })).toBe(tokens);
+    expect(after.value('embedding_tasks_tokens_total', { model: 'tiny', kind: 'saved' })).toBe(0);
     expect(after.value('embedding_tasks_queue_depth', { status: 'in_progress' })).toBe(0);
   });
 
@@ -114,6 +126,10 @@ describe('Metrics (e2e)', () => {
     expect(after.value('embedding_tasks_receiver_errors_total', { status: '422' })).toBeGreaterThanOrEqual(1);
     expect(after.value('embedding_tasks_chunks_delivered_total', { model: 'tiny' })).toBe(22);
     expect(after.value('embedding_tasks_queue_depth', { status: 'failed' })).toBe(1);
+    // The refused chunk's vector was computed for nothing.
+    const [refused] = (await t.app.get(EmbeddingProvider).countTokens('tiny', ['refuse me']))!;
+    const unused = (s: Scrape) => s.value('embedding_tasks_tokens_total', { model: 'tiny', kind: 'unused' })!;
+    expect(unused(after) - unused(before)).toBe(refused);
   });
 
   it('labels HTTP requests by route template, an unknown path as unmatched', async () => {

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
 import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 import { expectNoCountDrift } from './counts';
@@ -49,8 +50,11 @@ describe('Senders in separate processes (e2e)', () => {
     return child;
   }
 
+  const textsOf = (n: number, prefix: string) =>
+    Array.from({ length: n }, (_, i) => `${prefix} ${i} ${'word '.repeat(i % 7)}`);
+
   async function createTask(n: number, prefix: string): Promise<number> {
-    const chunks = Array.from({ length: n }, (_, i) => ({ text: `${prefix} ${i} ${'word '.repeat(i % 7)}` }));
+    const chunks = textsOf(n, prefix).map((text) => ({ text }));
     const res = await fetch(`${apiUrl()}/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -69,6 +73,19 @@ describe('Senders in separate processes (e2e)', () => {
       const task = await taskStatus(id);
       return ['completed', 'failed'].includes(task.status) ? task : undefined;
     }, timeoutMs);
+
+  /** The task's tokens are its texts' own counts, each once: exact however its batches went (crashes included). */
+  async function expectTokensOf(taskId: number, texts: string[]): Promise<void> {
+    const counter = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: model }] });
+    await counter.init();
+    try {
+      const counts = (await counter.countTokens('tiny', texts))!;
+      const [row] = await sql.query(`SELECT tokens, saved_tokens FROM mgmt.task WHERE id = $1`, [taskId]);
+      expect(row).toEqual({ tokens: counts.reduce((sum, count) => sum + count, 0), saved_tokens: 0 });
+    } finally {
+      await counter.close();
+    }
+  }
 
   async function storedPerChunk(taskId: number): Promise<number[]> {
     const rows = await sql.query(
@@ -95,6 +112,7 @@ describe('Senders in separate processes (e2e)', () => {
     const task = await finished(taskId);
     expect(task).toMatchObject({ status: 'completed', progress: { done: 120, failed: 0 } });
     expect(await storedPerChunk(taskId)).toEqual(Array(120).fill(1));
+    await expectTokensOf(taskId, textsOf(120, 'crash'));
     await expectNoCountDrift(apiUrl());
     await receiver.stop();
   }, 120_000);
@@ -108,6 +126,7 @@ describe('Senders in separate processes (e2e)', () => {
     const counts = receiver.counts();
     expect(counts.size).toBe(400);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    await expectTokensOf(taskId, textsOf(400, 'shared'));
     await expectNoCountDrift(apiUrl());
     await receiver.stop();
   }, 120_000);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
 import { Socket } from 'node:net';
 import { DataSource } from 'typeorm';
+import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { startAppWithTestReceiver, TestApp } from './app';
 import { ServiceProcess, startService, TestReceiver } from './processes';
 import { waitFor } from './wait';
@@ -95,14 +96,21 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
       );
     });
 
-    it('delivers every vector and answers per chunk; what is stored equals the answer without deliver', async () => {
-      const sent = await chunks(['direct one', 'direct two', 'direct three']);
+    it('delivers every vector and answers per chunk, with its tokens; what is stored equals the answer without deliver', async () => {
+      const sent = await chunks(['direct one', 'direct two', 'direct three', 'direct one']);
       const res = await deliver({ chunks: sent }).expect(200);
+      const counts = (await t.app.get(EmbeddingProvider).countTokens(
+        'tiny',
+        sent.map((chunk) => chunk.text),
+      ))!;
+      // The repeated text is embedded once: charged to its first chunk, saved by the other.
+      const charged = (i: number) =>
+        i === 3 ? { tokens: 0, saved_tokens: counts[0] } : { tokens: counts[i], saved_tokens: 0 };
       expect(res.body).toEqual({
         model: 'tiny',
         dimensions: 32,
         task_id: taskId,
-        items: sent.map(({ id }) => ({ id, status: 'delivered' })),
+        items: sent.map(({ id }, i) => ({ id, status: 'delivered', ...charged(i) })),
       });
       const plain = await t.http().post('/embeddings/batch').send({ chunks: sent }).expect(200);
       const stored = new Map((await storedRows(sent.map((c) => c.id))).map((row) => [row.chunk_id, row.embedding]));
@@ -116,7 +124,8 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
       const acknowledgedBefore = receiver.acknowledged.length;
       await deliver({ chunks: sent }).expect(200);
       const repeat = await deliver({ chunks: sent }).expect(200);
-      expect(repeat.body.items).toEqual(sent.map(({ id }) => ({ id, status: 'delivered' })));
+      const tokens = { tokens: expect.any(Number), saved_tokens: 0 };
+      expect(repeat.body.items).toEqual(sent.map(({ id }) => ({ id, status: 'delivered', ...tokens })));
       expect(receiver.acknowledged.length - acknowledgedBefore).toBe(2);
       expect((await storedRows(sent.map((c) => c.id))).map((row) => row.chunk_id).sort()).toEqual(
         sent.map((c) => c.id).sort(),
@@ -136,7 +145,7 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
         ],
       }).expect(200);
       expect(res.body.items).toEqual([
-        { id: ok.id, status: 'delivered' },
+        { id: ok.id, status: 'delivered', tokens: expect.any(Number), saved_tokens: 0 },
         { id: long.id, status: 'failed', error: 'chunks[1].text: at most 1000 characters; got 1001' },
         {
           id: edited.id,

@@ -2,7 +2,7 @@ import { sleep as pause } from '../common/backoff';
 import { FINISHED_TASK_STATUSES } from '../task/task-status';
 import { ApiClient, Task, UnreachableError } from './api-client';
 import { ApiError, EXIT } from './errors';
-import { elapsedSeconds, formatCounts, formatDuration } from './format';
+import { elapsedSeconds, formatCounts, formatDuration, formatUsage } from './format';
 import { ProgressRenderer } from './progress';
 
 export interface FollowOptions {
@@ -49,7 +49,8 @@ export function exitCodeFor(task: Task): number {
 export async function outcomeMessage(client: ApiClient, task: Task): Promise<string> {
   const elapsed = elapsedSeconds(task);
   const took = elapsed === undefined ? '' : ` in ${formatDuration(elapsed)}`;
-  const summary = `task ${task.id} ${task.status}: ${formatCounts(task)}${took}`;
+  const usage = formatUsage(task);
+  const summary = `task ${task.id} ${task.status}: ${formatCounts(task)}${took}${usage ? `; ${usage}` : ''}`;
   if (task.status !== 'failed') return summary;
   const failed = await client.listTaskChunks(task.id, { status: 'failed', limit: 1, offset: 0 }).catch(() => undefined);
   const first = failed?.items[0];

@@ -24,6 +24,15 @@ export function formatCounts(task: Task): string {
   return `${done} done, ${failed} failed of ${total}`;
 }
 
+/** `12,345 tokens (1,200 saved), cost 0.0062`: what a task's done chunks cost; '' when nothing was counted. */
+export function formatUsage(task: Task): string {
+  const { tokens, savedTokens, cost } = task.usage;
+  if (tokens === 0 && savedTokens === 0) return '';
+  const saved = savedTokens > 0 ? ` (${savedTokens.toLocaleString('en-US')} saved)` : '';
+  const priced = cost === null ? '' : `, cost ${Number(cost.toPrecision(6))}`;
+  return `${tokens.toLocaleString('en-US')} tokens${saved}${priced}`;
+}
+
 /** Seconds from start to finish (or to now for a task still going), when the server recorded a start. */
 export function elapsedSeconds(task: Task, now = Date.now()): number | undefined {
   if (!task.startedAt) return undefined;

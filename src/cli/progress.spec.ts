@@ -1,5 +1,5 @@
 import type { Task } from './api-client';
-import { formatDuration, table } from './format';
+import { formatDuration, formatUsage, table } from './format';
 import { bar, PlainProgress, progressLine, TtyProgress } from './progress';
 
 function task(overrides: Partial<Task['progress']> = {}, status: Task['status'] = 'running'): Task {
@@ -27,6 +27,7 @@ function task(overrides: Partial<Task['progress']> = {}, status: Task['status'] 
       estimatedCompletionAt: null,
       ...overrides,
     },
+    usage: { tokens: 0, savedTokens: 0, cost: null },
   };
 }
 
@@ -99,5 +100,18 @@ describe('renderers', () => {
     plain.update(task({}, 'completed'));
     expect(writes).toHaveLength(3);
     expect(writes.every((line) => line.endsWith('\n') && !line.includes('\r'))).toBe(true);
+  });
+});
+
+describe('formatUsage', () => {
+  const usage = (tokens: number, savedTokens: number, cost: number | null) => ({
+    ...task(),
+    usage: { tokens, savedTokens, cost },
+  });
+
+  it('says what the done chunks cost, what reuse saved, and the cost when priced; nothing when nothing was counted', () => {
+    expect(formatUsage(usage(12345, 1200, 0.0061725))).toBe('12,345 tokens (1,200 saved), cost 0.0061725');
+    expect(formatUsage(usage(500, 0, null))).toBe('500 tokens');
+    expect(formatUsage(usage(0, 0, null))).toBe('');
   });
 });

@@ -8,6 +8,72 @@ export interface ModelSourceConfig {
   path?: string;
 }
 
+/** Rate limits of a remote model, enforced by the client before it sends (each unset limit: none). */
+export interface RateBudgetConfig {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+}
+
+/** What every entry of EMBEDDING_MODELS_FILE has, whatever serves it. */
+interface ModelEntryBase {
+  /** The name tasks and requests use. */
+  id: string;
+  /** Cost of a million tokens in any currency, for cost per task; unset: no cost is computed. */
+  pricePerMillionTokens?: number;
+}
+
+/** A model run in-process by onnxruntime. */
+export interface OnnxModelEntry extends ModelEntryBase {
+  backend: 'onnx';
+  source: ModelSourceConfig;
+  /** The ONNX file variant, e.g. onnx/model_quantized.onnx. */
+  modelFile: string;
+  device: EmbeddingDevice;
+  deviceId: number;
+}
+
+/** Settings every model behind an HTTP server shares. */
+interface RemoteModelEntry extends ModelEntryBase {
+  url: string;
+  apiKey?: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  startupWaitMs: number;
+}
+
+/** A model served by a text-embeddings-inference server. */
+export interface TeiModelEntry extends RemoteModelEntry {
+  backend: 'tei';
+  /** TEI's model_id, checked at start-up when set. */
+  model?: string;
+}
+
+/** A model behind an OpenAI-compatible /embeddings endpoint. */
+export interface OpenAiModelEntry extends RemoteModelEntry {
+  backend: 'openai';
+  /** The remote's name of the model. */
+  model: string;
+  /** Vector size asked of the remote on every request (OpenAI's `dimensions`); unset: the model's own. */
+  dimensions?: number;
+  /** Whether the remote takes `dimensions`; when not, a request for fewer dimensions is refused here. */
+  supportsDimensions: boolean;
+  /** Most inputs per request. */
+  maxInputs: number;
+  /** Most tokens (all inputs together) per request. */
+  maxRequestTokens: number;
+  /** The model's longest input, in tokens (for ModelInfo; the remote decides what a longer one gets). */
+  maxInputTokens: number;
+  /** A tokenizer.json (or a folder holding one) of the remote's tokenizer, to count tokens before sending. */
+  tokenizer?: string;
+  budget: RateBudgetConfig;
+}
+
+export type ModelEntryConfig = OnnxModelEntry | TeiModelEntry | OpenAiModelEntry;
+export type ModelBackend = ModelEntryConfig['backend'];
+
 /**
  * The service's typed configuration, read once at start-up (see config.loader.ts).
  * The class doubles as the injection token, so tests can hand a module their own values.
@@ -54,6 +120,11 @@ export class AppConfig {
     offline: boolean;
     maxInputs: number;
     maxInputChars: number;
+    /**
+     * EMBEDDING_MODELS_FILE: more models, each from its own back end, served beside EMBEDDING_MODELS (empty when
+     * the variable is unset).
+     */
+    modelsFile: ModelEntryConfig[];
     /** Default of `truncate` on the TEI-compatible routes (TEI's --auto-truncate). */
     autoTruncate: boolean;
     /** EMBEDDING_PROVIDER=tei: the text-embeddings-inference server (url set whenever the provider is tei). */
@@ -97,4 +168,14 @@ export class AppConfig {
     timeoutMs: number;
     maxRetries: number;
   };
+}
+
+/** Every model this configuration serves, in order: EMBEDDING_MODELS, then the models file. */
+export function configuredModelIds({ embedding }: AppConfig): string[] {
+  return [...embedding.models, ...(embedding.modelsFile ?? [])].map((model) => model.id);
+}
+
+/** The price of a million tokens of a model, from the models file; undefined when none is set. */
+export function pricePerMillionTokens({ embedding }: AppConfig, model: string): number | undefined {
+  return embedding.modelsFile?.find((entry) => entry.id === model)?.pricePerMillionTokens;
 }

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AppConfig, ModelSourceConfig } from './app-config';
 import { EnvDto } from './env.dto';
+import { InvalidModelsFileError, readModelsFile } from './models-file';
 
 export class InvalidConfigError extends Error {}
 
@@ -39,7 +40,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new InvalidConfigError(`Invalid environment variables: ${messages.join('; ')}`);
   }
   assertConsistent(dto);
-  return toAppConfig(dto);
+  const config = toAppConfig(dto);
+  config.embedding.modelsFile = loadModelsFile(dto, env);
+  assertDistinctModels(config);
+  return config;
+}
+
+/** EMBEDDING_MODELS_FILE's entries (none when unset), its errors in the configuration's terms. */
+function loadModelsFile(dto: EnvDto, env: NodeJS.ProcessEnv) {
+  if (!dto.EMBEDDING_MODELS_FILE) return [];
+  try {
+    return readModelsFile(dto.EMBEDDING_MODELS_FILE, env, dto);
+  } catch (error) {
+    if (error instanceof InvalidModelsFileError) throw new InvalidConfigError(error.message);
+    throw error;
+  }
+}
+
+/** A model served twice would route ambiguously: EMBEDDING_MODELS and the models file name different models. */
+function assertDistinctModels({ embedding }: AppConfig): void {
+  const fromEnv = new Set(embedding.models.map((model) => model.id));
+  const twice = embedding.modelsFile.filter((entry) => fromEnv.has(entry.id)).map((entry) => entry.id);
+  if (twice.length === 0) return;
+  throw new InvalidConfigError(
+    `Invalid configuration: ${twice.map((id) => `"${id}"`).join(', ')} is both in EMBEDDING_MODELS and in ` +
+      'EMBEDDING_MODELS_FILE; name each model once',
+  );
 }
 
 /** Rules that tie several variables together, checked once each is valid on its own. */
@@ -105,6 +131,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       offline: env.MODEL_OFFLINE,
       maxInputs: env.EMBED_MAX_INPUTS,
       maxInputChars: env.EMBED_MAX_INPUT_CHARS,
+      modelsFile: [],
       autoTruncate: env.EMBED_AUTO_TRUNCATE,
       tei: {
         url: env.TEI_URL,

@@ -101,6 +101,9 @@ export class EnvDto {
   })
   EMBEDDING_MODELS: string;
 
+  @OptionalString()
+  EMBEDDING_MODELS_FILE?: string;
+
   @Matches(/^[\w./-]+\.onnx$/, { message: 'EMBEDDING_MODEL_FILE must name an .onnx file' })
   EMBEDDING_MODEL_FILE: string;
 

@@ -137,9 +137,12 @@ describe('task-counters migration (real PostgreSQL)', () => {
   });
 
   it('reverts cleanly, and migrates again', async () => {
-    // TypeORM wraps an undo in a transaction unless told not to, whatever the migration says.
-    await dataSource.undoLastMigration({ transaction: 'none' });
-    await dataSource.undoLastMigration({ transaction: 'each' });
+    // Every migration from the last down to the counters. TypeORM wraps an undo in a transaction unless told not to,
+    // whatever the migration says.
+    const later = MIGRATIONS.slice(MIGRATIONS.indexOf(TaskCounters1764288000000)).reverse();
+    for (const migration of later as (new () => { transaction?: boolean })[]) {
+      await dataSource.undoLastMigration({ transaction: new migration().transaction === false ? 'none' : 'each' });
+    }
     const [columns] = await dataSource.query(
       `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'mgmt' AND table_name = 'task' AND column_name = 'pending'`,
     );

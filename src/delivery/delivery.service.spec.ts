@@ -93,6 +93,16 @@ describe('DeliveryService', () => {
     expect([...embedded.embedded]).toEqual([sha256('new text')]);
   });
 
+  it('counts each text’s tokens: what embedding cost, and for a reused vector what it saved, by the tokenizer', async () => {
+    const store = new FixedStore(new Map([[sha256('stored text here'), Float32Array.of(1, 2)]]));
+    const chunks = [chunk(1, 'stored text here'), chunk(2, 'a new text'), chunk(3, 'a new text')];
+    const { tokens } = await service(store).embed(request(chunks, { reuse: true }));
+    const [stored, fresh] = await provider.countTokens('tiny', ['stored text here', 'a new text']);
+    expect((await provider.embed('tiny', ['a new text'])).tokenCounts).toEqual([fresh]);
+    expect(Object.fromEntries(tokens)).toEqual({ [sha256('stored text here')]: stored, [sha256('a new text')]: fresh });
+    expect(stored).toBeGreaterThan(2);
+  });
+
   it('asks no model when every text is stored', async () => {
     const store = new FixedStore(new Map([[sha256('stored text'), Float32Array.of(1, 2)]]));
     const embedded = await service(store).embed(request([chunk(1, 'stored text')], { reuse: true }));

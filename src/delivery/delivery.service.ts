@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EmbedCall, EmbeddingService } from '../embedding/embedding.service';
 import { EmbedOptions } from '../embedding/providers/embedding-provider';
 import { VectorReuse } from '../receiver/vector-reuse';
+import { chargeTokens, LinkTokens } from './charge-tokens';
 import { DeliveryReport, IsolatingDelivery } from './isolating-delivery';
 
 /** A chunk to embed and deliver. */
@@ -34,12 +35,19 @@ export interface EmbeddedChunks {
   refused: Map<string, string>;
   /** The texts the model embedded for this request; the others were reused. */
   embedded: Set<string>;
+  /**
+   * Tokens of each text with a vector: for an embedded one what embedding it cost (the back end's count, a remote's
+   * usage apportioned over its texts), for a reused one what embedding it would have cost (what reuse saved).
+   */
+  tokens: Map<string, number>;
 }
 
 export interface DeliveredChunks {
   model: string;
   dimensions: number;
   report: DeliveryReport;
+  /** What each delivered chunk cost or saved, by chunk id (see chargeTokens). */
+  tokens: Map<number, LinkTokens>;
 }
 
 /**
@@ -60,7 +68,10 @@ export class DeliveryService {
   async embedAndDeliver(taskId: number, request: EmbedChunksRequest): Promise<DeliveredChunks> {
     const embedded = await this.embed(request);
     const report = await this.deliver(embedded, taskId, request.chunks);
-    return { model: embedded.model, dimensions: embedded.dimensions, report };
+    const delivered = new Set(report.delivered);
+    const { byItem } = chargeTokens(request.chunks, (chunk) => delivered.has(chunk.chunkId), embedded);
+    const tokens = new Map([...byItem].map(([chunk, counted]) => [chunk.chunkId, counted]));
+    return { model: embedded.model, dimensions: embedded.dimensions, report, tokens };
   }
 
   /** One vector per distinct text: reused from the store when asked and possible, the rest embedded in one call. */
@@ -72,8 +83,9 @@ export class DeliveryService {
     const vectors = new Map(reused);
     const refused = new Map<string, string>();
     const embedded = new Set<string>();
+    const tokens = await this.savedTokens(model, request, distinct, reused);
     if (toEmbed.length === 0) {
-      return { model, dimensions: vectors.values().next().value?.length ?? 0, vectors, refused, embedded };
+      return { model, dimensions: vectors.values().next().value?.length ?? 0, vectors, refused, embedded, tokens };
     }
     const { field, label } = request.terms;
     const call = {
@@ -89,8 +101,9 @@ export class DeliveryService {
       if (!vector) return void refused.set(hash, outcome.refused.get(index)!.message);
       vectors.set(hash, vector);
       embedded.add(hash);
+      tokens.set(hash, outcome.tokens[index]);
     });
-    return { model, dimensions: outcome.dimensions, vectors, refused, embedded };
+    return { model, dimensions: outcome.dimensions, vectors, refused, embedded, tokens };
   }
 
   /**
@@ -114,6 +127,20 @@ export class DeliveryService {
       .map(({ chunkId, contentHash }) => ({ chunkId, contentHash, vector: vectors.get(contentHash)! }));
     if (items.length === 0) return report;
     return this.isolating.deliver({ taskId, model, dimensions, items }, report);
+  }
+
+  /** What the reused texts would have cost: counted by the model's tokenizer where there is one (no inference). */
+  private async savedTokens(
+    model: string,
+    request: EmbedChunksRequest,
+    distinct: Map<string, { text: string }>,
+    reused: Map<string, Float32Array>,
+  ): Promise<Map<string, number>> {
+    if (reused.size === 0) return new Map();
+    const hashes = [...reused.keys()];
+    const texts = hashes.map((hash) => distinct.get(hash)!.text);
+    const counts = await this.embeddings.countTokens(model, texts, request.options);
+    return new Map(hashes.map((hash, index) => [hash, counts[index]]));
   }
 
   private async reusable(model: string, request: EmbedChunksRequest, hashes: string[]) {

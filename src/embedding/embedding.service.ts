@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, configuredModelIds } from '../config/app-config';
 import { EmbeddingError, EmbeddingErrorCode } from './embedding.errors';
 import {
   allEmbedded,
@@ -47,6 +47,11 @@ export interface EmbedEachOutcome {
   dimensions: number;
   vectors: Array<Float32Array | undefined>;
   refused: Map<number, EmbeddingError>;
+  /**
+   * Tokens each embedded text cost (0 for a refused one): the model's count, for a remote its usage apportioned over
+   * the texts of each request; estimated where the back end cannot tell.
+   */
+  tokens: number[];
 }
 
 /** The provider names options in camelCase; callers sent snake_case. */
@@ -64,11 +69,12 @@ export class EmbeddingService {
     private readonly config: AppConfig,
   ) {}
 
-  /** Configured model ids, in configuration order (empty on an API-only instance). */
+  /**
+   * Configured model ids, in configuration order (EMBEDDING_MODELS, then the models file), and any model a back end
+   * named itself (a TEI server's, when EMBEDDING_MODELS is empty); empty on an API-only instance.
+   */
   servedModels(): string[] {
-    const configured = this.config.embedding.models.map((model) => model.id);
-    // A TEI back end names its one model itself (EMBEDDING_MODELS may be empty); other providers serve no more.
-    return configured.length > 0 ? configured : this.provider.models().map((model) => model.id);
+    return [...new Set([...configuredModelIds(this.config), ...this.provider.models().map((model) => model.id)])];
   }
 
   /** The models loaded and warmed up, ready to embed now. */
@@ -98,7 +104,7 @@ export class EmbeddingService {
     const model = this.checkedModel(call);
     const result = await this.provider.embedInputs(model.id, call.texts, call.options).catch(this.restating(call));
     const vectors = allEmbedded(this.inCallTerms(result, call, (index) => index));
-    const estimate = (input: EmbedInput) => (isText(input) ? Math.ceil(input.length / 4) : input.length);
+    const estimate = (input: EmbedInput) => (isText(input) ? estimateTokens(input) : input.length);
     const promptTokens = sum(result.tokenCounts ?? call.texts.map(estimate));
     return { model: model.id, dimensions: vectors[0]?.length ?? model.dimensions, vectors, promptTokens };
   }
@@ -149,10 +155,23 @@ export class EmbeddingService {
     const result = await this.provider.embed(model.id, texts, call.options).catch(this.restating(call));
     const embedded = this.inCallTerms(result, call, (position) => pending[position]);
     const vectors = new Array<Float32Array | undefined>(call.texts.length);
-    pending.forEach((index, position) => (vectors[index] = embedded.vectors[position]));
+    const tokens = new Array<number>(call.texts.length).fill(0);
+    pending.forEach((index, position) => {
+      vectors[index] = embedded.vectors[position];
+      if (vectors[index]) tokens[index] = result.tokenCounts?.[position] ?? estimateTokens(texts[position]);
+    });
     embedded.refused.forEach((error, position) => refused.set(pending[position], error));
     const dimensions = vectors.find(Boolean)?.length ?? call.options.dimensions ?? model.dimensions;
-    return { model: model.id, dimensions, vectors, refused };
+    return { model: model.id, dimensions, vectors, refused, tokens };
+  }
+
+  /**
+   * How many tokens each text would be, without embedding it (what reusing a stored vector saved): the model's own
+   * count where the back end can tell, else about one token per 4 characters.
+   */
+  async countTokens(model: string, texts: string[], options: EmbedOptions = {}): Promise<number[]> {
+    const counted = await this.provider.countTokens(model, texts, options);
+    return counted ?? texts.map(estimateTokens);
   }
 
   /** The call's model, once the request limits passed; the first input refused by them fails the call. */
@@ -218,3 +237,6 @@ function restate(
 }
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+/** Where a back end cannot count (TEI): about one token per 4 characters, the usual rule of thumb for English. */
+export const estimateTokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { messageOf } from '../common/message-of';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, configuredModelIds } from '../config/app-config';
 import { EmbeddingStageStats } from '../embedding/providers/embedding-provider';
 import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
 
@@ -25,6 +25,13 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  */
 export const RETRY_REASONS = ['transient', 'remote', 'error'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
+
+/**
+ * Tokens of the sender's batches: `embedded` charged to links that ended done (stored with their tasks), `saved` by
+ * reusing a vector, `unused` embedded for links that did not end done in that batch (refused, retried, cancelled).
+ */
+export const TOKEN_KINDS = ['embedded', 'saved', 'unused'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 /** An HTTP status code, or what went wrong before one came back. */
 export type ErrorStatus = number | 'network' | 'timeout' | 'error';
@@ -57,6 +64,12 @@ export class MetricsService {
     'model',
     'reason',
   ]);
+  private readonly tokens = this.counter('tokens_total', 'Tokens of the sender’s batches, by kind', ['model', 'kind']);
+  private readonly cost = this.counter(
+    'cost_total',
+    'Cost of the tokens charged to done links, at the model’s price_per_million_tokens (models file)',
+    ['model'],
+  );
   private readonly batchSize = this.histogram('batch_size_chunks', 'Chunks per claimed batch', ['model'], CHUNKS);
   private readonly paddedTokens = this.histogram(
     'inference_padded_tokens',
@@ -76,6 +89,11 @@ export class MetricsService {
     'status',
   ]);
   private readonly teiErrors = this.counter('tei_errors_total', 'Failed requests to the TEI server', ['status']);
+  private readonly remoteErrors = this.counter(
+    'remote_errors_total',
+    'Failed requests to OpenAI-compatible remotes, 429s included',
+    ['model', 'status'],
+  );
   private readonly httpRequests = this.counter('http_requests_total', 'HTTP requests answered', HTTP_LABELS);
   private readonly httpDuration = this.histogram(
     'http_request_duration_seconds',
@@ -97,7 +115,7 @@ export class MetricsService {
       collect: () => this.refreshQueueDepth(queueDepth),
     });
     STAGES.forEach((stage) => this.stageDuration.zero({ stage }));
-    this.addModels(config.embedding.models.map((model) => model.id));
+    this.addModels(configuredModelIds(config));
   }
 
   /** Creates a model's series at zero, so dashboards see it before its first chunk; known models are skipped. */
@@ -107,6 +125,7 @@ export class MetricsService {
       [this.claimed, this.embedded, this.delivered].forEach((counter) => counter.inc({ model }, 0));
       FAILURE_REASONS.forEach((reason) => this.failed.inc({ model, reason }, 0));
       RETRY_REASONS.forEach((reason) => this.retried.inc({ model, reason }, 0));
+      TOKEN_KINDS.forEach((kind) => this.tokens.inc({ model, kind }, 0));
       this.batchSize.zero({ model });
       this.paddedTokens.zero({ model });
     }
@@ -130,6 +149,8 @@ export class MetricsService {
     add(this.delivered, { model }, settled.delivered);
     settled.failed.forEach((count, reason) => add(this.failed, { model, reason }, count));
     settled.retried.forEach((count, reason) => add(this.retried, { model, reason }, count));
+    settled.tokens.forEach((count, kind) => add(this.tokens, { model, kind }, count));
+    if (settled.cost !== undefined) add(this.cost, { model }, settled.cost);
   }
 
   leasesReclaimed(count: number): void {
@@ -143,6 +164,11 @@ export class MetricsService {
   /** For the TEI provider: one failed request (an HTTP status, or `network`/`timeout` when none came back). */
   teiError(status: ErrorStatus): void {
     this.teiErrors.inc({ status: String(status) });
+  }
+
+  /** For the OpenAI-compatible provider: one failed request of a model (429s included), before any retry. */
+  remoteError(model: string, status: ErrorStatus): void {
+    this.remoteErrors.inc({ model, status: String(status) });
   }
 
   /** The embedding providers' observer (OnnxEmbeddingProviderOptions.onStage). */
@@ -191,6 +217,9 @@ export interface BatchCounts {
   delivered: number;
   failed: Map<FailureReason, number>;
   retried: Map<RetryReason, number>;
+  tokens: Map<TokenKind, number>;
+  /** The embedded tokens at the model's price; undefined when it has none. */
+  cost?: number;
 }
 
 function add<L extends string>(counter: Counter<L>, labels: Partial<Record<L, string>>, count: number): void {

@@ -1,4 +1,5 @@
 import { FailureReason, RetryReason } from '../metrics/metrics.service';
+import { LinkTokens } from '../delivery/charge-tokens';
 import { ClaimedChunk } from './sender.repository';
 
 /** What became of each link of a batch, written back in one go when the batch ends. */
@@ -10,6 +11,11 @@ export class BatchOutcome {
   readonly released: number[] = [];
   /** Links whose vector was computed for this batch (for metrics; a vector reused from the store is not). */
   embedded = 0;
+  /**
+   * Tokens of the done links, by link id (stored with their tasks), and of texts embedded for links that did not end
+   * done; none when nothing counted them.
+   */
+  tokens: { byLink: Map<number, LinkTokens>; unused: number } = { byLink: new Map(), unused: 0 };
 
   succeed(items: ClaimedChunk[]): void {
     this.done.push(...items.map((item) => item.linkId));

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { backoffMs } from '../common/backoff';
 import { messageOf } from '../common/message-of';
-import { AppConfig } from '../config/app-config';
-import { BatchCounts, FailureReason, MetricsService, RetryReason } from '../metrics/metrics.service';
+import { AppConfig, pricePerMillionTokens } from '../config/app-config';
+import { BatchCounts, FailureReason, MetricsService, RetryReason, TokenKind } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
 
@@ -31,9 +31,9 @@ export class BatchRunner {
     } finally {
       stopRenewing();
     }
-    this.metrics.batchSettled(batch.model, this.counts(outcome));
+    this.metrics.batchSettled(batch.model, this.counts(outcome, batch.model));
     const endSettle = this.metrics.startStage('settle');
-    await this.settle(outcome).finally(endSettle);
+    await this.settle(outcome, batch.model).finally(endSettle);
     // Structured fields, so a log search finds every line of a batch or a task.
     this.logger.debug({
       msg: `batch ${batchId} settled`,
@@ -58,9 +58,11 @@ export class BatchRunner {
     return groups;
   }
 
-  private async settle(outcome: BatchOutcome): Promise<void> {
+  private async settle(outcome: BatchOutcome, model: string): Promise<void> {
     const { workerId: owner, maxAttempts, retryBaseMs } = this.config.sender;
-    await this.repository.markDone(owner, outcome.done);
+    const { byLink } = outcome.tokens;
+    const pricePerMillion = pricePerMillionTokens(this.config, model);
+    await this.repository.markDone(owner, outcome.done, byLink.size > 0 ? { byLink, pricePerMillion } : undefined);
     await this.repository.markFailed(owner, outcome.failed);
     for (const { items, error, delayMs } of outcome.retry) {
       const attempt = Math.min(...items.map((item) => item.attempts));
@@ -77,7 +79,7 @@ export class BatchRunner {
   }
 
   /** The outcome in numbers; a retry on a link's last attempt fails it (as retryLater's SQL does). */
-  private counts(outcome: BatchOutcome): BatchCounts {
+  private counts(outcome: BatchOutcome, model: string): BatchCounts {
     const failed = new Map<FailureReason, number>();
     const retried = new Map<RetryReason, number>();
     const add = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
@@ -87,7 +89,15 @@ export class BatchRunner {
       add(failed, 'attempts_exhausted', exhausted);
       add(retried, reason, items.length - exhausted);
     }
-    return { embedded: outcome.embedded, delivered: outcome.done.length, failed, retried };
+    const charged = [...outcome.tokens.byLink.values()];
+    const tokens = new Map<TokenKind, number>([
+      ['embedded', charged.reduce((sum, link) => sum + link.tokens, 0)],
+      ['saved', charged.reduce((sum, link) => sum + link.saved, 0)],
+      ['unused', outcome.tokens.unused],
+    ]);
+    const price = pricePerMillionTokens(this.config, model);
+    const cost = price === undefined ? undefined : (tokens.get('embedded')! * price) / 1e6;
+    return { embedded: outcome.embedded, delivered: outcome.done.length, failed, retried, tokens, cost };
   }
 
   /** Renews the batch's leases at a third of their length, so a slow batch is not taken over while it runs. */

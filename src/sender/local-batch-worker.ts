@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { DeliveryService } from '../delivery/delivery.service';
+import { chargeTokens } from '../delivery/charge-tokens';
+import { DeliveryService, EmbeddedChunks } from '../delivery/delivery.service';
 import { DeliveryReport } from '../delivery/isolating-delivery';
 import { EmbeddingService } from '../embedding/embedding.service';
 import { MetricsService } from '../metrics/metrics.service';
@@ -49,17 +50,28 @@ export class LocalBatchWorker extends BatchWorker {
         reuse: this.config.sender.reuseEmbeddings,
       });
       outcome.noteEmbedded(batch.items.filter((item) => embedded.embedded.has(item.contentHash)));
-      for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
-        const report = new DeliveryReport();
-        const endDelivery = this.metrics.startStage('delivery');
-        try {
-          await this.delivery.deliver(embedded, taskId, items, report);
-        } finally {
-          endDelivery();
-          record(report, items, outcome);
-        }
+      try {
+        await this.deliverByTask(batch, embedded, outcome);
+      } finally {
+        // Whatever was delivered before a failure is done, and carries its tokens.
+        const done = new Set(outcome.done);
+        const { byItem, unused } = chargeTokens(batch.items, (item) => done.has(item.linkId), embedded);
+        outcome.tokens = { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
       }
     });
+  }
+
+  private async deliverByTask(batch: ClaimedBatch, embedded: EmbeddedChunks, outcome: BatchOutcome): Promise<void> {
+    for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
+      const report = new DeliveryReport();
+      const endDelivery = this.metrics.startStage('delivery');
+      try {
+        await this.delivery.deliver(embedded, taskId, items, report);
+      } finally {
+        endDelivery();
+        record(report, items, outcome);
+      }
+    }
   }
 }
 

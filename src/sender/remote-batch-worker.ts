@@ -78,6 +78,9 @@ export class RemoteBatchWorker extends BatchWorker {
       if (result?.status === 'delivered') {
         outcome.noteEmbedded([item]);
         outcome.succeed([item]);
+        if (result.tokens !== undefined) {
+          outcome.tokens.byLink.set(item.linkId, { tokens: result.tokens, saved: result.savedTokens ?? 0 });
+        }
       } else if (result?.status === 'failed') {
         outcome.fail([item], result.error ?? 'the remote failed this chunk', 'remote');
       } else {

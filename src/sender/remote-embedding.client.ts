@@ -10,6 +10,9 @@ export interface RemoteEmbeddingOptions {
 export interface RemoteItem {
   status: 'delivered' | 'failed';
   error?: string;
+  /** For a delivered chunk: the tokens it cost and saved, when the remote says (older versions do not). */
+  tokens?: number;
+  savedTokens?: number;
 }
 
 /**
@@ -69,8 +72,12 @@ export class RemoteEmbeddingClient {
 
 async function summaryOf(response: Response): Promise<RemoteAnswer> {
   try {
-    const body = (await response.json()) as { items: { id: number; status: RemoteItem['status']; error?: string }[] };
-    return { kind: 'summary', items: new Map(body.items.map(({ id, status, error }) => [id, { status, error }])) };
+    const body = (await response.json()) as { items: (RemoteItem & { id: number; saved_tokens?: number })[] };
+    const items = body.items.map(({ id, status, error, tokens, saved_tokens }) => {
+      const counted = Number.isInteger(tokens) && Number.isInteger(saved_tokens);
+      return [id, { status, error, ...(counted ? { tokens, savedTokens: saved_tokens } : {}) }] as const;
+    });
+    return { kind: 'summary', items: new Map(items) };
   } catch (error) {
     return {
       kind: 'transient',

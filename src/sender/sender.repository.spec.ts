@@ -4,7 +4,7 @@ import { dataSourceOptions } from '../database/data-source.options';
 import { waitFor } from '../../test/wait';
 import { TaskRepository } from '../task/task.repository';
 import { TaskTallyRepository } from '../task/task-tally.repository';
-import { CLAIM_SQL, ClaimRequest, SenderRepository } from './sender.repository';
+import { CLAIM_SQL, ClaimedChunk, ClaimRequest, SenderRepository } from './sender.repository';
 
 /** Claiming, leases and finishing on a real PostgreSQL, with the counters checked against a recount after each step. */
 describe('SenderRepository (real PostgreSQL)', () => {
@@ -179,6 +179,53 @@ describe('SenderRepository (real PostgreSQL)', () => {
       expect(await task(id)).toMatchObject({ in_progress: 6, done: 0 });
       expect(await repository.markDone('w1', mine)).toBe(3);
       expect(await task(id)).toMatchObject({ status: 'running', in_progress: 3, done: 3 });
+    });
+
+    it('adds the tokens of the links it marks done to their tasks, in that transaction, and only of those', async () => {
+      const [a, b] = [await addTask(3), await addTask(2)];
+      const mine = (await repository.claim(request({ batchSize: 4 })))!.items;
+      const theirs = (await repository.claim(request({ owner: 'w2' })))!.items;
+      const byLink = new Map([...mine, ...theirs].map((item, i) => [item.linkId, { tokens: 10 + i, saved: i % 2 }]));
+      const sum = (items: ClaimedChunk[], taskId: number, key: 'tokens' | 'saved') =>
+        items.filter((item) => item.taskId === taskId).reduce((n, item) => n + byLink.get(item.linkId)![key], 0);
+      const row = async (id: number) =>
+        (await dataSource.query(`SELECT tokens, saved_tokens, cost::text FROM mgmt.task WHERE id = $1`, [id]))[0];
+      // w1 tries to settle every link: only its own become done, and only theirs add tokens.
+      const all = [...mine, ...theirs].map((item) => item.linkId);
+      expect(await repository.markDone('w1', all, { byLink, pricePerMillion: 0.13 })).toBe(4);
+      for (const id of [a, b]) {
+        const tokens = sum(mine, id, 'tokens');
+        // numeric: the exact decimal of tokens × 0.13 / 1,000,000.
+        const cost = (tokens * 13)
+          .toString()
+          .padStart(9, '0')
+          .replace(/(\d{8})$/, '.$1');
+        expect(await row(id)).toEqual({ tokens, saved_tokens: sum(mine, id, 'saved'), cost: expect.any(String) });
+        expect((await row(id)).cost.replace(/0+$/, '')).toBe(cost.replace(/^0+(?=\d\.)/, '').replace(/0+$/, ''));
+      }
+      // Without a price, the tokens still add up and the cost is left as it was.
+      const before = await row(theirs[0].taskId);
+      expect(await repository.markDone('w2', [theirs[0].linkId], { byLink })).toBe(1);
+      expect(await row(theirs[0].taskId)).toEqual({
+        tokens: before.tokens + byLink.get(theirs[0].linkId)!.tokens,
+        saved_tokens: before.saved_tokens + byLink.get(theirs[0].linkId)!.saved,
+        cost: before.cost,
+      });
+      // Settling again counts nothing twice: the links are no longer in progress.
+      const settled = await row(a);
+      expect(await repository.markDone('w1', all, { byLink, pricePerMillion: 0.13 })).toBe(0);
+      expect(await row(a)).toEqual(settled);
+    });
+
+    it('rolls the links back with the tokens when the token statement fails', async () => {
+      const id = await addTask(2);
+      const items = (await repository.claim(request()))!.items;
+      // A fractional count is no bigint: the token statement fails after the links were marked done.
+      const byLink = new Map(items.map((item, i) => [item.linkId, { tokens: i === 0 ? 1.5 : 1, saved: 0 }]));
+      const links = items.map((item) => item.linkId);
+      await expect(repository.markDone('w1', links, { byLink })).rejects.toThrow(/bigint/);
+      expect(await task(id)).toMatchObject({ in_progress: 2, done: 0 });
+      expect((await dataSource.query(`SELECT tokens FROM mgmt.task WHERE id = $1`, [id]))[0].tokens).toBe(0);
     });
 
     it('retries later with a backoff, and fails a link whose attempts are used up', async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { retryOnConflict } from '../database/retry-conflicts';
 
 /** One claimed link with what embedding it needs. */
@@ -172,14 +172,19 @@ export class SenderRepository {
     );
   }
 
-  /** Only links this worker still holds: a link whose lease was lost belongs to whoever took it. */
-  async markDone(owner: string, linkIds: number[]): Promise<number> {
+  /**
+   * Only links this worker still holds: a link whose lease was lost belongs to whoever took it. The tokens of the
+   * links it marks done are added to their tasks in the same transaction (see addTokens).
+   */
+  async markDone(owner: string, linkIds: number[], tokens?: DoneTokens): Promise<number> {
     if (linkIds.length === 0) return 0;
     return this.settle(
       `UPDATE mgmt.embed_task_chunk
        SET status = 'done', done_at = now(), last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
        WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'in_progress'`,
       [owner, linkIds],
+      tokens && ((manager, rows) => addTokens(manager, rows, tokens)),
+      'id, task_id',
     );
   }
 
@@ -242,13 +247,20 @@ export class SenderRepository {
   }
 
   /**
-   * Runs one link-changing UPDATE in a transaction that also reads the tasks it finished; a deadlock (a task
-   * deleted meanwhile) runs it again. Returns the number of links changed.
+   * Runs one link-changing UPDATE in a transaction that also reads the tasks it finished, and does `after` in it
+   * (with the links changed: `returning` their task_id, and their id where `after` needs it); a deadlock (a task
+   * deleted meanwhile) runs it all again. Returns the number of links changed.
    */
-  private async settle(update: string, params: unknown[]): Promise<number> {
+  private async settle(
+    update: string,
+    params: unknown[],
+    after?: AfterSettling,
+    returning = 'task_id',
+  ): Promise<number> {
     const { count, finished } = await retryOnConflict(() =>
       this.dataSource.transaction(async (manager) => {
-        const [rows]: [{ task_id: number }[], number] = await manager.query(`${update} RETURNING task_id`, params);
+        const [rows]: [SettledLink[], number] = await manager.query(`${update} RETURNING ${returning}`, params);
+        await after?.(manager, rows);
         const taskIds = [...new Set(rows.map((row) => row.task_id))];
         const done: FinishedTask[] = taskIds.length > 0 ? await manager.query(FINISHED_NOW, [taskIds]) : [];
         return { count: rows.length, finished: done };
@@ -257,6 +269,52 @@ export class SenderRepository {
     finished.forEach((task) => this.finished.set(task.id, task));
     return count;
   }
+}
+
+/** A link a settling statement changed. */
+interface SettledLink {
+  id: number;
+  task_id: number;
+}
+
+/** More work in a settling statement's transaction, with the links it changed. */
+type AfterSettling = (manager: EntityManager, links: SettledLink[]) => Promise<void>;
+
+/** What each link that ends done cost and saved, and the model's price per million tokens, when it has one. */
+export interface DoneTokens {
+  byLink: Map<number, { tokens: number; saved: number }>;
+  pricePerMillion?: number;
+}
+
+/**
+ * Adds the tokens of the links just marked done to their tasks, summed per task: only links the UPDATE really
+ * changed count (not one whose lease was lost), in the same transaction, so a crash loses or doubles nothing. The
+ * counter trigger of that UPDATE already locked these task rows, in id order, so this takes no new lock. The cost is
+ * computed in numeric from the price's decimal text, so it adds up exactly.
+ */
+async function addTokens(manager: EntityManager, links: SettledLink[], { byLink, pricePerMillion }: DoneTokens) {
+  const perTask = new Map<number, { tokens: number; saved: number }>();
+  for (const { id, task_id } of links) {
+    const counted = byLink.get(Number(id));
+    if (!counted) continue;
+    const sums = perTask.get(task_id) ?? { tokens: 0, saved: 0 };
+    perTask.set(task_id, { tokens: sums.tokens + counted.tokens, saved: sums.saved + counted.saved });
+  }
+  if (perTask.size === 0) return;
+  const tasks = [...perTask.keys()];
+  await manager.query(
+    `UPDATE mgmt.task t
+     SET tokens = t.tokens + u.tokens, saved_tokens = t.saved_tokens + u.saved,
+         cost = CASE WHEN $4::numeric IS NULL THEN t.cost ELSE coalesce(t.cost, 0) + u.tokens * $4::numeric / 1000000 END
+     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, tokens, saved)
+     WHERE t.id = u.id`,
+    [
+      tasks,
+      tasks.map((id) => perTask.get(id)!.tokens),
+      tasks.map((id) => perTask.get(id)!.saved),
+      pricePerMillion === undefined ? null : String(pricePerMillion),
+    ],
+  );
 }
 
 function toClaimedChunk(row: Record<string, unknown>): ClaimedChunk {

@@ -11,7 +11,8 @@ import { WorkNotifier } from './work-notifier';
 const POLL_JOB = 'sender-poll';
 
 /**
- * The scheduled loop: claims batches while work is waiting (up to SENDER_CONCURRENCY in flight), only of tasks for
+ * The scheduled loop: claims batches while work is waiting, up to SENDER_CONCURRENCY in flight per model (so a
+ * rate-limited remote model, whose batches wait for its budget, never holds up another model), only of tasks for
  * the models the BatchWorker of SENDER_MODE serves, and hands each to that worker. A poll interval (registered with
  * @nestjs/schedule) and LISTEN/NOTIFY wake it; it never runs two claim loops at once. On shutdown it stops
  * claiming, lets in-flight batches finish within the grace period and releases the leases it still holds, so
@@ -21,6 +22,8 @@ const POLL_JOB = 'sender-poll';
 export class SenderService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Sender');
   private readonly inFlight = new Set<Promise<void>>();
+  /** Batches in flight per model: each model has its own SENDER_CONCURRENCY places. */
+  private readonly perModel = new Map<string, number>();
   private notifier?: WorkNotifier;
   private claiming = false;
   private wakeAgain = false;
@@ -91,8 +94,9 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
 
   private async fillWindow(): Promise<void> {
     const { workerId, batchSize, leaseSeconds, concurrency } = this.config.sender;
-    while (!this.stopping && this.inFlight.size < concurrency) {
-      const models = await this.worker.servedModels();
+    while (!this.stopping) {
+      const served = await this.worker.servedModels();
+      const models = served.filter((model) => (this.perModel.get(model) ?? 0) < concurrency);
       if (models.length === 0) return;
       const endClaim = this.metrics.startStage('claim');
       let batch: ClaimedBatch | undefined;
@@ -104,16 +108,18 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       if (!batch) return;
       this.metrics.batchClaimed(batch.model, batch.items.length);
       this.logStarted(batch.startedTaskIds ?? []);
-      this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`));
+      this.track(this.worker.process(batch, `${workerId}#${++this.batchCount}`), batch.model);
     }
   }
 
-  /** A settled batch frees its place in the window at once and reports the tasks its settling finished. */
-  private track(work: Promise<void>): void {
+  /** A settled batch frees its place in the window (and its model's) at once and reports the tasks it finished. */
+  private track(work: Promise<void>, model: string): void {
+    this.perModel.set(model, (this.perModel.get(model) ?? 0) + 1);
     const settled: Promise<void> = work
       .catch((error) => this.logger.error(`batch failed unexpectedly: ${error?.stack ?? error}`))
       .finally(() => {
         this.inFlight.delete(settled);
+        this.perModel.set(model, this.perModel.get(model)! - 1);
         this.logFinished();
         this.wake();
       });

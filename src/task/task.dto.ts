@@ -121,6 +121,23 @@ export class TaskProgressDto {
   estimatedCompletionAt: string | null;
 }
 
+export class TaskUsageDto {
+  @ApiProperty({
+    description:
+      "Tokens embedding the task's done chunks cost: the model's own count, or a remote's usage apportioned over the " +
+      'texts of each request',
+  })
+  tokens: number;
+  @ApiProperty({ description: 'Tokens not spent because a vector was reused (by content hash) or shared in a batch' })
+  savedTokens: number;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "The tokens at the model's price_per_million_tokens (models file); null while no price was known",
+  })
+  cost: number | null;
+}
+
 export class TaskResponseDto {
   @ApiProperty()
   id: number;
@@ -146,6 +163,8 @@ export class TaskResponseDto {
   finishedAt: string | null;
   @ApiProperty({ type: TaskProgressDto })
   progress: TaskProgressDto;
+  @ApiProperty({ type: TaskUsageDto })
+  usage: TaskUsageDto;
 }
 
 export class TaskPageDto extends PageMetaDto {

@@ -62,4 +62,18 @@ export class TaskEntity {
   /** When a link of the task last became done (for the rate and the ETA). */
   @Column({ name: 'last_done_at', type: 'timestamptz', nullable: true })
   lastDoneAt: Date | null;
+
+  /**
+   * Tokens embedding the task's done links cost, and that reusing vectors saved them, added by the sender in the
+   * transaction that marks the links done (see the task-tokens migration).
+   */
+  @Column({ type: 'bigint', default: 0 })
+  tokens: number;
+
+  @Column({ name: 'saved_tokens', type: 'bigint', default: 0 })
+  savedTokens: number;
+
+  /** Those tokens at the model's price per million (models file); null while no price was known. */
+  @Column({ type: 'numeric', nullable: true })
+  cost: string | null;
 }

@@ -28,6 +28,11 @@ export interface TaskRow {
   done: number;
   failed: number;
   last_done_at: Date | null;
+  /** Kept by the sender in the transaction that marks links done (see the task-tokens migration). */
+  tokens: number;
+  saved_tokens: number;
+  /** numeric, as text; null while no price was known. */
+  cost: string | null;
 }
 
 export interface TaskChunkRow {
@@ -101,7 +106,7 @@ export const COUNTED_STATUSES = CHUNK_STATUSES;
 const TASK_COLUMNS = `
   t.id, t.name, t.model, t.status, t.priority, t.metadata, t.last_error, t.created_at, t.updated_at, t.started_at,
   t.finished_at, t.pending + t.in_progress + t.done + t.failed AS total, t.pending, t.in_progress, t.done, t.failed,
-  t.last_done_at`;
+  t.last_done_at, t.tokens, t.saved_tokens, t.cost`;
 
 const LINK_COLUMNS = `l.id, l.chunk_id, l.status, l.attempts, l.last_error, l.done_at, l.lease_owner, l.lease_expires_at`;
 

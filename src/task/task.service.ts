@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, configuredModelIds } from '../config/app-config';
 import { Page, pageLink } from '../common/paging.dto';
 import { toProgress } from './task-progress';
 import {
@@ -147,7 +147,7 @@ export class TaskService {
 
   /** An instance that serves models only takes tasks it can embed; an API-only one (no model) takes any. */
   private assertServedModel(model: string): void {
-    const served = this.config.embedding.models.map((source) => source.id);
+    const served = configuredModelIds(this.config);
     if (served.length > 0 && !served.includes(model)) {
       throw invalidInput(`model: "${model}" is not served by this service; served models: ${served.join(', ')}`);
     }
@@ -194,6 +194,7 @@ function toTaskResponse(row: TaskRow): TaskResponseDto {
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
     progress: toProgress(row),
+    usage: { tokens: row.tokens, savedTokens: row.saved_tokens, cost: row.cost === null ? null : Number(row.cost) },
   };
 }
 

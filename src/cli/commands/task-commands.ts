@@ -2,7 +2,7 @@ import { choiceOption, intOption, taskId } from '../args';
 import type { CountCheck, Task } from '../api-client';
 import { Command } from '../command';
 import { EXIT } from '../errors';
-import { elapsedSeconds, formatCounts, formatDuration, formatEta, formatRate, table } from '../format';
+import { elapsedSeconds, formatCounts, formatDuration, formatEta, formatRate, formatUsage, table } from '../format';
 import { TASK_STATUSES } from '../../task/task-status';
 import { DEFAULT_INTERVAL_MS, followAndReport } from './follow-command';
 import { INTERVAL_OPTION } from './submit';
@@ -139,6 +139,8 @@ export function describeTask(task: Task): string {
     `  model      ${task.model}, priority ${task.priority}`,
     `  chunks     ${formatCounts(task)} (${progress.pending} pending, ${progress.inProgress} in progress)`,
   ];
+  const usage = formatUsage(task);
+  if (usage) lines.push(`  tokens     ${usage}`);
   if (task.status === 'pending' || task.status === 'running') {
     const at = progress.estimatedCompletionAt ? ` (about ${progress.estimatedCompletionAt})` : '';
     lines.push(`  rate       ${formatRate(progress.chunksPerSecond)}, ${formatEta(task)}${at}`);

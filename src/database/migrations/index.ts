@@ -3,6 +3,7 @@ import { Pipeline1764115200000 } from './1764115200000-pipeline';
 import { FailedIndex1764201600000 } from './1764201600000-failed-index';
 import { TaskCounters1764288000000 } from './1764288000000-task-counters';
 import { LinkIndexes1764288000001 } from './1764288000001-link-indexes';
+import { TaskTokens1764374400000 } from './1764374400000-task-tokens';
 
 /** Every migration in order; a new one is appended here. */
 export const MIGRATIONS: Function[] = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: Function[] = [
   FailedIndex1764201600000,
   TaskCounters1764288000000,
   LinkIndexes1764288000001,
+  TaskTokens1764374400000,
 ];

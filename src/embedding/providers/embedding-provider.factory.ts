@@ -1,11 +1,18 @@
-import { AppConfig } from '../../config/app-config';
+import { AppConfig, ModelBackend, ModelEntryConfig } from '../../config/app-config';
 import { EmbeddingProviderKind } from '../../config/env.dto';
 import { MetricsService } from '../../metrics/metrics.service';
 import { EmbeddingProvider } from './embedding-provider';
-import { createOnnxProvider } from './onnx/create-onnx-provider';
-import { createTeiProvider } from './tei/create-tei-provider';
+import { createOnnxEntryProvider, createOnnxProvider } from './onnx/create-onnx-provider';
+import { createOpenAiCompatibleProvider } from './openai-compatible/create-openai-compatible-provider';
+import { ModelRoute, RoutingEmbeddingProvider } from './routing/routing-provider';
+import { createTeiEntryProvider, createTeiProvider } from './tei/create-tei-provider';
 
 type ProviderFactory = (config: AppConfig, metrics?: MetricsService) => EmbeddingProvider;
+type EntryFactory<B extends ModelBackend> = (
+  entry: Extract<ModelEntryConfig, { backend: B }>,
+  config: AppConfig,
+  metrics?: MetricsService,
+) => EmbeddingProvider;
 
 /** One line per back end (EMBEDDING_PROVIDER); each builds its provider from the configuration in its own folder. */
 const FACTORIES: Record<EmbeddingProviderKind, ProviderFactory> = {
@@ -13,7 +20,27 @@ const FACTORIES: Record<EmbeddingProviderKind, ProviderFactory> = {
   tei: createTeiProvider,
 };
 
-/** The configured provider, behind the EmbeddingProvider token. */
+/** One line per back end of an EMBEDDING_MODELS_FILE entry; each builds the provider of that one model. */
+const ENTRY_FACTORIES: { [B in ModelBackend]: EntryFactory<B> } = {
+  onnx: createOnnxEntryProvider,
+  tei: createTeiEntryProvider,
+  openai: createOpenAiCompatibleProvider,
+};
+
+/**
+ * The configured provider, behind the EmbeddingProvider token: EMBEDDING_PROVIDER's alone, or with a models file, a
+ * router over it and one provider per entry.
+ */
 export function createEmbeddingProvider(config: AppConfig, metrics?: MetricsService): EmbeddingProvider {
-  return FACTORIES[config.embedding.provider](config, metrics);
+  const { embedding } = config;
+  const main = FACTORIES[embedding.provider](config, metrics);
+  if (embedding.modelsFile.length === 0) return main;
+  // TEI names its own model; an ONNX provider without EMBEDDING_MODELS serves nothing and is left out.
+  const mainServes = embedding.provider === 'tei' || embedding.models.length > 0;
+  const routes: ModelRoute[] = mainServes ? [{ provider: main, configured: embedding.models.map((m) => m.id) }] : [];
+  for (const entry of embedding.modelsFile) {
+    const factory = ENTRY_FACTORIES[entry.backend] as EntryFactory<ModelBackend>;
+    routes.push({ provider: factory(entry, config, metrics), servedAs: entry.id });
+  }
+  return new RoutingEmbeddingProvider(routes);
 }

@@ -43,7 +43,8 @@ export interface ModelInfo {
   device: ModelDevice;
   /**
    * The precision the model computes in: `float32`, `float16`, `bfloat16`, or `int8` / `uint8` for a quantised graph
-   * (its weights' type), as the ONNX graph shows it; a TEI server's own `model_dtype`.
+   * (its weights' type), as the ONNX graph shows it; a TEI server's own `model_dtype`; `unknown` where the back end
+   * does not say (an OpenAI-compatible API).
    */
   dtype: string;
 }
@@ -127,6 +128,14 @@ export abstract class EmbeddingProvider {
    * and token counts. A problem with the call as a whole (unknown model, bad option, back end down) rejects.
    */
   abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
+  /**
+   * How many tokens each text would be for the model, as `embed` counts them, without embedding: for tokens that
+   * reusing a stored vector saved. Null when the provider cannot tell (callers then estimate).
+   */
+  async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[] | null> {
+    void [model, texts, options];
+    return null;
+  }
   abstract describe(model: string): ModelInfo;
   /** The models ready to serve. */
   abstract models(): ModelInfo[];

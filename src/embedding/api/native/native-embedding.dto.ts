@@ -119,6 +119,16 @@ export class BatchItemDto {
 
   @ApiPropertyOptional({ description: 'Why this chunk failed, when failed' })
   error?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'With `deliver`, when delivered: the tokens embedding this chunk cost (0 when another chunk of the request ' +
+      'with the same text was charged)',
+  })
+  tokens?: number;
+
+  @ApiPropertyOptional({ description: 'With `deliver`, when delivered: the tokens it saved by sharing a vector' })
+  saved_tokens?: number;
 }
 
 export class BatchResponseDto {

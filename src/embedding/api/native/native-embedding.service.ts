@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { LinkTokens } from '../../../delivery/charge-tokens';
 import { DeliveryService } from '../../../delivery/delivery.service';
 import { DeliveryReport } from '../../../delivery/isolating-delivery';
 import { EmbeddingError, EmbeddingErrorCode, invalidInput } from '../../embedding.errors';
@@ -54,12 +55,12 @@ export class NativeEmbeddingService {
     const chunks = dto.chunks.map(({ id, text }) => ({ chunkId: id as number, text, contentHash: sha256(text) }));
     const terms = { field: 'chunks', label: chunkLabel };
     const request = { model: dto.model, chunks, options: toOptions(dto), terms, requestLimits: true, reuse: false };
-    const { model, dimensions, report } = await this.delivery.embedAndDeliver(taskId, request);
-    return { model, dimensions, task_id: taskId, items: answers(dto, report) };
+    const { model, dimensions, report, tokens } = await this.delivery.embedAndDeliver(taskId, request);
+    return { model, dimensions, task_id: taskId, items: answers(dto, report, tokens) };
   }
 }
 
-function answers(dto: EmbedBatchDto, report: DeliveryReport): BatchItemDto[] {
+function answers(dto: EmbedBatchDto, report: DeliveryReport, tokens: Map<number, LinkTokens>): BatchItemDto[] {
   if (report.retry.length > 0) {
     const message = `delivering the vectors failed; try again: ${report.retry[0].error}`;
     throw new EmbeddingError(EmbeddingErrorCode.DeliveryUnavailable, message);
@@ -67,7 +68,9 @@ function answers(dto: EmbedBatchDto, report: DeliveryReport): BatchItemDto[] {
   const refused = new Map(report.refused.map((item) => [item.chunkId, item.error]));
   return dto.chunks.map(({ id }) => {
     const error = refused.get(id as number);
-    return error === undefined ? { id, status: 'delivered' } : { id, status: 'failed', error };
+    if (error !== undefined) return { id, status: 'failed', error };
+    const counted = tokens.get(id as number);
+    return { id, status: 'delivered', tokens: counted?.tokens ?? 0, saved_tokens: counted?.saved ?? 0 };
   });
 }
 

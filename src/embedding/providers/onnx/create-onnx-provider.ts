@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '../../../config/app-config';
+import { AppConfig, OnnxModelEntry } from '../../../config/app-config';
 import { MetricsService } from '../../../metrics/metrics.service';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 
@@ -11,6 +11,26 @@ export function createOnnxProvider({ embedding }: AppConfig, metrics?: MetricsSe
     deviceId: embedding.deviceId,
     fallbackToCpu: embedding.cudaFallbackToCpu,
     cudaModelFile: embedding.cudaModelFile,
+    intraOpNumThreads: embedding.threads,
+    maxBatchTokens: embedding.maxBatchTokens,
+    maxBatchSize: embedding.maxBatchSize,
+    hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
+    logger: new Logger('Embedding'),
+    onStage: metrics && ((stats) => metrics.embeddingStage(stats)),
+  });
+}
+
+/** A models-file entry with `backend: onnx`: its own file variant and device, the other settings from the environment. */
+export function createOnnxEntryProvider(
+  entry: OnnxModelEntry,
+  { embedding }: AppConfig,
+  metrics?: MetricsService,
+): OnnxEmbeddingProvider {
+  return new OnnxEmbeddingProvider({
+    models: [{ ...entry.source, modelFile: entry.modelFile }],
+    device: entry.device,
+    deviceId: entry.deviceId,
+    fallbackToCpu: embedding.cudaFallbackToCpu,
     intraOpNumThreads: embedding.threads,
     maxBatchTokens: embedding.maxBatchTokens,
     maxBatchSize: embedding.maxBatchSize,

@@ -135,6 +135,12 @@ export class OnnxEmbeddingModel {
     return this.inputs.decode(ids, skipSpecialTokens);
   }
 
+  /** What `embed` would count: the same prompt, lower-casing and truncation, without running the model. */
+  async countTokens(texts: string[], options: EmbedOptions = {}): Promise<number[]> {
+    assertTexts(texts);
+    return (await this.inputs.encode(texts, this.resolve(options))).map((text) => text.ids.length);
+  }
+
   async close(): Promise<void> {
     await this.runs.idle();
     await this.onnx.session.release();

@@ -84,6 +84,10 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
     return this.readyModel(model).embed(texts, options);
   }
 
+  async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[]> {
+    return this.readyModel(model).countTokens(texts, options);
+  }
+
   async embedInputs(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
     return this.readyModel(model).embed(inputs, options);
   }

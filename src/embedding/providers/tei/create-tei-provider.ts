@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { AppConfig } from '../../../config/app-config';
+import { AppConfig, TeiModelEntry } from '../../../config/app-config';
 import { MetricsService } from '../../../metrics/metrics.service';
 import { TeiEmbeddingProvider } from './tei-embedding-provider';
 
@@ -17,6 +17,28 @@ export function createTeiProvider({ embedding, sender }: AppConfig, metrics?: Me
     startupWaitMs: tei.startupWaitMs,
     expectedModel: embedding.models[0]?.id,
     senderCapacity: sender.enabled && sender.mode === 'local' ? sender.batchSize * sender.concurrency : undefined,
+    logger: new Logger('Embedding'),
+    onRequestError: metrics && ((status) => metrics.teiError(status)),
+  });
+}
+
+/** A models-file entry with `backend: tei`: its own server and key, the window and batch settings from TEI_*. */
+export function createTeiEntryProvider(
+  entry: TeiModelEntry,
+  { embedding }: AppConfig,
+  metrics?: MetricsService,
+): TeiEmbeddingProvider {
+  const { tei } = embedding;
+  return new TeiEmbeddingProvider({
+    url: entry.url,
+    apiKey: entry.apiKey,
+    timeoutMs: entry.timeoutMs,
+    maxConcurrency: tei.maxConcurrency,
+    batchSize: tei.batchSize,
+    maxAttempts: entry.maxAttempts,
+    retryBaseMs: entry.retryBaseMs,
+    startupWaitMs: entry.startupWaitMs,
+    expectedModel: entry.model,
     logger: new Logger('Embedding'),
     onRequestError: metrics && ((status) => metrics.teiError(status)),
   });

@@ -1,0 +1,62 @@
+import { ClaimedChunk } from '../sender/sender.repository';
+import { chargeTokens as chargeItems } from './charge-tokens';
+import { EmbeddedChunks } from './delivery.service';
+
+/** By link id, as the sender uses it. */
+function chargeTokens(items: ClaimedChunk[], done: Set<number>, embedded: EmbeddedChunks) {
+  const { byItem, unused } = chargeItems(items, (item) => done.has(item.linkId), embedded);
+  return { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
+}
+
+const link = (linkId: number, taskId: number, contentHash: string): ClaimedChunk => ({
+  linkId,
+  taskId,
+  chunkId: linkId,
+  attempts: 1,
+  text: contentHash,
+  contentHash,
+});
+
+function embedded(tokens: Record<string, number>, embeddedHashes: string[]): EmbeddedChunks {
+  return {
+    model: 'm',
+    dimensions: 2,
+    vectors: new Map(),
+    refused: new Map(),
+    embedded: new Set(embeddedHashes),
+    tokens: new Map(Object.entries(tokens)),
+  };
+}
+
+describe('chargeTokens', () => {
+  it('charges each embedded text once, to its first done link; other links of that text and reused ones save', () => {
+    // a and b embedded (10 and 20 tokens), c reused from the store (7 tokens); a is in tasks 1 and 2.
+    const items = [link(1, 1, 'a'), link(2, 1, 'b'), link(3, 2, 'a'), link(4, 2, 'c'), link(5, 1, 'c')];
+    const result = chargeTokens(items, new Set([1, 2, 3, 4, 5]), embedded({ a: 10, b: 20, c: 7 }, ['a', 'b']));
+    expect(Object.fromEntries(result.byLink)).toEqual({
+      1: { tokens: 10, saved: 0 },
+      2: { tokens: 20, saved: 0 },
+      3: { tokens: 0, saved: 10 },
+      4: { tokens: 0, saved: 7 },
+      5: { tokens: 0, saved: 7 },
+    });
+    expect(result.unused).toBe(0);
+  });
+
+  it('charges the first link that ended done, and counts what no done link used as unused', () => {
+    const items = [link(1, 1, 'a'), link(2, 2, 'a'), link(3, 1, 'b')];
+    // Link 1 (task 1) was refused by the receiver; b's only link went back for a retry.
+    const result = chargeTokens(items, new Set([2]), embedded({ a: 10, b: 20 }, ['a', 'b']));
+    expect(Object.fromEntries(result.byLink)).toEqual({ 2: { tokens: 10, saved: 0 } });
+    expect(result.unused).toBe(20);
+  });
+
+  it('sums to what the embedding calls cost: charged tokens plus unused', () => {
+    const items = Array.from({ length: 50 }, (_, i) => link(i + 1, (i % 3) + 1, `t${i % 17}`));
+    const costs = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`t${i}`, i + 5]));
+    const done = new Set(items.filter((_, i) => i % 4 !== 0).map((item) => item.linkId));
+    const result = chargeTokens(items, done, embedded(costs, Object.keys(costs)));
+    const charged = [...result.byLink.values()].reduce((sum, link) => sum + link.tokens, 0);
+    expect(charged + result.unused).toBe(Object.values(costs).reduce((a, b) => a + b, 0));
+  });
+});
