@@ -39,6 +39,7 @@ describe('the dtype a model reports, read from its ONNX graph', () => {
     await writeFile(path, new ProtoMessage().int(1, 8).message(7, graph).toBuffer());
     const summary = await summarizeOnnxGraph(path);
     expect(summary.opTypes).toEqual(new Set(['MatMulNBits']));
+    expect(summary.opCounts).toEqual(new Map([['MatMulNBits', 1]]));
     expect(summary.weightElements).toEqual(
       new Map([
         [ONNX_ELEMENT.bfloat16, 100_000],
@@ -54,7 +55,8 @@ describe('the dtype a model reports, read from its ONNX graph', () => {
     [['DequantizeLinear', 'MatMul'], { [ONNX_ELEMENT.int8]: 900, [ONNX_ELEMENT.float]: 100 }, 'int8'],
   ])('ops %j with weights %j: %s', (ops, elements, dtype) => {
     const weightElements = new Map(Object.entries(elements).map(([type, n]) => [Number(type), n]));
-    expect(modelDtype({ opTypes: new Set(ops), weightElements })).toBe(dtype);
+    const opCounts = new Map(ops.map((op) => [op, 1]));
+    expect(modelDtype({ opTypes: new Set(ops), opCounts, weightElements })).toBe(dtype);
   });
 
   it('refuses a file that is not protobuf, saying so', async () => {

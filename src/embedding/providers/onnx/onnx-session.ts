@@ -92,7 +92,11 @@ export function missingCudaProviderFiles(): string[] {
   return files.map((file) => join(bindingDir, file)).filter((path) => !existsSync(path));
 }
 
-function sessionOptions(settings: SessionSettings, providers: ExecutionProviders): InferenceSession.SessionOptions {
+/** The options every session of the service gets (exported for benchmarks that open the same session). */
+export function sessionOptions(
+  settings: SessionSettings,
+  providers: ExecutionProviders,
+): InferenceSession.SessionOptions {
   return {
     executionProviders: providers,
     graphOptimizationLevel: 'all',

@@ -3,6 +3,8 @@ import { FileHandle, open } from 'node:fs/promises';
 /** What a model's ONNX file is made of: its operators and how many weight values it holds of each element type. */
 export interface OnnxGraphSummary {
   opTypes: Set<string>;
+  /** Nodes of each operator type. */
+  opCounts: Map<string, number>;
   /** Elements of the graph's initializers by ONNX element type (TensorProto.DataType), external data included. */
   weightElements: Map<number, number>;
 }
@@ -27,12 +29,16 @@ const WINDOW_BYTES = 64 * 1024;
 export async function summarizeOnnxGraph(path: string): Promise<OnnxGraphSummary> {
   const file = await ProtoFile.open(path);
   try {
-    const summary: OnnxGraphSummary = { opTypes: new Set(), weightElements: new Map() };
+    const summary: OnnxGraphSummary = { opTypes: new Set(), opCounts: new Map(), weightElements: new Map() };
     for await (const graph of file.fields(0, file.size)) {
       if (graph.field !== MODEL_GRAPH || graph.end === undefined) continue;
       for await (const entry of file.fields(graph.start, graph.end)) {
         if (entry.end === undefined) continue;
-        if (entry.field === GRAPH_NODE) summary.opTypes.add(await opTypeOf(file, entry.start, entry.end));
+        if (entry.field === GRAPH_NODE) {
+          const opType = await opTypeOf(file, entry.start, entry.end);
+          summary.opTypes.add(opType);
+          summary.opCounts.set(opType, (summary.opCounts.get(opType) ?? 0) + 1);
+        }
         if (entry.field === GRAPH_INITIALIZER) await countWeights(file, entry.start, entry.end, summary.weightElements);
       }
     }
