@@ -4,7 +4,7 @@ import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-e
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { ModelSize } from '../../test/fixtures/model/model-blueprints';
 import { BenchApp, startBenchApp } from '../lib/bench-app';
-import { makeCorpus } from '../lib/corpus';
+import { uniqueCorpus } from '../lib/corpus';
 import { peakRssMiB } from '../lib/memory';
 import { BenchOptions, BenchPart } from '../lib/part';
 import { saveResults } from '../lib/results';
@@ -121,7 +121,7 @@ async function benchModel(
     // Seeds differ by model, round and bench run (BENCH_DATABASE_URL keeps what earlier runs stored): every run
     // embeds texts no earlier run stored, so nothing is reused.
     const corpus = (round: number, texts: number) =>
-      uniqueCorpus(texts, CORPUS.seed + RUN_SALT + 1000 * (index + 1) + round);
+      uniqueCorpus({ ...CORPUS, texts, seed: CORPUS.seed + RUN_SALT + 1000 * (index + 1) + round });
     const warmUp = corpus(-1, plan.warmUpChunks);
     await runPipeline(contenders, warmUp, `bench ${plan.size} warm-up`);
     await runProvider(contenders, warmUp);
@@ -139,15 +139,6 @@ async function benchModel(
   } finally {
     await provider.close();
   }
-}
-
-/** makeCorpus's texts, with any repeat replaced, so the pipeline embeds exactly as many texts as the provider. */
-function uniqueCorpus(texts: number, seed: number): string[] {
-  const seen = new Set<string>();
-  for (let attempt = 0; seen.size < texts; attempt++) {
-    makeCorpus({ texts: texts - seen.size, ...CORPUS, seed: seed * 7 + attempt }).forEach((text) => seen.add(text));
-  }
-  return [...seen];
 }
 
 /** BENCH_PIPELINE_ENV="SENDER_BATCH_SIZE=128,SENDER_CONCURRENCY=2": settings over the app's defaults, for tuning. */
