@@ -20,6 +20,7 @@ import { summarizeOnnxGraph } from './model-files/onnx-graph-summary';
 import { ModelInputs } from './model-inputs';
 import { modelDtype, OnnxModelDtype } from './model-dtype';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
+import { outputFloats } from './output-floats';
 import { poolTokenVectors, splitRows } from './pooling';
 import { ResolvedOptions, resolveOptions } from './resolve-options';
 import { RunLane, RunScheduler } from './run-scheduler';
@@ -239,7 +240,7 @@ export class OnnxEmbeddingModel {
   }
 
   private pooledRows(output: Tensor, batch: TokenBatch): Float32Array[] {
-    const data = output.data as Float32Array;
+    const data = outputFloats(output);
     if (this.graph.pooledByGraph) {
       return splitRows(data, batch.batchSize, output.dims[1]);
     }
@@ -276,7 +277,7 @@ type BatchReader<V> = (output: Tensor, batch: TokenBatch) => V[];
 
 /** Each text's own tokens (rows are right-padded): one vector per token. */
 function tokenRows(output: Tensor, batch: TokenBatch): Float32Array[][] {
-  const data = output.data as Float32Array;
+  const data = outputFloats(output);
   const { sequenceLength, attentionMask } = batch;
   const hidden = output.dims[2];
   return batch.textIndexes.map((_, row) => {

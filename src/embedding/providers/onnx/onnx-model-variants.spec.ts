@@ -1,4 +1,8 @@
-import { ensureModel } from '../../../../test/fixtures/model/make-model';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InferenceSession } from 'onnxruntime-node';
+import { ensureModel, makeModel, writeOnnxVariant } from '../../../../test/fixtures/model/make-model';
 import { allEmbedded } from '../embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 
@@ -63,5 +67,43 @@ describe('OnnxEmbeddingProvider with a file per model (fp32, int8, uint8, fp16 o
     a.forEach((vector, index) => expect(cosine(vector, b[index])).toBeGreaterThan(least));
     // Not the same model by accident: quantisation moves the vectors.
     expect(a.some((vector, index) => vector.some((value, i) => value !== b[index][i]))).toBe(true);
+  });
+});
+
+describe('OnnxEmbeddingProvider with a float16 graph whose output is float16 too (no keep_io_types)', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await makeModel('tiny', join(await mkdtemp(join(tmpdir(), 'fp16-io-')), 'tiny'));
+    await writeOnnxVariant('tiny', dir, 'onnx/model_fp16_io.onnx', { dtype: 'float16', keepIoTypes: false });
+  });
+  afterAll(() => rm(join(dir, '..'), { recursive: true, force: true }));
+
+  it('widens the float16 hidden states and embeds like fp32', async () => {
+    const session = await InferenceSession.create(join(dir, 'onnx/model_fp16_io.onnx'));
+    expect(session.outputMetadata).toEqual([expect.objectContaining({ name: 'last_hidden_state', type: 'float16' })]);
+    await session.release();
+    const provider = new OnnxEmbeddingProvider({
+      models: [
+        { id: 'fp32', path: dir },
+        { id: 'fp16', path: dir, modelFile: 'model_fp16_io.onnx' },
+      ],
+      intraOpNumThreads: 1,
+    });
+    await provider.init();
+    try {
+      expect(provider.describe('fp16').dtype).toBe('float16');
+      const [a, b] = [
+        allEmbedded(await provider.embed('fp32', TEXTS)),
+        allEmbedded(await provider.embed('fp16', TEXTS)),
+      ];
+      a.forEach((vector, index) => expect(cosine(vector, b[index])).toBeGreaterThan(0.9999));
+      const tokens = await provider.embedTokens('fp16', ['hello there']);
+      expect(tokens.vectors[0]!.every((token) => token instanceof Float32Array && token.every(Number.isFinite))).toBe(
+        true,
+      );
+    } finally {
+      await provider.close();
+    }
   });
 });
