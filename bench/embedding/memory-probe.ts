@@ -1,13 +1,13 @@
 /**
  * Child process of the embedding part's memory table: one model file, one batch limit, the corpus embedded in the
- * sender's calls; prints its peak RSS (VmHWM) as one JSON line. A process of its own, because the RSS high-water
+ * sender's calls; prints its peak RSS as one JSON line. A process of its own, because the RSS high-water
  * mark only ever grows: in the parent it would hold the largest configuration's peak for all of them.
  * Argument: a JSON ProbeRequest.
  */
-import { readFileSync } from 'node:fs';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { chunk } from '../lib/chunk';
 import { CorpusOptions, makeCorpus } from '../lib/corpus';
+import { peakRssMiB } from '../lib/memory';
 
 export interface ProbeRequest {
   modelDir: string;
@@ -25,11 +25,6 @@ export interface ProbeResult {
   seconds: number;
 }
 
-function residentMiB(field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
-}
-
 async function probe({ modelDir, file, maxBatchTokens, maxBatchSize, callSize, corpus }: ProbeRequest) {
   const provider = new OnnxEmbeddingProvider({
     models: [{ id: 'probe', path: modelDir, modelFile: file }],
@@ -37,12 +32,12 @@ async function probe({ modelDir, file, maxBatchTokens, maxBatchSize, callSize, c
     maxBatchSize,
   });
   await provider.init();
-  const loadedMiB = residentMiB('VmRSS');
+  const loadedMiB = process.memoryUsage.rss() / 2 ** 20;
   const started = performance.now();
   for (const texts of chunk(makeCorpus(corpus), callSize)) await provider.embed('probe', texts);
   const result: ProbeResult = {
     loadedMiB,
-    peakMiB: residentMiB('VmHWM'),
+    peakMiB: peakRssMiB(),
     seconds: (performance.now() - started) / 1000,
   };
   await provider.close();

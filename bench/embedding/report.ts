@@ -172,7 +172,7 @@ function memorySection({ memory, settings }: EmbeddingBenchResults): string[] {
     `Peak memory — one process per model file and batch limit (EMBEDDING_MAX_BATCH_TOKENS / EMBEDDING_MAX_BATCH_SIZE), ` +
       `${settings.corpus.texts} texts of 240 words (all cut at ${settings.maxTokens} tokens, so every run fills the ` +
       `limit: the worst case) in calls of ${settings.callSize}; RSS after load and warm-up, and its high-water mark ` +
-      '(VmHWM)',
+      '(maxRSS)',
     renderTable(['file', 'tokens / texts', 'loaded MiB', 'peak MiB', 'peak − loaded', 'chunks/s'], rows),
   ];
 }
