@@ -1,4 +1,5 @@
 import { embeddingPart } from './embedding';
+import { gpuPart } from './gpu';
 import { BenchPart } from './lib/part';
 import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
@@ -7,4 +8,4 @@ import { scalePart } from './scale';
 import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, teiPart, remotePart, scalePart, rolesPart];
+export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, gpuPart, teiPart, remotePart, scalePart, rolesPart];

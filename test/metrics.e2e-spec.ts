@@ -97,9 +97,12 @@ describe('Metrics (e2e)', () => {
     expect(after.value('embedding_tasks_batch_size_chunks_sum', { model: 'tiny' })).toBe(20);
     expect(after.value('embedding_tasks_batch_size_chunks_count', { model: 'tiny' })).toBeGreaterThanOrEqual(3);
     expect(after.value('embedding_tasks_inference_padded_tokens_count', { model: 'tiny' })).toBeGreaterThan(0);
-    for (const stage of ['claim', 'tokenize', 'inference', 'delivery']) {
+    for (const stage of ['claim', 'tokenize', 'inference', 'delivery', 'settle']) {
       expect(after.value('embedding_tasks_stage_duration_seconds_count', { stage })).toBeGreaterThan(0);
     }
+    // Claims that found nothing are counted apart, so `claim` times only claims that took work.
+    const claims = after.value('embedding_tasks_stage_duration_seconds_count', { stage: 'claim' });
+    expect(claims).toBe(after.value('embedding_tasks_batch_size_chunks_count', { model: 'tiny' }));
     expect(after.value('embedding_tasks_queue_depth', { status: 'done' })).toBe(20);
     expect(after.value('embedding_tasks_queue_depth', { status: 'pending' })).toBe(0);
     // Exactly the model's token counts of the 20 texts, each charged once.

@@ -11,6 +11,8 @@ import { saveResults } from '../lib/results';
 import { secondsSince } from '../lib/stats';
 import { corpusStats } from './corpus-stats';
 import { measureLatency } from './latency';
+import { measureMemory } from './memory';
+import { measureQuantization } from './quantization';
 import { RawSession } from './raw-session';
 import { EmbeddingBenchResults, printReport, targetChecks } from './report';
 import { measureThroughput } from './throughput';
@@ -20,12 +22,16 @@ import { measureTokenization } from './tokenization';
 const DEFAULTS = { texts: 128, rounds: 5, requests: 100 };
 const CORPUS = { minWords: 5, maxWords: 180, seed: 20240611 };
 const LATENCY_TEXT = { texts: 1, minWords: 32, maxWords: 32, seed: 7 };
+/** Every text past the 256-token limit, so every run fills the batch limit: memory's worst case. */
+const MEMORY_CORPUS = { minWords: 240, maxWords: 240, seed: 11 };
 const WARM_UP = { texts: 32, requests: 10 };
 const TOKENIZATION = { rounds: 7, passesPerRun: 20 };
 
 export const embeddingPart: BenchPart = {
   name: 'embedding',
-  description: 'provider batch path vs raw session.run vs transformers.js; tokenisation; single-text latency',
+  description:
+    'provider batch path vs raw session.run vs transformers.js; int8 vs fp32; tokenisation; single-text latency; ' +
+    'peak RSS per model file and batch limit',
   run: runEmbeddingBench,
 };
 
@@ -71,7 +77,10 @@ async function prepare(options: BenchOptions): Promise<Setup> {
   return { modelDir, limits, callSize, corpus, raw, texts, rounds, requests, databaseUrl: options.databaseUrl };
 }
 
-type Measured = Pick<EmbeddingBenchResults, 'corpus' | 'throughput' | 'tokenization' | 'latency'>;
+type Measured = Pick<
+  EmbeddingBenchResults,
+  'corpus' | 'throughput' | 'quantization' | 'tokenization' | 'latency' | 'memory'
+>;
 
 async function measure(setup: Setup): Promise<Measured> {
   const { modelDir, limits, callSize, corpus, raw, rounds, requests, databaseUrl } = setup;
@@ -81,6 +90,8 @@ async function measure(setup: Setup): Promise<Measured> {
   log('throughput (each run embeds the whole corpus):');
   const warmUpTexts = corpus.slice(0, WARM_UP.texts);
   const throughput = await measureThroughput({ modelDir, corpus, limits, rounds, callSize, raw, warmUpTexts, log });
+  log('int8 against fp32 (each run embeds the whole corpus):');
+  const quantization = await measureQuantization({ modelDir, corpus, limits, rounds, callSize, warmUpTexts, log });
   log('tokenisation…');
   const { rounds: tokenizationRounds, passesPerRun } = TOKENIZATION;
   const tokenizerPath = join(modelDir, 'tokenizer.json');
@@ -96,7 +107,9 @@ async function measure(setup: Setup): Promise<Measured> {
   const [text] = makeCorpus(LATENCY_TEXT);
   const warmUpRequests = WARM_UP.requests;
   const latency = await measureLatency({ modelDir, text, raw, limits, requests, warmUpRequests, databaseUrl, log });
-  return { corpus: stats, throughput, tokenization, latency };
+  log('peak memory per model file and batch limit (one process each)…');
+  const memory = await measureMemory(modelDir, { ...MEMORY_CORPUS, texts: corpus.length }, callSize, log);
+  return { corpus: stats, throughput, quantization, tokenization, latency, memory };
 }
 
 function resultsOf(setup: Setup, measured: Measured, startedAt: Date, durationSeconds: number): EmbeddingBenchResults {

@@ -27,7 +27,7 @@ export class RawSession {
     const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
     // The provider's defaults: every core for intra-op threads.
-    const { session } = await createOnnxSession(files.onnxPath, { device: 'cpu' });
+    const { session } = await createOnnxSession({ cpu: files.onnxPath }, { device: 'cpu' });
     const graph = inspectGraph('raw', session);
     return new RawSession(session, tokenizer, files.maxTokens, padId, graph.outputName, graph.feedsTokenTypes);
   }

@@ -5,6 +5,8 @@ import { checkTarget, TargetCheck } from '../lib/targets';
 import { formatNumber, renderTable } from '../lib/table';
 import { CorpusStats, PaddedTokens } from './corpus-stats';
 import { LatencyResult } from './latency';
+import { MemoryFigure } from './memory';
+import { QuantizationResult } from './quantization';
 import { ThroughputResult } from './throughput';
 import { TokenizationResult } from './tokenization';
 
@@ -28,8 +30,10 @@ export interface EmbeddingBenchResults {
   };
   corpus: CorpusStats;
   throughput: ThroughputResult;
+  quantization: QuantizationResult;
   tokenization: TokenizationResult;
   latency: LatencyResult;
+  memory: MemoryFigure[];
   targets: TargetCheck[];
   peakRssMiB: number;
 }
@@ -37,8 +41,9 @@ export interface EmbeddingBenchResults {
 /** Runs of one contender varying more than this (slowest / fastest) mean something else took the cores. */
 const NOISY_SPREAD = 1.3;
 
-export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults): TargetCheck[] {
+export function targetChecks({ throughput, quantization, tokenization }: EmbeddingBenchResults): TargetCheck[] {
   const figure = (name: string) => throughput.figures.find((candidate) => candidate.name === name)!;
+  const variant = (name: string) => quantization.figures.find((candidate) => candidate.name === name)!;
   const check = (ratioOf: string, a: RateFigure, b: RateFigure, target: number) =>
     checkTarget(
       ratioOf,
@@ -52,6 +57,7 @@ export function targetChecks({ throughput, tokenization }: EmbeddingBenchResults
     check('provider / raw session.run', figure('provider'), figure('raw'), 0.9),
     check('provider / transformers.js pipeline', figure('provider'), figure('transformersJs'), 2.5),
     check('provider tokenizer / transformers.js AutoTokenizer', tokenization.native, tokenization.transformersJs, 2.5),
+    check('int8 (model_quantized.onnx) / fp32 (model.onnx), provider.embed', variant('int8'), variant('fp32'), 1.5),
   ];
 }
 
@@ -77,9 +83,13 @@ export function printReport(results: EmbeddingBenchResults, resultsPath: string)
     '',
     ...throughputSection(results),
     '',
+    ...quantizationSection(results),
+    '',
     ...tokenizationSection(results),
     '',
     ...latencySection(results.latency),
+    '',
+    ...memorySection(results),
     '',
     ...targetSection(results.targets),
     '',
@@ -120,6 +130,50 @@ function throughputSection({ throughput, settings }: EmbeddingBenchResults): str
     `transformers.js ORT session (pipeline session_options): ${options}; dtype ${dtype}; max_length ${maxLength}; ` +
       'batches in corpus order',
     ...noise,
+  ];
+}
+
+function quantizationSection({ quantization, settings }: EmbeddingBenchResults): string[] {
+  const fp32 = quantization.figures.find((figure) => figure.name === 'fp32')!;
+  const rows = quantization.figures.map((figure) => [
+    figure.label,
+    figure.dtype,
+    formatNumber(figure.fileMiB, 1),
+    formatNumber(figure.chunksPerSecond),
+    formatNumber(figure.chunksPerSecond / fp32.chunksPerSecond, 2),
+    formatNumber(perRoundRatio(figure.samplesSeconds, fp32.samplesSeconds), 2),
+    formatNumber(figure.cosine.mean, 5),
+    formatNumber(figure.cosine.min, 5),
+  ]);
+  const integerOps = (ops: Record<string, number>) =>
+    Object.entries(ops)
+      .filter(([op]) => /Integer|Quantize|QLinear|QAttention|QGemm/.test(op) || op === 'MatMul' || op === 'FusedMatMul')
+      .map(([op, count]) => `${op} ${count}`)
+      .join(', ');
+  return [
+    `int8 against fp32 — provider.embed over the ${settings.corpus.texts} texts in calls of ${settings.callSize}, ` +
+      `${settings.rounds} rounds, variants taking turns call by call; cosine of each text's vector to its fp32 vector`,
+    renderTable(['variant', 'dtype', 'MiB', 'chunks/s', '× fp32', 'per round', 'cos mean', 'cos min'], rows),
+    'Matrix products in the graph onnxruntime runs after its optimisations (optimizedModelFilePath):',
+    ...quantization.figures.map((figure) => `  ${figure.name}: ${integerOps(figure.optimizedOps)}`),
+  ];
+}
+
+function memorySection({ memory, settings }: EmbeddingBenchResults): string[] {
+  const rows = memory.map((figure) => [
+    figure.file,
+    `${figure.maxBatchTokens} / ${figure.maxBatchSize}`,
+    formatNumber(figure.loadedMiB, 0),
+    formatNumber(figure.peakMiB, 0),
+    formatNumber(figure.peakMiB - figure.loadedMiB, 0),
+    formatNumber(settings.corpus.texts / figure.seconds, 1),
+  ]);
+  return [
+    `Peak memory — one process per model file and batch limit (EMBEDDING_MAX_BATCH_TOKENS / EMBEDDING_MAX_BATCH_SIZE), ` +
+      `${settings.corpus.texts} texts of 240 words (all cut at ${settings.maxTokens} tokens, so every run fills the ` +
+      `limit: the worst case) in calls of ${settings.callSize}; RSS after load and warm-up, and its high-water mark ` +
+      '(maxRSS)',
+    renderTable(['file', 'tokens / texts', 'loaded MiB', 'peak MiB', 'peak − loaded', 'chunks/s'], rows),
   ];
 }
 

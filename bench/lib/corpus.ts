@@ -25,6 +25,19 @@ export function makeCorpus({ texts, minWords, maxWords, seed }: CorpusOptions): 
   );
 }
 
+/**
+ * makeCorpus's texts with any repeat replaced, so a task embeds exactly as many texts as the provider alone (equal
+ * texts are embedded once per batch).
+ */
+export function uniqueCorpus(options: CorpusOptions): string[] {
+  const seen = new Set<string>();
+  for (let attempt = 0; seen.size < options.texts; attempt++) {
+    const seed = options.seed * 7 + attempt;
+    makeCorpus({ ...options, texts: options.texts - seen.size, seed }).forEach((text) => seen.add(text));
+  }
+  return [...seen];
+}
+
 function makeText(random: SeededRandom, words: number): string {
   const parts: string[] = [];
   let sentenceStart = true;

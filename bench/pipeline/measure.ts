@@ -9,6 +9,8 @@ export interface PipelineRun {
   chunks: number;
   /** From the insert's commit to the task's finished_at, both on the database's clock. */
   seconds: number;
+  /** From the insert's commit to the start of the claim that first took the task's links (database clock). */
+  wakeSeconds: number;
   /** The same span on this process's clock, up to the poll that saw the task finished (≤ 10 ms late). */
   wallSeconds: number;
   chunksPerSecond: number;
@@ -53,6 +55,7 @@ export async function runPipeline(
     taskId: fed.taskId,
     chunks: texts.length,
     seconds,
+    wakeSeconds: finished.startedAt - fed.committedAt,
     wallSeconds: (finished.seenPerf - fed.committedPerf) / 1000,
     chunksPerSecond: texts.length / seconds,
     status: finished.status,

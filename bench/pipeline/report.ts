@@ -4,6 +4,7 @@ import { median } from '../lib/stats';
 import { formatNumber, renderTable } from '../lib/table';
 import { checkTarget, TargetCheck } from '../lib/targets';
 import { Round } from './measure';
+import { SmallTaskResult, smallTaskSection } from './small-task';
 
 /** What each model is held to: a share of the provider alone, or an absolute end-to-end rate. */
 export type ModelTarget = { kind: 'ratio'; min: number } | { kind: 'rate'; min: number };
@@ -31,6 +32,8 @@ export interface ModelResult {
   /** Median over rounds of (pipeline seconds − provider seconds) ÷ chunks: what the pipeline adds per chunk. */
   overheadMsPerChunk: number;
   stages: StageFigure[];
+  /** One small task beside one HTTP call embedding the same texts. */
+  smallTask?: SmallTaskResult;
   targets: TargetCheck[];
 }
 
@@ -45,7 +48,7 @@ export interface PipelineBenchResults {
   peakRssMiB: number;
 }
 
-const STAGE_ORDER = ['claim', 'tokenize', 'inference', 'delivery'];
+const STAGE_ORDER = ['claim', 'claim_empty', 'tokenize', 'inference', 'delivery', 'settle'];
 
 export function summariseModel(
   model: string,
@@ -186,5 +189,6 @@ function modelSection(result: ModelResult): string[] {
     'Stage breakdown (app /metrics, embedding_tasks_stage_duration_seconds over one run, median of rounds; stages of ' +
       'concurrent batches overlap, so sums can exceed the run):',
     renderTable(['stage', 'sum s', 'observations', 'µs per chunk'], stageRows),
+    ...(result.smallTask ? smallTaskSection(result.smallTask) : []),
   ];
 }

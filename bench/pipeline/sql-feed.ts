@@ -13,6 +13,8 @@ export interface FinishedTask {
   status: string;
   /** Epoch seconds of mgmt.task.finished_at (set by the statement that finished the task). */
   finishedAt: number;
+  /** Epoch seconds of mgmt.task.started_at: the start of the claim statement that first took its links. */
+  startedAt: number;
   /** performance.now() when the poll first saw the task finished. */
   seenPerf: number;
   done: number;
@@ -68,12 +70,15 @@ export class SqlFeed {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
       const { rows } = await this.client.query(
-        `SELECT status, extract(epoch FROM finished_at)::float8 AS finished_at FROM mgmt.task WHERE id = $1`,
+        `SELECT status, extract(epoch FROM finished_at)::float8 AS finished_at,
+                extract(epoch FROM started_at)::float8 AS started_at
+         FROM mgmt.task WHERE id = $1`,
         [taskId],
       );
       if (rows[0]?.finished_at != null) {
         const seenPerf = performance.now();
-        return { status: rows[0].status, finishedAt: rows[0].finished_at, seenPerf, ...(await this.counts(taskId)) };
+        const { status, finished_at: finishedAt, started_at: startedAt } = rows[0];
+        return { status, finishedAt, startedAt, seenPerf, ...(await this.counts(taskId)) };
       }
       await sleep(POLL_MS);
     }

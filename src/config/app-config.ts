@@ -110,6 +110,8 @@ export class AppConfig {
     device: EmbeddingDevice;
     deviceId: number;
     cudaFallbackToCpu: boolean;
+    /** The file a model loads on CUDA (model_fp16.onnx, say); undefined: modelFile. */
+    cudaModelFile?: string;
     /** Undefined: every core. */
     threads?: number;
     maxBatchTokens: number;

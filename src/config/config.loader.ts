@@ -123,6 +123,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       device: env.EMBEDDING_DEVICE,
       deviceId: env.EMBEDDING_DEVICE_ID,
       cudaFallbackToCpu: env.EMBEDDING_CUDA_FALLBACK_TO_CPU,
+      cudaModelFile: env.EMBEDDING_CUDA_MODEL_FILE,
       threads: env.EMBEDDING_THREADS === 0 ? undefined : env.EMBEDDING_THREADS,
       maxBatchTokens: env.EMBEDDING_MAX_BATCH_TOKENS,
       maxBatchSize: env.EMBEDDING_MAX_BATCH_SIZE,

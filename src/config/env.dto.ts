@@ -116,6 +116,10 @@ export class EnvDto {
   @Bool('EMBEDDING_CUDA_FALLBACK_TO_CPU')
   EMBEDDING_CUDA_FALLBACK_TO_CPU: boolean;
 
+  @OptionalString()
+  @Matches(/^[\w./-]+\.onnx$/, { message: 'EMBEDDING_CUDA_MODEL_FILE must name an .onnx file, or be empty' })
+  EMBEDDING_CUDA_MODEL_FILE?: string;
+
   @IntRange('EMBEDDING_THREADS', 0, 1024)
   EMBEDDING_THREADS: number;
 

@@ -7,7 +7,8 @@ import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
 
 export const METRICS_PREFIX = 'embedding_tasks_';
 
-export const STAGES = ['claim', 'tokenize', 'inference', 'delivery'] as const;
+/** `claim_empty`: a claim that found nothing (an idle sender's polls), apart so that `claim` times real claims. */
+export const STAGES = ['claim', 'claim_empty', 'tokenize', 'inference', 'delivery', 'settle'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /**
@@ -78,7 +79,8 @@ export class MetricsService {
   );
   private readonly stageDuration = this.histogram(
     'stage_duration_seconds',
-    'Time per stage: claim (a query), tokenize (an embed call), inference (a batch), delivery (a task of a batch)',
+    'Time per stage: claim or claim_empty (a query), tokenize (an embed call), inference (a batch), delivery (a task ' +
+      'of a batch), settle (writing a batch outcome back)',
     ['stage'],
     SECONDS,
   );
@@ -129,10 +131,10 @@ export class MetricsService {
     }
   }
 
-  /** Starts timing a stage; call the answer when it ends. */
-  startStage(stage: Stage): () => void {
+  /** Starts timing a stage; call the answer when it ends, naming another stage when the outcome decides which. */
+  startStage(stage: Stage): (endedAs?: Stage) => void {
     const end = this.stageDuration.startTimer({ stage });
-    return () => void end();
+    return (endedAs) => void end(endedAs && { stage: endedAs });
   }
 
   batchClaimed(model: string, chunks: number): void {

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../test/database';
 import { dataSourceOptions } from '../database/data-source.options';
-import { ReceiverRepository, VectorRow } from './receiver.repository';
+import { FIND_BY_HASHES_SQL, ReceiverRepository, VectorRow } from './receiver.repository';
 
 /** The built-in receiver's SQL on a real PostgreSQL: validation and upsert in one statement, all or nothing. */
 describe('ReceiverRepository (real PostgreSQL)', () => {
@@ -114,6 +114,44 @@ describe('ReceiverRepository (real PostgreSQL)', () => {
     expect(found).toEqual(new Map([[a.hash, Float32Array.of(1, 2)]]));
   });
 
+  it('finds a text stored under several chunks once, and an empty list answers nothing', async () => {
+    const [a, b] = await chunks('same text twice', 'same text twice');
+    await repository.upsertIfValid('twice', 2, [row(a, [1, 2]), row(b, [1, 2])]);
+    expect(await repository.findByHashes('twice', [a.hash, a.hash])).toEqual(
+      new Map([[a.hash, Float32Array.of(1, 2)]]),
+    );
+    expect(await repository.findByHashes('twice', [])).toEqual(new Map());
+  });
+
+  it('reads one index entry per hash beside 20,000 vectors of the model, with statistics from before they existed', async () => {
+    // Statistics taken while the model had a handful of vectors, as after a burst of work that autoanalyze has not
+    // caught up with: the plan that reads the model's whole index range then looks cheap.
+    const few = await chunks(...Array.from({ length: 20 }, (_, index) => `stale ${index}`));
+    await repository.upsertIfValid(
+      'stale',
+      2,
+      few.map((chunk) => row(chunk, [1, 2])),
+    );
+    await dataSource.query('ANALYZE mgmt.embedding');
+    await dataSource.query(
+      `WITH c AS (INSERT INTO mgmt.embed_chunk (text) SELECT 'stale more ' || g FROM generate_series(1, 20000) g
+                  RETURNING id, content_hash)
+       INSERT INTO mgmt.embedding (chunk_id, model, dimensions, embedding, content_hash)
+       SELECT id, 'stale', 2, '{1,2}', content_hash FROM c`,
+    );
+    const wanted = [few[0].hash, ...Array.from({ length: 255 }, (_, index) => index.toString(16).padStart(64, 'f'))];
+    const [
+      {
+        'QUERY PLAN': [plan],
+      },
+    ] = await dataSource.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${FIND_BY_HASHES_SQL}`, ['stale', wanted]);
+    const read = embeddingScans(plan.Plan);
+    expect(read.length).toBeGreaterThan(0);
+    // Each probe returns at most its one row: 256 probes, one hit.
+    for (const scan of read) expect(scan.rows).toBeLessThanOrEqual(wanted.length);
+    expect(await repository.findByHashes('stale', wanted)).toEqual(new Map([[few[0].hash, Float32Array.of(1, 2)]]));
+  });
+
   it('reads a chunk’s stored vectors back, all models or the one named', async () => {
     const [a] = await chunks('read back');
     await repository.upsertIfValid('read x', 2, [row(a, [1, 2])]);
@@ -126,3 +164,23 @@ describe('ReceiverRepository (real PostgreSQL)', () => {
     expect(await repository.find(a.id, 'read z')).toEqual([]);
   });
 });
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Index Recheck'?: number;
+  Plans?: PlanNode[];
+}
+
+/** Rows each scan of mgmt.embedding produced or threw away, over all its loops, from EXPLAIN ANALYZE. */
+function embeddingScans(node: PlanNode): { node: string; rows: number }[] {
+  const removed = (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0);
+  const own =
+    node['Relation Name'] === 'embedding'
+      ? [{ node: node['Node Type'], rows: node['Actual Rows'] * node['Actual Loops'] + removed }]
+      : [];
+  return [...own, ...(node.Plans ?? []).flatMap(embeddingScans)];
+}

@@ -32,7 +32,8 @@ export class BatchRunner {
       stopRenewing();
     }
     this.metrics.batchSettled(batch.model, this.counts(outcome, batch.model));
-    await this.settle(outcome, batch.model);
+    const endSettle = this.metrics.startStage('settle');
+    await this.settle(outcome, batch.model).finally(endSettle);
     // Structured fields, so a log search finds every line of a batch or a task.
     this.logger.debug({
       msg: `batch ${batchId} settled`,

@@ -5,7 +5,7 @@ import { deadline } from '../common/backoff';
 import { messageOf } from '../common/message-of';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchWorker } from './batch-worker';
-import { SenderRepository } from './sender.repository';
+import { ClaimedBatch, SenderRepository } from './sender.repository';
 import { WorkNotifier } from './work-notifier';
 
 const POLL_JOB = 'sender-poll';
@@ -99,7 +99,12 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       const models = served.filter((model) => (this.perModel.get(model) ?? 0) < concurrency);
       if (models.length === 0) return;
       const endClaim = this.metrics.startStage('claim');
-      const batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds }).finally(endClaim);
+      let batch: ClaimedBatch | undefined;
+      try {
+        batch = await this.repository.claim({ owner: workerId, models, batchSize, leaseSeconds });
+      } finally {
+        endClaim(batch ? 'claim' : 'claim_empty');
+      }
       if (!batch) return;
       this.metrics.batchClaimed(batch.model, batch.items.length);
       this.logStarted(batch.startedTaskIds ?? []);

@@ -41,6 +41,12 @@ export interface ModelInfo {
   prompts: Record<string, string>;
   defaultPromptName: string | null;
   device: ModelDevice;
+  /**
+   * The precision the model computes in: `float32`, `float16`, `bfloat16`, or `int8` / `uint8` for a quantised graph
+   * (its weights' type), as the ONNX graph shows it; a TEI server's own `model_dtype`; `unknown` where the back end
+   * does not say (an OpenAI-compatible API).
+   */
+  dtype: string;
 }
 
 export interface ModelReadiness {

@@ -33,7 +33,7 @@ export class TeiInfoService {
     return {
       model_id: model.id,
       model_sha: null,
-      model_dtype: 'float32',
+      model_dtype: model.dtype,
       model_type: { embedding: { pooling: TEI_POOLING[model.pooling] ?? model.pooling } },
       max_concurrent_requests: TEI_DEFAULT_MAX_CONCURRENT_REQUESTS,
       max_input_length: model.maxTokens,

@@ -10,6 +10,7 @@ export function createOnnxProvider({ embedding }: AppConfig, metrics?: MetricsSe
     device: embedding.device,
     deviceId: embedding.deviceId,
     fallbackToCpu: embedding.cudaFallbackToCpu,
+    cudaModelFile: embedding.cudaModelFile,
     intraOpNumThreads: embedding.threads,
     maxBatchTokens: embedding.maxBatchTokens,
     maxBatchSize: embedding.maxBatchSize,

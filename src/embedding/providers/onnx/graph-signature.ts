@@ -30,26 +30,29 @@ export function inspectGraph(modelId: string, session: InferenceSession): GraphS
   const outputName = pooledByGraph
     ? 'sentence_embedding'
     : (TOKEN_OUTPUTS.find((name) => session.outputNames.includes(name)) ?? session.outputNames[0]);
-  assertFloat32Output(modelId, session, outputName);
-  // A graph that pools itself may also expose its token vectors; only float32 ones are read.
+  assertFloatOutput(modelId, session, outputName);
+  // A graph that pools itself may also expose its token vectors; only float ones are read.
   const tokenOutputName = pooledByGraph
-    ? TOKEN_OUTPUTS.find((name) => session.outputNames.includes(name) && isFloat32(session, name))
+    ? TOKEN_OUTPUTS.find((name) => session.outputNames.includes(name) && isFloat(session, name))
     : outputName;
   const feedsTokenTypes = session.inputNames.includes('token_type_ids');
   return { outputName, pooledByGraph, tokenOutputName, feedsTokenTypes };
 }
 
-function isFloat32(session: InferenceSession, outputName: string): boolean {
+/** float16 outputs (an fp16 graph converted without keep_io_types) are widened when read (see outputFloats). */
+const FLOAT_OUTPUTS = ['float32', 'float16'];
+
+function isFloat(session: InferenceSession, outputName: string): boolean {
   const metadata = session.outputMetadata.find((output) => output.name === outputName);
-  return !metadata?.isTensor || metadata.type === 'float32';
+  return !metadata?.isTensor || FLOAT_OUTPUTS.includes(metadata.type);
 }
 
-function assertFloat32Output(modelId: string, session: InferenceSession, outputName: string): void {
+function assertFloatOutput(modelId: string, session: InferenceSession, outputName: string): void {
   const metadata = session.outputMetadata.find((output) => output.name === outputName);
-  if (metadata?.isTensor && metadata.type !== 'float32') {
+  if (metadata?.isTensor && !FLOAT_OUTPUTS.includes(metadata.type)) {
     throw new EmbeddingError(
       EmbeddingErrorCode.UnsupportedModel,
-      `Model "${modelId}" output ${outputName} is ${metadata.type}; only float32 outputs are supported`,
+      `Model "${modelId}" output ${outputName} is ${metadata.type}; only float32 and float16 outputs are supported`,
     );
   }
 }

@@ -16,8 +16,11 @@ import {
 } from '../embedding-provider';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files/model-files';
+import { summarizeOnnxGraph } from './model-files/onnx-graph-summary';
 import { ModelInputs } from './model-inputs';
+import { modelDtype, OnnxModelDtype } from './model-dtype';
 import { createOnnxSession, OnnxSession, SessionSettings } from './onnx-session';
+import { outputFloats } from './output-floats';
 import { poolTokenVectors, splitRows } from './pooling';
 import { ResolvedOptions, resolveOptions } from './resolve-options';
 import { RunLane, RunScheduler } from './run-scheduler';
@@ -43,6 +46,7 @@ export class OnnxEmbeddingModel {
     tokenizer: TextTokenizer,
     private readonly onnx: OnnxSession,
     private readonly graph: GraphSignature,
+    private readonly dtype: OnnxModelDtype,
     private readonly limits: BatchLimits,
     /** Padding positions are masked out, so any id works; the tokenizer's own [PAD] keeps dumps readable. */
     private readonly padId: number,
@@ -61,9 +65,12 @@ export class OnnxEmbeddingModel {
   ): Promise<OnnxEmbeddingModel> {
     const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
-    const onnx = await createOnnxSession(files.onnxPath, session, logger);
+    const onnx = await createOnnxSession({ cpu: files.onnxPath, cuda: files.cudaOnnxPath }, session, logger);
     try {
-      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, inspectGraph(id, onnx.session), limits, padId, onStage);
+      const graph = inspectGraph(id, onnx.session);
+      // After onnxruntime accepted the file, so a broken one fails with its message.
+      const dtype = modelDtype(await summarizeOnnxGraph(onnx.path));
+      return new OnnxEmbeddingModel(id, files, tokenizer, onnx, graph, dtype, limits, padId, onStage);
     } catch (error) {
       await onnx.session.release();
       throw error;
@@ -77,6 +84,11 @@ export class OnnxEmbeddingModel {
     this.observe = this.onStage;
   }
 
+  /** The ONNX file this model runs. */
+  get file(): string {
+    return this.onnx.path;
+  }
+
   info(): ModelInfo {
     const { settings, maxTokens } = this.files;
     return {
@@ -88,6 +100,7 @@ export class OnnxEmbeddingModel {
       prompts: { ...settings.prompts },
       defaultPromptName: settings.defaultPromptName,
       device: this.onnx.device,
+      dtype: this.dtype,
     };
   }
 
@@ -227,7 +240,7 @@ export class OnnxEmbeddingModel {
   }
 
   private pooledRows(output: Tensor, batch: TokenBatch): Float32Array[] {
-    const data = output.data as Float32Array;
+    const data = outputFloats(output);
     if (this.graph.pooledByGraph) {
       return splitRows(data, batch.batchSize, output.dims[1]);
     }
@@ -264,7 +277,7 @@ type BatchReader<V> = (output: Tensor, batch: TokenBatch) => V[];
 
 /** Each text's own tokens (rows are right-padded): one vector per token. */
 function tokenRows(output: Tensor, batch: TokenBatch): Float32Array[][] {
-  const data = output.data as Float32Array;
+  const data = outputFloats(output);
   const { sequenceLength, attentionMask } = batch;
   const hidden = output.dims[2];
   return batch.textIndexes.map((_, row) => {

@@ -212,6 +212,7 @@ describe(OnnxEmbeddingProvider.name, () => {
         prompts: { query: 'query: ', document: 'document: ' },
         defaultPromptName: null,
         device: 'cpu',
+        dtype: 'float32',
       });
       expect(provider.models().map((model) => model.id)).toEqual(['tiny']);
       expect(await provider.readiness()).toEqual({

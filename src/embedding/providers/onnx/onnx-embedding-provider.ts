@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { messageOf } from '../../../common/message-of';
 import { invalidConfiguration, modelNotReady, unknownModel } from '../../embedding.errors';
 import {
@@ -31,6 +31,8 @@ export interface OnnxEmbeddingProviderOptions {
   deviceId?: number;
   /** Run on CPU, with a warning, when CUDA is configured but cannot start. */
   fallbackToCpu?: boolean;
+  /** The ONNX file every model loads on CUDA, unless its source names its own (see EmbeddingModelSource). */
+  cudaModelFile?: string;
   /** Default: os.availableParallelism(). */
   intraOpNumThreads?: number;
   /** Padded tokens (batch size x longest text) per inference. Default 8192. */
@@ -126,15 +128,20 @@ export class OnnxEmbeddingProvider extends EmbeddingProvider {
   private async load(source: EmbeddingModelSource): Promise<void> {
     const { logger } = this.options;
     try {
-      const files = await readModelFiles(source.id, await this.modelFolder(source), source.modelFile);
+      const cudaModelFile =
+        this.options.device === 'cuda' ? (source.cudaModelFile ?? this.options.cudaModelFile) : undefined;
+      const withCudaFile = { ...source, cudaModelFile };
+      const folder = await this.modelFolder(withCudaFile);
+      const files = await readModelFiles(source.id, folder, source.modelFile, cudaModelFile);
       const [settings, limits] = [this.sessionSettings(), this.batchLimits()];
       const model = await OnnxEmbeddingModel.load(source.id, files, settings, limits, logger, this.options.onStage);
       this.loaded.set(source.id, model);
       this.updateStatus(source.id, { loaded: true, device: model.info().device });
       await model.warmUp();
       this.updateStatus(source.id, { warmedUp: true });
-      const { dimensions, maxTokens, device } = model.info();
-      logger?.log(`Embedding model "${source.id}" ready: ${dimensions} dimensions, ${maxTokens} tokens, ${device}`);
+      const { dimensions, maxTokens, device, dtype } = model.info();
+      const described = `${dimensions} dimensions, ${maxTokens} tokens, ${device}, ${dtype}`;
+      logger?.log(`Embedding model "${source.id}" ready: ${described} (${basename(model.file)})`);
     } catch (error) {
       this.updateStatus(source.id, { error: messageOf(error) });
       throw error;

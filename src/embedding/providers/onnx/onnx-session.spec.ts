@@ -49,4 +49,25 @@ describe('CUDA execution provider', () => {
     expect([...fromFallback]).toEqual([...fromCpu]);
     await Promise.all([fallback.close(), cpu.close()]);
   });
+
+  withoutCudaFiles('falls back to the CPU file, not the CUDA variant (EMBEDDING_CUDA_MODEL_FILE)', async () => {
+    const logger = new RecordingLogger();
+    const models = [{ id: 'tiny', path: modelDir }];
+    const options = { models, device: 'cuda' as const, fallbackToCpu: true, cudaModelFile: 'model_fp16.onnx', logger };
+    const provider = new OnnxEmbeddingProvider(options);
+    await provider.init();
+    expect(provider.describe('tiny')).toMatchObject({ device: 'cpu', dtype: 'float32' });
+    expect(logger.warnings).toEqual([
+      expect.stringMatching(/falling back to CPU with model\.onnx instead of model_fp16\.onnx as configured$/),
+    ]);
+    await provider.close();
+  });
+
+  it('refuses to start when the CUDA variant is missing, naming it, before trying the device', async () => {
+    const models = [{ id: 'tiny', path: modelDir }];
+    const provider = new OnnxEmbeddingProvider({ models, device: 'cuda', cudaModelFile: 'model_bf16.onnx' });
+    const attempt = provider.init();
+    await expect(attempt).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelFilesUnavailable });
+    await expect(attempt).rejects.toThrow(/Missing: \S+\/onnx\/model_bf16\.onnx, \S+\/model_bf16\.onnx\./);
+  });
 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { messageOf } from '../../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
@@ -19,6 +19,14 @@ export interface SessionSettings {
 export interface OnnxSession {
   session: InferenceSession;
   device: ExecutionDevice;
+  /** The file loaded: the CUDA variant on CUDA, the CPU one on CPU (also after a fallback). */
+  path: string;
+}
+
+/** A model's ONNX file, and the variant it loads on CUDA where that differs (model_fp16.onnx, say). */
+export interface OnnxPaths {
+  cpu: string;
+  cuda?: string;
 }
 
 type ExecutionProviders = InferenceSession.SessionOptions['executionProviders'];
@@ -27,15 +35,17 @@ const CUDA_INSTALL_HINT = 'reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm c
 const CUDA_RUNTIME_HINT = 'it needs an NVIDIA GPU with its driver, and the CUDA 12 and cuDNN 9 libraries';
 
 export async function createOnnxSession(
-  onnxPath: string,
+  paths: OnnxPaths,
   settings: SessionSettings,
   logger?: EmbeddingLogger,
 ): Promise<OnnxSession> {
   if (settings.device === 'cpu') {
-    return { session: await InferenceSession.create(onnxPath, sessionOptions(settings, ['cpu'])), device: 'cpu' };
+    const session = await InferenceSession.create(paths.cpu, sessionOptions(settings, ['cpu']));
+    return { session, device: 'cpu', path: paths.cpu };
   }
+  const path = paths.cuda ?? paths.cpu;
   try {
-    return { session: await createCudaSession(onnxPath, settings), device: 'cuda' };
+    return { session: await createCudaSession(path, settings), device: 'cuda', path };
   } catch (error) {
     if (
       !settings.fallbackToCpu ||
@@ -43,8 +53,9 @@ export async function createOnnxSession(
     ) {
       throw error;
     }
-    logger?.warn(`${error.message}; falling back to CPU as configured`);
-    return createOnnxSession(onnxPath, { ...settings, device: 'cpu' }, logger);
+    const file = paths.cuda ? ` with ${basename(paths.cpu)} instead of ${basename(paths.cuda)}` : '';
+    logger?.warn(`${error.message}; falling back to CPU${file} as configured`);
+    return createOnnxSession(paths, { ...settings, device: 'cpu' }, logger);
   }
 }
 
@@ -81,7 +92,11 @@ export function missingCudaProviderFiles(): string[] {
   return files.map((file) => join(bindingDir, file)).filter((path) => !existsSync(path));
 }
 
-function sessionOptions(settings: SessionSettings, providers: ExecutionProviders): InferenceSession.SessionOptions {
+/** The options every session of the service gets (exported for benchmarks that open the same session). */
+export function sessionOptions(
+  settings: SessionSettings,
+  providers: ExecutionProviders,
+): InferenceSession.SessionOptions {
   return {
     executionProviders: providers,
     graphOptimizationLevel: 'all',

@@ -201,6 +201,8 @@ export class OpenAiCompatibleProvider extends EmbeddingProvider {
       prompts: {},
       defaultPromptName: null,
       device: 'remote',
+      // An OpenAI-compatible API does not say what precision its model computes in.
+      dtype: 'unknown',
     };
     this.status = { ...this.status, loaded: true, warmedUp: true, error: undefined };
     const { requestsPerMinute, tokensPerMinute, concurrency } = this.budget.snapshot();

@@ -5,6 +5,8 @@ import { EmbedInput, TextToken, TokenIds } from '../embedding-provider';
 export interface TeiInfo {
   model_id: string;
   model_type?: { embedding?: { pooling?: string }; classifier?: unknown; reranker?: unknown };
+  /** `float16`, `float32` (TEI's DType); older versions may leave it out. */
+  model_dtype?: string;
   max_concurrent_requests: number;
   max_input_length: number;
   max_batch_tokens?: number;

@@ -41,5 +41,6 @@ export function toModelInfo(info: TeiInfo, dimensions: number): ModelInfo {
     prompts: {},
     defaultPromptName: null,
     device: 'remote',
+    dtype: info.model_dtype ?? 'unknown',
   };
 }

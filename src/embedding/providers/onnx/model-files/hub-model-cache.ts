@@ -44,7 +44,8 @@ export async function ensureHubModelFiles(
   const folder = join(cacheDir, source.hubId, ...(revision === 'main' ? [] : [revision]));
   const downloader = new HubDownloader(env, source, revision, folder, options.offline ?? !env.allowRemoteModels);
 
-  const required = ['config.json', 'tokenizer.json', onnxFileCandidates(source.modelFile)[0]];
+  const cudaFile = source.cudaModelFile ? [onnxFileCandidates(source.cudaModelFile)[0]] : [];
+  const required = ['config.json', 'tokenizer.json', onnxFileCandidates(source.modelFile)[0], ...cudaFile];
   const missing = await downloader.fetchAll(required);
   if (missing.length > 0) {
     const reason = downloader.offline

@@ -112,9 +112,9 @@ describe('model folder variants', () => {
 
   it('names every path it looked for when the ONNX file is missing', async () => {
     const dir = await variant('missing-onnx', {});
-    const attempt = startProvider(dir, 'model_fp16.onnx');
+    const attempt = startProvider(dir, 'model_bf16.onnx');
     await expect(attempt).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelFilesUnavailable });
-    await expect(attempt).rejects.toThrow(`${dir}/onnx/model_fp16.onnx, ${dir}/model_fp16.onnx`);
+    await expect(attempt).rejects.toThrow(`${dir}/onnx/model_bf16.onnx, ${dir}/model_bf16.onnx`);
   });
 
   it.each([

@@ -8,6 +8,8 @@ import { readSentenceTransformerSettings, SentenceTransformerSettings } from './
 export interface ModelFiles {
   folder: string;
   onnxPath: string;
+  /** The file to load on CUDA, when it differs from onnxPath. */
+  cudaOnnxPath?: string;
   tokenizerPath: string;
   settings: SentenceTransformerSettings;
   /** The longest input in tokens, special tokens included. */
@@ -18,11 +20,21 @@ export interface ModelFiles {
 /** Used only when neither sentence_bert_config.json, config.json nor tokenizer_config.json states a limit. */
 const FALLBACK_MAX_TOKENS = 512;
 
-export async function readModelFiles(modelId: string, folder: string, modelFile?: string): Promise<ModelFiles> {
-  const onnxCandidates = onnxFileCandidates(modelFile).map((file) => join(folder, file));
-  const onnxPath = onnxCandidates.find((path) => existsSync(path));
+export async function readModelFiles(
+  modelId: string,
+  folder: string,
+  modelFile?: string,
+  cudaModelFile?: string,
+): Promise<ModelFiles> {
+  const onnx = findOnnxFile(folder, modelFile);
+  const cudaOnnx = cudaModelFile === undefined ? undefined : findOnnxFile(folder, cudaModelFile);
   const tokenizerPath = join(folder, 'tokenizer.json');
-  const missing = [...(onnxPath ? [] : onnxCandidates), ...(existsSync(tokenizerPath) ? [] : [tokenizerPath])];
+  const missing = [
+    ...onnx.missing,
+    ...(cudaOnnx?.missing ?? []),
+    ...(existsSync(tokenizerPath) ? [] : [tokenizerPath]),
+  ];
+  const onnxPath = onnx.path;
   if (!onnxPath || missing.length > 0) {
     throw modelFilesUnavailable(modelId, missing, [folder], 'required files are missing from the model folder');
   }
@@ -30,7 +42,15 @@ export async function readModelFiles(modelId: string, folder: string, modelFile?
   const tokenizerConfig = await readJsonIfExists<Record<string, unknown>>(join(folder, 'tokenizer_config.json'));
   const maxTokens = await maxTokensOf(folder, settings, tokenizerConfig);
   const padToken = typeof tokenizerConfig?.pad_token === 'string' ? tokenizerConfig.pad_token : undefined;
-  return { folder, onnxPath, tokenizerPath, settings, maxTokens, padToken };
+  const cudaOnnxPath = cudaOnnx?.path === onnxPath ? undefined : cudaOnnx?.path;
+  return { folder, onnxPath, cudaOnnxPath, tokenizerPath, settings, maxTokens, padToken };
+}
+
+/** The first candidate path of an ONNX file that exists, or every candidate as missing. */
+function findOnnxFile(folder: string, file?: string): { path?: string; missing: string[] } {
+  const candidates = onnxFileCandidates(file).map((candidate) => join(folder, candidate));
+  const path = candidates.find((candidate) => existsSync(candidate));
+  return { path, missing: path ? [] : candidates };
 }
 
 /**

@@ -12,6 +12,8 @@ export interface EmbeddingModelSource {
   revision?: string;
   /** The ONNX variant, e.g. `model_quantized.onnx`; a bare name is looked up under `onnx/`. Default `model.onnx`. */
   modelFile?: string;
+  /** The variant loaded when the model runs on CUDA (e.g. `model_fp16.onnx`); a CPU fallback loads `modelFile`. */
+  cudaModelFile?: string;
 }
 
 export const DEFAULT_MODEL_FILE = 'model.onnx';

@@ -1,0 +1,62 @@
+import { allEmbedded } from '../src/embedding/providers/embedding-provider';
+import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { startTinyModelApp, TestApp } from './app';
+import { ensureModel } from './fixtures/model/make-model';
+import { waitFor } from './wait';
+
+const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings are vectors.', 'hello'];
+
+function cosine(a: number[], b: ArrayLike<number>): number {
+  let [dot, aa, bb] = [0, 0, 0];
+  a.forEach((value, index) => {
+    dot += value * b[index];
+    aa += value * value;
+    bb += b[index] * b[index];
+  });
+  return dot / Math.sqrt(aa * bb);
+}
+
+/** The app serving the generated model's int8 file (EMBEDDING_MODEL_FILE), through every path a model takes. */
+describe('An int8 model (model_quantized.onnx) served end to end (e2e)', () => {
+  let t: TestApp;
+  let fp32: OnnxEmbeddingProvider;
+
+  beforeAll(async () => {
+    t = await startTinyModelApp({ EMBEDDING_MODEL_FILE: 'model_quantized.onnx' });
+    fp32 = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: await ensureModel('tiny') }] });
+    await fp32.init();
+  });
+  afterAll(async () => {
+    await fp32.close();
+    await t.close();
+  });
+
+  it('says so in GET /info: model_dtype int8, read from the graph', async () => {
+    expect((await t.http().get('/info').expect(200)).body).toMatchObject({ model_id: 'tiny', model_dtype: 'int8' });
+  });
+
+  it('answers /v1/embeddings with int8 vectors close to the fp32 model’s', async () => {
+    const res = await t.http().post('/v1/embeddings').send({ model: 'tiny', input: TEXTS }).expect(200);
+    const reference = allEmbedded(await fp32.embed('tiny', TEXTS));
+    res.body.data.forEach(({ embedding }: { embedding: number[] }, index: number) => {
+      expect(cosine(embedding, reference[index])).toBeGreaterThan(0.999);
+      expect(embedding).not.toEqual(Array.from(reference[index]));
+    });
+  });
+
+  it('embeds a task through the sender and stores the int8 model’s vectors', async () => {
+    const chunks = TEXTS.map((text) => ({ text }));
+    const created = await t.http().post('/tasks').send({ name: 'int8', model: 'tiny', chunks }).expect(201);
+    await waitFor(async () => {
+      const task = (await t.http().get(`/tasks/${created.body.id}`)).body;
+      return task.status === 'completed' ? task : undefined;
+    });
+    const lines = (await t.http().get(`/tasks/${created.body.id}/embeddings`).expect(200)).text.trim().split('\n');
+    const single = await t.http().post('/embeddings/single').send({ text: TEXTS[0] }).expect(200);
+    const first = JSON.parse(lines[0]) as { text: string; embedding: number[] };
+    expect(first.text).toBe(TEXTS[0]);
+    // Not bit-equal: dynamic quantisation scales activations per batch, so a text's vector moves a little with the
+    // texts (and padding) it is batched with.
+    expect(cosine(first.embedding, single.body.embedding)).toBeGreaterThan(0.9999);
+  });
+});
