@@ -8,6 +8,7 @@ import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 import { Scrape } from './metrics';
 import { waitFor } from './wait';
+import { cosine as cosineOf } from '../src/common/cosine';
 
 const REMOTE = 'remote-tiny';
 const LOCAL = 'tiny';
@@ -237,15 +238,8 @@ describe('OpenAI-compatible provider against a second instance of this service (
   });
 });
 
+/** Vectors of one model: the same length, then the same direction. */
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  expect(a.length).toBe(b.length);
-  return dot / Math.sqrt(na * nb);
+  expect(b.length).toBe(a.length);
+  return cosineOf(a, b);
 }

@@ -3,18 +3,9 @@ import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embe
 import { startTinyModelApp, TestApp } from './app';
 import { ensureModel } from './fixtures/model/make-model';
 import { waitFor } from './wait';
+import { cosine } from '../src/common/cosine';
 
 const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings are vectors.', 'hello'];
-
-function cosine(a: number[], b: ArrayLike<number>): number {
-  let [dot, aa, bb] = [0, 0, 0];
-  a.forEach((value, index) => {
-    dot += value * b[index];
-    aa += value * value;
-    bb += b[index] * b[index];
-  });
-  return dot / Math.sqrt(aa * bb);
-}
 
 /** The app serving the generated model's int8 file (EMBEDDING_MODEL_FILE), through every path a model takes. */
 describe('An int8 model (model_quantized.onnx) served end to end (e2e)', () => {

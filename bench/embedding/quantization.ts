@@ -13,6 +13,7 @@ import { DynamicQuantization } from '../../test/fixtures/model/quantize-dynamic'
 import { chunk } from '../lib/chunk';
 import { Contender, timeInterleaved } from '../lib/interleave';
 import { quantile } from '../lib/stats';
+import { cosine } from '../../src/common/cosine';
 
 /** One ONNX file of the model: the hub's own, or one more quantisation option written for this comparison. */
 interface Variant {
@@ -168,12 +169,3 @@ async function optimizedOps(path: string): Promise<Record<string, number>> {
   }
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let [dot, aa, bb] = [0, 0, 0];
-  a.forEach((value, index) => {
-    dot += value * b[index];
-    aa += value * value;
-    bb += b[index] * b[index];
-  });
-  return dot / Math.sqrt(aa * bb);
-}

@@ -3,8 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { sleep } from '../../src/common/backoff';
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { fixedVector } from '../lib/fixed-vector';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { startBenchApp, startThrowawayPostgres } from '../lib/bench-app';
 import { makeCorpus } from '../lib/corpus';
@@ -240,17 +239,6 @@ async function post(url: string, body: unknown): Promise<{ id: number }> {
   });
   if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
   return (await response.json()) as { id: number };
-}
-
-/** A real vector of the tiny model, computed once; the server answers it for every input. */
-async function fixedVector(model: string): Promise<number[]> {
-  const provider = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: model }] });
-  await provider.init();
-  try {
-    return Array.from(allEmbedded(await provider.embed('tiny', ['a fixed benchmark text']))[0]);
-  } finally {
-    await provider.close();
-  }
 }
 
 interface RateLimitedServer {

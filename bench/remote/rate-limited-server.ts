@@ -8,10 +8,10 @@
  * Prints `listening <port>`. GET /stats answers the counters; POST /reset {headers} starts a new run, with or without
  * the x-ratelimit-* headers.
  */
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeFloat32Base64 } from '../../src/common/float32-base64';
 import { TextTokenizer } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
+import { serveChild } from '../lib/child-server';
 
 const TPM = Number(process.env.TPM);
 const BURST_SECONDS = Number(process.env.BURST_SECONDS);
@@ -88,11 +88,4 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   send(res, 404, { error: { message: 'not found', type: 'invalid_request_error', param: null, code: null } });
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => handle(req, res, Buffer.concat(chunks).toString()));
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(`listening ${(server.address() as AddressInfo).port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+serveChild(handle);

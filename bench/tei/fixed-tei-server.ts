@@ -9,8 +9,8 @@
  *
  * Prints `listening <port>`; GET /stats answers its counters.
  */
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { serveChild } from '../lib/child-server';
 
 const SERVICE_MS = Number(process.env.SERVICE_MS);
 const BATCH = Number(process.env.BATCH);
@@ -68,11 +68,4 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   send(res, 404, JSON.stringify({ error: 'not found', error_type: 'validation' }));
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => handle(req, res, Buffer.concat(chunks).toString()));
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(`listening ${(server.address() as AddressInfo).port}`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+serveChild(handle);

@@ -2,8 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { sleep } from '../../src/common/backoff';
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { fixedVector } from '../lib/fixed-vector';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { startBenchApp } from '../lib/bench-app';
 import { peakRssMiB } from '../lib/memory';
@@ -50,7 +49,7 @@ async function runTeiBench(options: BenchOptions): Promise<void> {
     `  server: ${SERVER.concurrency} × ${SERVER.batch} inputs per ${SERVER.serviceMs} ms: ceiling ${ceiling} inputs/s`,
   );
 
-  const server = await startFixedTei(await fixedVector());
+  const server = await startFixedTei(await fixedVector(await ensureModel('tiny')));
   const app = await startBenchApp({
     env: {
       EMBEDDING_PROVIDER: 'tei',
@@ -154,17 +153,6 @@ async function post(url: string, body: unknown): Promise<{ id: number }> {
   });
   if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
   return (await response.json()) as { id: number };
-}
-
-/** A real vector of the tiny model, computed once; the server answers it for every input. */
-async function fixedVector(): Promise<number[]> {
-  const provider = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: await ensureModel('tiny') }] });
-  await provider.init();
-  try {
-    return Array.from(allEmbedded(await provider.embed('tiny', ['a fixed benchmark text']))[0]);
-  } finally {
-    await provider.close();
-  }
 }
 
 interface FixedTei {

@@ -12,6 +12,7 @@ import {
   TeiDecodeRequestDto,
 } from './tei-requests.dto';
 import { TeiTokenDto } from './tei-compat.dto';
+import { cosine } from '../../../common/cosine';
 
 /**
  * Text Embeddings Inference's embedding routes over EmbeddingService, with TEI's defaults (router/src/http/server.rs
@@ -96,13 +97,3 @@ export class TeiCompatService {
   }
 }
 
-/** In float64; a zero vector is similar to nothing (0) rather than NaN. */
-function cosine(a: Float32Array, b: Float32Array): number {
-  let [dot, normA, normB] = [0, 0, 0];
-  for (let index = 0; index < a.length; index++) {
-    dot += a[index] * b[index];
-    normA += a[index] * a[index];
-    normB += b[index] * b[index];
-  }
-  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
-}

@@ -5,6 +5,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { ensureModel, makeModel, writeOnnxVariant } from '../../../../test/fixtures/model/make-model';
 import { allEmbedded } from '../embedding-provider';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { cosine } from '../../../common/cosine';
 
 const TEXTS = [
   'The quick brown fox jumps over the lazy dog.',
@@ -13,16 +14,6 @@ const TEXTS = [
   'Café naïve über résumé Ärger',
   Array.from({ length: 40 }, (_, index) => `sentence ${index} about water and mountains`).join(' '),
 ];
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let [dot, aa, bb] = [0, 0, 0];
-  a.forEach((value, index) => {
-    dot += value * b[index];
-    aa += value * value;
-    bb += b[index] * b[index];
-  });
-  return dot / Math.sqrt(aa * bb);
-}
 
 /** One provider serving the same model folder through each of its ONNX files, each chosen per model. */
 describe('OnnxEmbeddingProvider with a file per model (fp32, int8, uint8, fp16 of one model)', () => {
