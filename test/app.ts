@@ -1,3 +1,4 @@
+import { AddressInfo } from 'node:net';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { createApp } from '../src/app.factory';
@@ -12,6 +13,8 @@ export interface TestApp {
   db: TestDatabase;
   config: AppConfig;
   http: () => ReturnType<typeof request>;
+  /** Listens on a free loopback port (port 0) and answers the base URL, e.g. `http://127.0.0.1:41234`. */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,10 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     db,
     config,
     http: () => request(app.getHttpServer()),
+    listen: async () => {
+      await app.listen(0, '127.0.0.1');
+      return `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    },
     close: async () => {
       await app.close();
       await db.drop();
@@ -45,8 +52,7 @@ export async function startAppWithTestReceiver(env: Record<string, string> = {})
   const receiver = new TestReceiver('');
   await receiver.start();
   const t = await startTinyModelApp({ RECEIVER_URL: receiver.url, ...env });
-  await t.app.listen(0, '127.0.0.1');
-  receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
+  receiver.forwardTo = await t.listen();
   const close = t.close;
   t.close = async () => {
     await close();

@@ -81,8 +81,7 @@ describe('CLI (e2e)', () => {
   beforeEach(() => (receiver.behaviour = {}));
 
   async function listen(t: TestApp): Promise<string> {
-    await t.app.listen(0, '127.0.0.1');
-    return `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
+    return await t.listen();
   }
 
   /** Requests the embedding app answered so far, by route template. */

@@ -1,5 +1,4 @@
 import { InferenceClient } from '@huggingface/inference';
-import { AddressInfo } from 'node:net';
 import { startTinyModelApp, TestApp } from './app';
 
 // Hugging Face's own JavaScript client, given this service's base URL as a TEI endpoint's is given: it posts both
@@ -8,8 +7,7 @@ import { startTinyModelApp, TestApp } from './app';
 const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings are vectors.', 'hello'];
 
 async function listen(t: TestApp): Promise<string> {
-  await t.app.listen(0, '127.0.0.1');
-  return `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+  return await t.listen();
 }
 
 describe('@huggingface/inference against the TEI-compatible routes (e2e)', () => {

@@ -1,5 +1,4 @@
 import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -30,8 +29,7 @@ describe('OpenAI-compatible provider against a second instance of this service (
   beforeAll(async () => {
     const model = await ensureModel('tiny');
     peer = await startTestApp({ EMBEDDING_MODELS: `test/tiny=${model}`, SENDER_ENABLED: 'false' });
-    await peer.app.listen(0, '127.0.0.1');
-    const peerUrl = `http://127.0.0.1:${(peer.app.getHttpServer().address() as AddressInfo).port}`;
+    const peerUrl = await peer.listen();
     dir = mkdtempSync(join(tmpdir(), 'openai-provider-'));
     // A copy whose only ONNX file has another name: it loads only if the entry's `file` is followed.
     cpSync(model, join(dir, 'variant'), { recursive: true });

@@ -1,5 +1,4 @@
 import OpenAI from 'openai';
-import { AddressInfo } from 'node:net';
 import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { startTinyModelApp, TestApp } from './app';
 
@@ -10,8 +9,7 @@ const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings are v
 
 /** Serves the app on a loopback port, for clients that need a URL rather than supertest. */
 async function listen(t: TestApp): Promise<string> {
-  await t.app.listen(0, '127.0.0.1');
-  return `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}/v1`;
+  return `${await t.listen()}/v1`;
 }
 
 function decodeBase64(encoded: string): number[] {

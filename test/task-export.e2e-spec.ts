@@ -12,8 +12,7 @@ describe('Task export (e2e)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ SENDER_ENABLED: 'false' });
-    await t.app.listen(0, '127.0.0.1');
-    baseUrl = `http://127.0.0.1:${(t.app.getHttpServer().address() as { port: number }).port}`;
+    baseUrl = await t.listen();
     sql = t.app.get(DataSource);
   });
   afterAll(() => t.close());

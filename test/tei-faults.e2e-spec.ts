@@ -1,4 +1,3 @@
-import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
@@ -64,8 +63,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
       SENDER_MAX_ATTEMPTS: '10',
       RECEIVER_URL: receiver.url,
     });
-    await t.app.listen(0, '127.0.0.1');
-    receiver.forwardTo = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
+    receiver.forwardTo = await t.listen();
     sql = t.app.get(DataSource);
     provider = t.app.get(EmbeddingProvider) as TeiEmbeddingProvider;
   });

@@ -1,4 +1,3 @@
-import { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { ensureModel } from './fixtures/model/make-model';
@@ -22,8 +21,7 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
   beforeAll(async () => {
     const model = await ensureModel('tiny');
     peer = await startTestApp({ EMBEDDING_MODELS: `${MODEL}=${model}`, SENDER_ENABLED: 'false' });
-    await peer.app.listen(0, '127.0.0.1');
-    peerUrl = `http://127.0.0.1:${(peer.app.getHttpServer().address() as AddressInfo).port}`;
+    peerUrl = await peer.listen();
     local = peer.app.get(EmbeddingProvider);
     // Batches of 16, so one sender batch becomes several requests in flight at once.
     t = await startTestApp({
