@@ -82,8 +82,8 @@ describe('Built-in receiver (e2e)', () => {
     expect(res.body.message).toEqual(
       expect.arrayContaining([
         'model must be a string',
-        'dimensions must not be less than 1',
-        'items.0.chunk_id must be an integer number',
+        'dimensions must be an integer from 1 to 65536',
+        'items.0.chunk_id must be an integer from 1 to 9007199254740991',
         'items.0.content_hash must be 64 lowercase hex characters',
         'items.0.embedding should not be null or undefined',
       ]),

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsString, ValidateNested } from 'class-validator';
-import { IntField } from '../../../common/validation';
+import { IdField } from '../../../common/validation';
 import { BoolField, ChunkIdField, DimensionsField, StringField } from '../embedding-fields';
 
 /**
@@ -64,11 +64,7 @@ export class BatchChunkDto {
 }
 
 export class EmbedBatchDto extends EmbedOptionsDto {
-  @IntField({
-    description: 'The task these chunks belong to, echoed in the answer; required with `deliver`',
-    optional: true,
-    min: 1,
-  })
+  @IdField({ description: 'The task these chunks belong to, echoed in the answer; required with `deliver`', optional: true })
   task_id?: number;
 
   @BoolField({
