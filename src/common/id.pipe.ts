@@ -1,4 +1,13 @@
-import { ArgumentMetadata, BadRequestException, Injectable, PipeTransform } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  BadRequestException,
+  createParamDecorator,
+  ExecutionContext,
+  Injectable,
+  PipeTransform,
+} from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
+import { Request } from 'express';
 import { MAX_ID } from './validation';
 
 /**
@@ -14,4 +23,22 @@ export class ParseIdPipe implements PipeTransform<string, number> {
     }
     return Number(value);
   }
+}
+
+/** The path parameter as the client sent it, a string: a custom decorator, so the global ValidationPipe skips it. */
+const RawPathParam = createParamDecorator(
+  (name: string, context: ExecutionContext): string => context.switchToHttp().getRequest<Request>().params[name] as string,
+);
+
+/**
+ * A path id, checked by ParseIdPipe. Not `@Param('id', ParseIdPipe)`: the global ValidationPipe (transform: true)
+ * runs first on a parameter typed `number` and turns the string into Number(value), so `0x10` would reach the pipe
+ * as 16 and pass. Swagger does not see custom decorators, so this documents the parameter itself.
+ */
+export function IdParam(name = 'id'): ParameterDecorator {
+  return (target, method, index) => {
+    RawPathParam(name, ParseIdPipe)(target, method, index);
+    const documented = ApiParam({ name, required: true, schema: { type: 'integer', minimum: 1, maximum: MAX_ID } });
+    documented(target, method!, Object.getOwnPropertyDescriptor(target, method!)!);
+  };
 }

@@ -1,16 +1,13 @@
-import { BadRequestException } from '@nestjs/common';
+import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
 import { json, NextFunction, Request, RequestHandler, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
 import { BODY_MAX_DEPTH, findShapeProblemYielding } from './json-shape';
 
 /**
- * A body-parser error that Nest's Express adapter maps to an HttpException of its status with this message
- * (it maps http-errors with a status below 500; see ExpressAdapter.mapException), like body-parser's own 400 and 413.
+ * A body that cannot be taken as sent. A SyntaxError, like body-parser's own for a body that is not JSON, so that
+ * the TEI routes answer it as axum answers a body serde cannot read (400, not the 422 of a body of the wrong shape).
  */
-class BodyError extends Error {
-  readonly status = 400;
-  readonly statusCode = 400;
-  readonly expose = true;
-}
+class UnreadableBody extends SyntaxError {}
 
 /** One decoder for every request: `fatal` makes invalid UTF-8 an error instead of U+FFFD. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -24,8 +21,21 @@ function assertUtf8(_request: Request, _response: Response, buffer: Buffer, enco
   try {
     strictUtf8.decode(buffer);
   } catch {
-    throw new BodyError('the request body is not valid UTF-8');
+    throw Object.assign(new UnreadableBody('the request body is not valid UTF-8'), { status: 400 });
   }
+}
+
+/**
+ * body-parser's errors (400 not JSON, 413 over HTTP_BODY_LIMIT, 415 a charset it cannot read) as Nest exceptions
+ * with the usual body `{statusCode, message, error}`; anything else stays a server error.
+ */
+function toHttpException(error: Error & { status?: number; expose?: boolean }): Error {
+  const status = error.status;
+  if (!status || status >= 500) return error;
+  const message = error.expose === false ? (STATUS_CODES[status] ?? 'Bad request') : error.message;
+  if (status === 400) return new BadRequestException(message, { cause: error });
+  if (status === 413) return new PayloadTooLargeException(message, { cause: error });
+  return new HttpException({ statusCode: status, message, error: STATUS_CODES[status] }, status, { cause: error });
 }
 
 /**
@@ -33,15 +43,18 @@ function assertUtf8(_request: Request, _response: Response, buffer: Buffer, enco
  * cannot hold it) and no nesting deeper than BODY_MAX_DEPTH, which would overflow class-transformer's recursion.
  * Walked iteratively, yielding now and then, so a big body neither overflows the stack nor holds the event loop.
  */
-function checkShape(request: Request, _response: Response, next: NextFunction): void {
-  if (request.body === undefined || request.body === null || typeof request.body !== 'object') return next();
-  findShapeProblemYielding(request.body, { maxDepth: BODY_MAX_DEPTH, refuseNul: false }).then(
-    (problem) => next(problem ? new BadRequestException(`${problem.path || 'body'} ${problem.message}`) : undefined),
-    next,
-  );
+function checkShape(request: Request, next: NextFunction): void {
+  if (request.body === null || typeof request.body !== 'object') return next();
+  findShapeProblemYielding(request.body, { maxDepth: BODY_MAX_DEPTH, refuseNul: false }).then((problem) => {
+    if (!problem) return next();
+    const message = `${problem.path || 'body'} ${problem.message}`;
+    next(new BadRequestException(message, { cause: new UnreadableBody(message) }));
+  }, next);
 }
 
-/** The JSON body parser of every route: body-parser with HTTP_BODY_LIMIT, strict UTF-8 and the shape checks. */
-export function jsonBodyParser(limit: string): RequestHandler[] {
-  return [json({ limit, verify: assertUtf8 }), checkShape];
+/** The JSON body parser of every route: body-parser with HTTP_BODY_LIMIT and strict UTF-8, then the shape checks. */
+export function jsonBodyParser(limit: string): RequestHandler {
+  const parse = json({ limit, verify: assertUtf8 });
+  return (request, response, next) =>
+    parse(request, response, (error?: unknown) => (error ? next(toHttpException(error as Error)) : checkShape(request, next)));
 }

@@ -30,11 +30,14 @@ export interface ShapeRules {
   refuseNul: boolean;
 }
 
-/** `chunks[0].metadata.page`, or `metadata["a b"]` for a key that is not a plain name. */
+/**
+ * `chunks.0.metadata.page`, as the validation messages name fields, or `metadata["a b"]` for a key that is not a
+ * plain name (cut to 40 characters: the message names the place, it need not repeat the client's data).
+ */
 function childPath(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  if (!/^[A-Za-z_$][\w$]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
-  return path ? `${path}.${key}` : key;
+  const name = typeof key === 'number' || /^[A-Za-z_$][\w$]*$/.test(key) ? String(key) : undefined;
+  if (name === undefined) return `${path}[${JSON.stringify((key as string).slice(0, 40))}]`;
+  return path ? `${path}.${name}` : name;
 }
 
 /** String.prototype.isWellFormed (Node 20+, ES2024: newer than the lib this project compiles against). */
