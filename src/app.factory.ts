@@ -1,4 +1,3 @@
-import { ValidationPipe } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -6,6 +5,7 @@ import { AppModule } from './app.module';
 import { setupSwagger } from './app.swagger';
 import { AppConfig } from './config/app-config';
 import { jsonBodyParser } from './common/json-body';
+import { SlicedValidationPipe } from './common/sliced-validation';
 
 /** Builds the configured application without listening, so main.ts and the end-to-end tests share one set-up. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -17,7 +17,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   });
   app.useLogger(app.get(Logger));
   app.use(jsonBodyParser(config.http.bodyLimit));
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(new SlicedValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   setupSwagger(app);
   await app.init();
   return app;

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, Matches, ValidateBy, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, Matches, ValidateBy } from 'class-validator';
+import { ValidateEachInSlices } from '../common/sliced-validation';
 import { IdField, IntField, TextField } from '../common/validation';
 
 export const MAX_RECEIVER_ITEMS = 10_000;
@@ -64,8 +64,7 @@ export class ReceiverBatchDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_RECEIVER_ITEMS)
   @UniqueChunkIds()
-  @ValidateNested({ each: true })
-  @Type(() => ReceiverItemDto)
+  @ValidateEachInSlices(() => ReceiverItemDto)
   items: ReceiverItemDto[];
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsOptional, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsOptional } from 'class-validator';
+import { ValidateEachInSlices } from '../common/sliced-validation';
 import { PageMetaDto, PageQueryDto } from '../common/paging.dto';
 import {
   BooleanQueryField,
@@ -33,8 +33,7 @@ export class AddChunksDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(ARRAY_HARD_CAP)
-  @ValidateNested({ each: true })
-  @Type(() => ChunkInputDto)
+  @ValidateEachInSlices(() => ChunkInputDto)
   chunks?: ChunkInputDto[];
 
   @IdListField({ description: 'Ids of existing chunks to add', example: [1, 2], optional: true, maxItems: ARRAY_HARD_CAP })

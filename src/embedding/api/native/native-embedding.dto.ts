@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsString, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsString } from 'class-validator';
+import { ValidateEachInSlices } from '../../../common/sliced-validation';
 import { IdField } from '../../../common/validation';
 import { BoolField, ChunkIdField, DimensionsField, StringField } from '../embedding-fields';
 
@@ -79,8 +79,7 @@ export class EmbedBatchDto extends EmbedOptionsDto {
   @ApiProperty({ type: [BatchChunkDto], description: 'Chunks to embed: 1 to EMBED_MAX_INPUTS, embedded in one call' })
   @IsArray()
   @ArrayMaxSize(ARRAY_HARD_CAP)
-  @ValidateNested({ each: true })
-  @Type(() => BatchChunkDto)
+  @ValidateEachInSlices(() => BatchChunkDto)
   chunks: BatchChunkDto[];
 }
 
