@@ -1,5 +1,6 @@
 import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
 import { json, NextFunction, Request, RequestHandler, Response } from 'express';
+import { isUtf8 } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
 import { BODY_MAX_DEPTH, findShapeProblemYielding } from './json-shape';
 
@@ -9,20 +10,14 @@ import { BODY_MAX_DEPTH, findShapeProblemYielding } from './json-shape';
  */
 class UnreadableBody extends SyntaxError {}
 
-/** One decoder for every request: `fatal` makes invalid UTF-8 an error instead of U+FFFD. */
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Invalid UTF-8 is refused before body-parser decodes the body, which would silently turn it into U+FFFD: a chunk's
  * stored text, and so its content hash, would then not be what the client sent.
  */
 function assertUtf8(_request: Request, _response: Response, buffer: Buffer, encoding: string): void {
   if (!/^utf-?8$/i.test(encoding)) return;
-  try {
-    strictUtf8.decode(buffer);
-  } catch {
-    throw Object.assign(new UnreadableBody('the request body is not valid UTF-8'), { status: 400 });
-  }
+  // isUtf8 checks without decoding (simdutf): a few ms for 16 MB, where a fatal TextDecoder took 15 to 35.
+  if (!isUtf8(buffer)) throw Object.assign(new UnreadableBody('the request body is not valid UTF-8'), { status: 400 });
 }
 
 /**
