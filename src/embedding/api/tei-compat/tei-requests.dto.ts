@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsIn, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
+import { IsArray, IsDefined, IsIn, IsOptional, IsString, ValidateNested } from 'class-validator';
 import {
   BoolField,
   DimensionsField,
@@ -109,7 +109,7 @@ export class TeiSimilarityParametersDto extends TruncationDto {}
 export class TeiSimilarityRequestDto {
   @ApiProperty({ type: TeiSimilarityInputDto })
   // ValidateNested alone lets a missing `inputs` through, to fail in the service as a TypeError.
-  @IsObject({ message: '$property must be an object with source_sentence and sentences' })
+  @IsDefined({ message: '$property must be an object with source_sentence and sentences' })
   @ValidateNested()
   @Type(() => TeiSimilarityInputDto)
   inputs: TeiSimilarityInputDto;
