@@ -9,4 +9,13 @@ import { scalePart } from './scale';
 import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, gpuPart, teiPart, remotePart, scalePart, rolesPart, livenessPart];
+export const PARTS: BenchPart[] = [
+  embeddingPart,
+  pipelinePart,
+  gpuPart,
+  teiPart,
+  remotePart,
+  scalePart,
+  rolesPart,
+  livenessPart,
+];

@@ -14,7 +14,7 @@ describe('Big task requests (e2e)', () => {
 
   async function listed(taskId: number): Promise<{ chunkId: number; contentHash: string }[]> {
     const items = [];
-    for (let path: string | null = `/tasks/${taskId}/chunks?limit=1000`; path; ) {
+    for (let path: string | null = `/tasks/${taskId}/chunks?limit=1000`; path;) {
       const page: { body: { items: { chunkId: number; contentHash: string }[]; next: string | null } } = await t
         .http()
         .get(path)
@@ -27,7 +27,11 @@ describe('Big task requests (e2e)', () => {
 
   it(`stores ${INSERT_SLICE.chunks * 2 + 1} chunks from one request, in order`, async () => {
     const texts = Array.from({ length: INSERT_SLICE.chunks * 2 + 1 }, (_, i) => `text ${i}`);
-    const res = await t.http().post('/tasks').send({ name: 'big', model: 'm', chunks: texts.map((text) => ({ text })) }).expect(201);
+    const res = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'big', model: 'm', chunks: texts.map((text) => ({ text })) })
+      .expect(201);
     expect(res.body.progress.total).toBe(texts.length);
     const items = await listed(res.body.id);
     expect(items.map((item) => item.contentHash)).toEqual(texts.map(sha));
@@ -36,7 +40,11 @@ describe('Big task requests (e2e)', () => {
 
   it('stores texts that fill a statement each, in order', async () => {
     const texts = ['a', 'b', 'c'].map((letter) => letter.repeat(INSERT_SLICE.chars - 10));
-    const res = await t.http().post('/tasks').send({ name: 'long', model: 'm', chunks: texts.map((text) => ({ text })) }).expect(201);
+    const res = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'long', model: 'm', chunks: texts.map((text) => ({ text })) })
+      .expect(201);
     expect((await listed(res.body.id)).map((item) => item.contentHash)).toEqual(texts.map(sha));
   });
 });

@@ -30,8 +30,25 @@ const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.en
 
 /** Path and query values as they appear in a URL (already encoded): ids that exist, and ones no id may be. */
 const hostileUrlValue = fc.constantFrom(
-  '0', '-1', '0x10', '1e3', '1.0', '01', '%201', '%20', '%00', '%ED%A0%80', '%FF', '9007199254740992',
-  '9223372036854775807', '9223372036854775808', '99999999999999999999999', 'abc', 'true', '', '%2F',
+  '0',
+  '-1',
+  '0x10',
+  '1e3',
+  '1.0',
+  '01',
+  '%201',
+  '%20',
+  '%00',
+  '%ED%A0%80',
+  '%FF',
+  '9007199254740992',
+  '9223372036854775807',
+  '9223372036854775808',
+  '99999999999999999999999',
+  'abc',
+  'true',
+  '',
+  '%2F',
 );
 
 /** Raw bodies that are not a JSON document of the expected kind. */
@@ -50,7 +67,7 @@ const hostileRawBody = fc.constantFrom<string | Buffer>(
 
 function urlValue(value: unknown): string {
   try {
-    return encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value) ?? '');
+    return encodeURIComponent(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
   } catch {
     return '%ED%A0%80'; // a lone surrogate cannot be encoded as UTF-8; send its CESU-8 bytes instead
   }
@@ -67,7 +84,11 @@ describe('Fuzzing every operation (e2e)', () => {
     doc = (await t.http().get('/apidocs-json').expect(200)).body;
     // Rows for valid ids to find: tasks 1 and 2 with chunks 1 to 4.
     for (const name of ['a', 'b']) {
-      await t.http().post('/tasks').send({ name, model: 'tiny', chunks: [{ text: `${name}1` }, { text: `${name}2` }] }).expect(201);
+      await t
+        .http()
+        .post('/tasks')
+        .send({ name, model: 'tiny', chunks: [{ text: `${name}1` }, { text: `${name}2` }] })
+        .expect(201);
     }
   });
   afterAll(() => t.close());
@@ -82,10 +103,9 @@ describe('Fuzzing every operation (e2e)', () => {
     const pathValues = fc.tuple(...pathParams.map(() => schema));
     const query = fc.tuple(
       ...queryParams.map((param) =>
-        fc.option(
-          fc.oneof(fromSchema(param.schema ?? {}, doc.components.schemas).map(urlValue), hostileUrlValue),
-          { freq: 3 },
-        ),
+        fc.option(fc.oneof(fromSchema(param.schema ?? {}, doc.components.schemas).map(urlValue), hostileUrlValue), {
+          freq: 3,
+        }),
       ),
     );
     const json = operation.requestBody?.content['application/json'];
@@ -96,7 +116,12 @@ describe('Fuzzing every operation (e2e)', () => {
     const body = json
       ? fc.oneof(
           fromSchema(json.schema ?? {}, doc.components.schemas).map((value) => JSON.stringify(value)),
-          ...(examples.length ? [fc.constantFrom(...examples).map((value) => JSON.stringify(value)), mutated(examples).map((v) => JSON.stringify(v))] : []),
+          ...(examples.length
+            ? [
+                fc.constantFrom(...examples).map((value) => JSON.stringify(value)),
+                mutated(examples).map((v) => JSON.stringify(v)),
+              ]
+            : []),
           hostileValue.map((value) => JSON.stringify(value) ?? 'null'),
           hostileRawBody,
         )
@@ -115,7 +140,10 @@ describe('Fuzzing every operation (e2e)', () => {
   async function send(method: string, url: string, body: string | Buffer | undefined) {
     const req = t.http()[method as 'post'](url);
     if (body === undefined) return req;
-    return req.set('content-type', 'application/json').serialize((raw) => raw).send(body);
+    return req
+      .set('content-type', 'application/json')
+      .serialize((raw) => raw)
+      .send(body);
   }
 
   it('answers every generated request without a 5xx, and writes nothing when it refuses one', async () => {
@@ -138,11 +166,11 @@ describe('Fuzzing every operation (e2e)', () => {
       await fc.assert(property, { numRuns: RUNS, seed: SEED, endOnFailure: true });
     }
     // Valid requests get through too (not everything is refused), or the fuzzing would test validation alone.
-    const count = (from: number, to: number) => [...statuses].filter(([s]) => s >= from && s < to).reduce((n, [, c]) => n + c, 0);
+    const count = (from: number, to: number) =>
+      [...statuses].filter(([s]) => s >= from && s < to).reduce((n, [, c]) => n + c, 0);
     console.log(`fuzzed ${operations.length} operations: ${JSON.stringify(Object.fromEntries(statuses))}`);
     expect(count(200, 300)).toBeGreaterThan(operations.length);
     expect(statuses.get(201)).toBeGreaterThan(0);
     expect(count(400, 500)).toBeGreaterThan(operations.length * 5);
   });
 });
-

@@ -19,7 +19,12 @@ describe('Strict input (e2e)', () => {
   const json = (method: 'post' | 'get', path: string, body?: string | Buffer) => {
     const req = t.http()[method](path);
     // As given: superagent would otherwise send a Buffer as JSON of its bytes.
-    return body === undefined ? req : req.set('content-type', 'application/json').serialize((raw) => raw).send(body);
+    return body === undefined
+      ? req
+      : req
+          .set('content-type', 'application/json')
+          .serialize((raw) => raw)
+          .send(body);
   };
   const task = (extra: object) => ({ name: 'n', model: 'tiny', chunks: [{ text: 'ok' }], ...extra });
 
@@ -41,7 +46,11 @@ describe('Strict input (e2e)', () => {
       HTTP_BODY_LIMIT: '300kb',
     });
     sql = t.app.get(DataSource);
-    const res = await t.http().post('/tasks').send(task({ chunks: [{ text: 'first' }] })).expect(201);
+    const res = await t
+      .http()
+      .post('/tasks')
+      .send(task({ chunks: [{ text: 'first' }] }))
+      .expect(201);
     taskId = res.body.id;
     const chunks = await t.http().get(`/tasks/${taskId}/chunks`).expect(200);
     chunk = { id: chunks.body.items[0].chunkId, hash: createHash('sha256').update('first').digest('hex') };
@@ -50,7 +59,19 @@ describe('Strict input (e2e)', () => {
 
   describe('path and query ids', () => {
     // Each as the server decodes it: `%25201` is the literal `%201`, `%201` is ` 1`.
-    const badIds = ['0x10', '1e3', '%201', '%25201', '-1', '1.0', '0', '01', '+1', `${MAX_ID + 1}`, '9223372036854775808'];
+    const badIds = [
+      '0x10',
+      '1e3',
+      '%201',
+      '%25201',
+      '-1',
+      '1.0',
+      '0',
+      '01',
+      '+1',
+      `${MAX_ID + 1}`,
+      '9223372036854775808',
+    ];
 
     it.each(badIds)('refuses path id %s with 400 naming the parameter', async (id) => {
       const paths = [`/tasks/${id}`, `/chunks/${id}`, `/tasks/${id}/chunks`, `/chunks/${id}/embedding`];
@@ -79,7 +100,11 @@ describe('Strict input (e2e)', () => {
 
   describe('NUL and lone surrogates', () => {
     it.each([
-      ['text with NUL', task({ chunks: [{ text: 'a\u0000b' }] }), 'chunks.0.text must not contain NUL (\\u0000) characters'],
+      [
+        'text with NUL',
+        task({ chunks: [{ text: 'a\u0000b' }] }),
+        'chunks.0.text must not contain NUL (\\u0000) characters',
+      ],
       ['name with NUL', task({ name: 'a\u0000' }), 'name must not contain NUL (\\u0000) characters'],
       [
         'a metadata value with NUL',
@@ -97,8 +122,16 @@ describe('Strict input (e2e)', () => {
 
     it.each([
       ['text', '{"name":"n","model":"tiny","chunks":[{"text":"a\\ud800b"}]}', 'chunks.0.text'],
-      ['a metadata value', '{"name":"n","model":"tiny","chunks":[{"text":"a","metadata":{"x":"\\udc00"}}]}', 'chunks.0.metadata.x'],
-      ['a metadata key', '{"name":"n","model":"tiny","metadata":{"\\ud83d":1},"chunks":[{"text":"a"}]}', 'metadata["\\ud83d"]'],
+      [
+        'a metadata value',
+        '{"name":"n","model":"tiny","chunks":[{"text":"a","metadata":{"x":"\\udc00"}}]}',
+        'chunks.0.metadata.x',
+      ],
+      [
+        'a metadata key',
+        '{"name":"n","model":"tiny","metadata":{"\\ud83d":1},"chunks":[{"text":"a"}]}',
+        'metadata["\\ud83d"]',
+      ],
     ])('refuses a lone surrogate in %s on every route', async (_name, raw, path) => {
       const body = await refused(() => json('post', '/tasks', raw), 400);
       expect(body.message).toMatch(new RegExp(`^${escape(path)} (key )?must be valid Unicode`));
@@ -106,7 +139,10 @@ describe('Strict input (e2e)', () => {
 
     it('refuses lone surrogates in embedding inputs and receiver fields too', async () => {
       await refused(() => json('post', '/embeddings/single', '{"text":"a\\ud800"}'), 400);
-      const openAi = await refused(() => json('post', '/v1/embeddings', '{"model":"tiny","input":["ok","\\ud800"]}'), 400);
+      const openAi = await refused(
+        () => json('post', '/v1/embeddings', '{"model":"tiny","input":["ok","\\ud800"]}'),
+        400,
+      );
       expect(openAi.error.message).toContain('input.1 must be valid Unicode (it holds a lone surrogate)');
       // TEI answers a body serde cannot read with 400 (the 422 is for a body of the wrong shape).
       expect((await refused(() => json('post', '/embed', '{"inputs":"\\udfff"}'), 400)).error_type).toBe('Validation');
@@ -114,7 +150,11 @@ describe('Strict input (e2e)', () => {
 
     it('keeps a valid surrogate pair, and hashes the text as sent', async () => {
       const text = 'emoji 😀';
-      const res = await t.http().post('/tasks').send(task({ chunks: [{ text }] })).expect(201);
+      const res = await t
+        .http()
+        .post('/tasks')
+        .send(task({ chunks: [{ text }] }))
+        .expect(201);
       const [item] = (await t.http().get(`/tasks/${res.body.id}/chunks`).expect(200)).body.items;
       expect(item.text).toBe(text);
       expect(item.contentHash).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
@@ -122,7 +162,11 @@ describe('Strict input (e2e)', () => {
   });
 
   it('refuses a body that is not valid UTF-8 instead of storing U+FFFD', async () => {
-    const raw = Buffer.concat([Buffer.from('{"name":"n","model":"tiny","chunks":[{"text":"a'), Buffer.from([0xff]), Buffer.from('"}]}')]);
+    const raw = Buffer.concat([
+      Buffer.from('{"name":"n","model":"tiny","chunks":[{"text":"a'),
+      Buffer.from([0xff]),
+      Buffer.from('"}]}'),
+    ]);
     expect((await refused(() => json('post', '/tasks', raw), 400)).message).toBe('the request body is not valid UTF-8');
     const openAi = await refused(() => json('post', '/v1/embeddings', raw), 400);
     expect(openAi.error.message).toContain('the request body is not valid UTF-8');
@@ -136,9 +180,22 @@ describe('Strict input (e2e)', () => {
     };
 
     it(`takes metadata ${METADATA_MAX_DEPTH} levels deep and refuses one more, naming where`, async () => {
-      await t.http().post('/tasks').send(task({ metadata: nested(METADATA_MAX_DEPTH) })).expect(201);
-      const body = await refused(() => t.http().post('/tasks').send(task({ chunks: [{ text: 'a', metadata: nested(METADATA_MAX_DEPTH + 1) }] })), 400);
-      expect(messages(body)).toEqual([`chunks.0.metadata${'.a'.repeat(METADATA_MAX_DEPTH)} nests deeper than ${METADATA_MAX_DEPTH} levels`]);
+      await t
+        .http()
+        .post('/tasks')
+        .send(task({ metadata: nested(METADATA_MAX_DEPTH) }))
+        .expect(201);
+      const body = await refused(
+        () =>
+          t
+            .http()
+            .post('/tasks')
+            .send(task({ chunks: [{ text: 'a', metadata: nested(METADATA_MAX_DEPTH + 1) }] })),
+        400,
+      );
+      expect(messages(body)).toEqual([
+        `chunks.0.metadata${'.a'.repeat(METADATA_MAX_DEPTH)} nests deeper than ${METADATA_MAX_DEPTH} levels`,
+      ]);
     });
 
     // 100,000 levels of arrays and 40,000 of objects: as deep as HTTP_BODY_LIMIT (300kb here) lets a body go.
@@ -159,7 +216,10 @@ describe('Strict input (e2e)', () => {
     const huge = ['9223372036854775807', '9223372036854775808', '1e20', `${MAX_ID + 1}`, '"1"', '1.5'];
 
     it.each(huge)('refuses %s in POST /tasks and POST /tasks/:id/chunks', async (id) => {
-      const create = await refused(() => json('post', '/tasks', `{"name":"n","model":"tiny","chunkIds":[${chunk.id},${id}]}`), 400);
+      const create = await refused(
+        () => json('post', '/tasks', `{"name":"n","model":"tiny","chunkIds":[${chunk.id},${id}]}`),
+        400,
+      );
       expect(messages(create)).toEqual([`chunkIds[1] must be an integer from 1 to ${MAX_ID}`]);
       const append = await refused(() => json('post', `/tasks/${taskId}/chunks`, `{"chunkIds":[${id}]}`), 400);
       expect(messages(append)).toEqual([`chunkIds[0] must be an integer from 1 to ${MAX_ID}`]);
@@ -178,7 +238,11 @@ describe('Strict input (e2e)', () => {
   it('refuses one chunk twice in a receiver batch, naming both places', async () => {
     const item = { chunk_id: chunk.id, content_hash: chunk.hash, embedding: [1, 2] };
     const body = await refused(
-      () => t.http().post('/receiver/embeddings').send({ model: 'm', dimensions: 2, items: [item, { ...item, embedding: [3, 4] }] }),
+      () =>
+        t
+          .http()
+          .post('/receiver/embeddings')
+          .send({ model: 'm', dimensions: 2, items: [item, { ...item, embedding: [3, 4] }] }),
       400,
     );
     expect(messages(body)).toEqual([`items[1].chunk_id ${chunk.id} repeats items[0]; one vector per chunk per batch`]);
@@ -196,8 +260,26 @@ describe('Strict input (e2e)', () => {
     it('refuses an embedding text over EMBED_MAX_INPUT_CHARS on every dialect', async () => {
       const long = 'x'.repeat(51);
       await refused(() => t.http().post('/embeddings/single').send({ text: long }), 413);
-      await refused(() => t.http().post('/embeddings/batch').send({ chunks: [{ id: 1, text: long }] }), 413);
-      expect((await refused(() => t.http().post('/v1/embeddings').send({ model: 'tiny', input: ['a', long] }), 413)).error.param).toBe('input');
+      await refused(
+        () =>
+          t
+            .http()
+            .post('/embeddings/batch')
+            .send({ chunks: [{ id: 1, text: long }] }),
+        413,
+      );
+      expect(
+        (
+          await refused(
+            () =>
+              t
+                .http()
+                .post('/v1/embeddings')
+                .send({ model: 'tiny', input: ['a', long] }),
+            413,
+          )
+        ).error.param,
+      ).toBe('input');
       await refused(() => t.http().post('/embed').send({ inputs: long }), 422);
     });
   });

@@ -134,11 +134,24 @@ async function runLivenessBench(options: BenchOptions): Promise<void> {
   const startedAt = new Date();
   const rounds = options.rounds ?? 3;
   console.log(`\n== liveness: /health/live while the largest allowed POST /tasks is processed (${rounds} rounds) ==`);
-  const app = await startBenchApp({ env: { SENDER_ENABLED: 'false' }, databaseUrl: options.databaseUrl, log: console.log });
+  const app = await startBenchApp({
+    env: { SENDER_ENABLED: 'false' },
+    databaseUrl: options.databaseUrl,
+    log: console.log,
+  });
   try {
     const results: ShapeResult[] = [];
     for (const shape of SHAPES) results.push(await measureShape(app.baseUrl, shape, rounds));
-    const header = ['body', 'MiB', 'request s', 'probes', 'worst live ms', 'p99 ms', 'worst loop delay ms', `< ${TARGET_MS} ms`];
+    const header = [
+      'body',
+      'MiB',
+      'request s',
+      'probes',
+      'worst live ms',
+      'p99 ms',
+      'worst loop delay ms',
+      `< ${TARGET_MS} ms`,
+    ];
     const rows = results.map((r) => [
       r.shape,
       formatNumber(r.bodyMiB),
@@ -151,7 +164,11 @@ async function runLivenessBench(options: BenchOptions): Promise<void> {
     ]);
     console.log(renderTable(header, rows));
     console.log(`database: ${app.database}`);
-    const path = await saveResults('liveness', { part: 'liveness', startedAt: startedAt.toISOString(), results }, startedAt);
+    const path = await saveResults(
+      'liveness',
+      { part: 'liveness', startedAt: startedAt.toISOString(), results },
+      startedAt,
+    );
     console.log(`results: ${path}`);
   } finally {
     await app.close();

@@ -27,7 +27,8 @@ export class ParseIdPipe implements PipeTransform<string, number> {
 
 /** The path parameter as the client sent it, a string: a custom decorator, so the global ValidationPipe skips it. */
 const RawPathParam = createParamDecorator(
-  (name: string, context: ExecutionContext): string => context.switchToHttp().getRequest<Request>().params[name] as string,
+  (name: string, context: ExecutionContext): string =>
+    context.switchToHttp().getRequest<Request>().params[name] as string,
 );
 
 /**

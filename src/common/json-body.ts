@@ -51,5 +51,7 @@ function checkShape(request: Request, next: NextFunction): void {
 export function jsonBodyParser(limit: string): RequestHandler {
   const parse = json({ limit, verify: assertUtf8 });
   return (request, response, next) =>
-    parse(request, response, (error?: unknown) => (error ? next(toHttpException(error as Error)) : checkShape(request, next)));
+    parse(request, response, (error?: unknown) =>
+      error ? next(toHttpException(error as Error)) : checkShape(request, next),
+    );
 }

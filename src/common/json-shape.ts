@@ -60,7 +60,8 @@ function visit(node: Node, rules: ShapeRules, stack: Node[]): ShapeProblem | und
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > rules.maxDepth) return { path, message: `nests deeper than ${rules.maxDepth} levels` };
   if (Array.isArray(value)) {
-    for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: childPath(path, i), depth: depth + 1 });
+    for (let i = value.length - 1; i >= 0; i--)
+      stack.push({ value: value[i], path: childPath(path, i), depth: depth + 1 });
     return undefined;
   }
   for (const [key, child] of Object.entries(value)) {

@@ -51,7 +51,9 @@ export class SlicedValidationPipe extends ValidationPipe {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const sliced = slicedOf(metadata.metatype);
     if (sliced.size === 0 || !isPlainObject(value)) return super.transform(value, metadata);
-    const arrays = new Map([...sliced.keys()].filter((p) => Array.isArray(value[p])).map((p) => [p, value[p] as unknown[]]));
+    const arrays = new Map(
+      [...sliced.keys()].filter((p) => Array.isArray(value[p])).map((p) => [p, value[p] as unknown[]]),
+    );
     const rest = { ...value, ...Object.fromEntries([...arrays.keys()].map((p) => [p, []])) };
     return this.detached.run(arrays, () => super.transform(rest, metadata));
   }

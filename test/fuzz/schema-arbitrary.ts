@@ -76,13 +76,21 @@ export function fromSchema(input: Schema, components: Components, depth = 0): fc
 
 function objectOf(schema: Schema, next: (child: Schema) => fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   const properties = schema.properties;
-  if (!properties) return leaf(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }));
+  if (!properties)
+    return leaf(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }));
   const record = fc.record(
     // `model` is the one served (else every valid body would be refused for naming a model that is not).
-    Object.fromEntries(Object.entries(properties).map(([key, child]) => [key, key === 'model' ? leaf(fc.constant('tiny')) : next(child)])),
+    Object.fromEntries(
+      Object.entries(properties).map(([key, child]) => [
+        key,
+        key === 'model' ? leaf(fc.constant('tiny')) : next(child),
+      ]),
+    ),
     { requiredKeys: (schema.required ?? []).filter((key) => key in properties) },
   );
-  const unknownField = fc.option(fc.tuple(fc.constantFrom('color', '__proto__x', 'x\u0000'), hostileValue), { freq: 5 });
+  const unknownField = fc.option(fc.tuple(fc.constantFrom('color', '__proto__x', 'x\u0000'), hostileValue), {
+    freq: 5,
+  });
   return leaf(
     fc.tuple(record, unknownField).map(([value, extra]) => (extra ? { ...value, [extra[0]]: extra[1] } : value)),
   );

@@ -64,7 +64,10 @@ export class BatchChunkDto {
 }
 
 export class EmbedBatchDto extends EmbedOptionsDto {
-  @IdField({ description: 'The task these chunks belong to, echoed in the answer; required with `deliver`', optional: true })
+  @IdField({
+    description: 'The task these chunks belong to, echoed in the answer; required with `deliver`',
+    optional: true,
+  })
   task_id?: number;
 
   @BoolField({
