@@ -146,6 +146,22 @@ describe('Fuzzing every operation (e2e)', () => {
       .send(body);
   }
 
+  it('declares every path parameter once, ids as integers from 1 to 2^53 − 1', () => {
+    for (const [path, item] of Object.entries(doc.paths)) {
+      const names = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      for (const [method, operation] of Object.entries(item)) {
+        const declared = (operation.parameters ?? []).filter((p) => p.in === 'path');
+        expect({ route: `${method} ${path}`, params: declared.map((p) => p.name) }).toEqual({
+          route: `${method} ${path}`,
+          params: names,
+        });
+        const ids = declared.filter((p) => p.name === 'id' && !path.startsWith('/v1/'));
+        for (const id of ids)
+          expect(id.schema).toEqual({ type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+      }
+    }
+  });
+
   it('answers every generated request without a 5xx, and writes nothing when it refuses one', async () => {
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ path, method, operation })),
