@@ -84,7 +84,7 @@ describe('Strict input (e2e)', () => {
       await t.http().get(`/tasks/${MAX_ID}`).expect(404);
     });
 
-    it.each(['0x10', '1e3', '%201', '1.0', '', 'true'])('refuses query integer %j', async (value) => {
+    it.each(['0x10', '1e3', '%201', '1.0', '01', '-0', '', 'true'])('refuses query integer %j', async (value) => {
       const body = await refused(() => json('get', `/tasks?limit=${value}`), 400);
       expect(messages(body)).toEqual(['limit must be an integer from 1 to 1000']);
     });

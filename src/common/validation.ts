@@ -43,12 +43,13 @@ export function IntField(options: IntOptions) {
 }
 
 /**
- * An integer in the query string: decimal digits with an optional minus sign, nothing else (`0x10`, `1e3`, ` 1`,
- * `1.0` and `` stay strings and fail as not integers, where Number() would have read them as numbers).
+ * An integer in the query string: decimal digits with an optional minus sign and no leading zero, nothing else
+ * (`0x10`, `1e3`, ` 1`, `1.0`, `01` and `` stay strings and fail as not integers, where Number() would have read
+ * them as numbers).
  */
 export function IntQueryField(options: IntOptions) {
   return applyDecorators(
-    Transform(({ value }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value)),
+    Transform(({ value }) => (typeof value === 'string' && /^(0|-?[1-9]\d{0,15})$/.test(value) ? Number(value) : value)),
     ...intRules(options),
   );
 }
@@ -78,7 +79,7 @@ export function TextField(options: Described & { maxLength?: number }) {
 /**
  * Free JSON kept in a jsonb column: an object, nested at most METADATA_MAX_DEPTH levels, with no NUL or lone
  * surrogate in any key or string (jsonb cannot hold them). The message names the first bad place, e.g.
- * `chunks.0.metadata.tags[2] must not contain NUL (\u0000) characters`.
+ * `chunks.0.metadata.tags.2 must not contain NUL (\u0000) characters`.
  */
 export function MetadataField(options: Described) {
   return applyDecorators(
