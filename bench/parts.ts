@@ -1,6 +1,7 @@
 import { embeddingPart } from './embedding';
 import { gpuPart } from './gpu';
 import { BenchPart } from './lib/part';
+import { livenessPart } from './liveness';
 import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
 import { rolesPart } from './roles';
@@ -8,4 +9,13 @@ import { scalePart } from './scale';
 import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts are added here. */
-export const PARTS: BenchPart[] = [embeddingPart, pipelinePart, gpuPart, teiPart, remotePart, scalePart, rolesPart];
+export const PARTS: BenchPart[] = [
+  embeddingPart,
+  pipelinePart,
+  gpuPart,
+  teiPart,
+  remotePart,
+  scalePart,
+  rolesPart,
+  livenessPart,
+];

@@ -1,10 +1,11 @@
-import { ValidationPipe } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { setupSwagger } from './app.swagger';
 import { AppConfig } from './config/app-config';
+import { jsonBodyParser } from './common/json-body';
+import { SlicedValidationPipe } from './common/sliced-validation';
 
 /** Builds the configured application without listening, so main.ts and the end-to-end tests share one set-up. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -15,8 +16,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: config.http.bodyLimit });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.use(jsonBodyParser(config.http.bodyLimit));
+  app.useGlobalPipes(new SlicedValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   setupSwagger(app);
   await app.init();
   return app;

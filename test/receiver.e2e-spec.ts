@@ -11,7 +11,7 @@ describe('Built-in receiver (e2e)', () => {
   beforeAll(async () => {
     t = await startTestApp({ SENDER_ENABLED: 'false' });
     sql = t.app.get(DataSource);
-    const task = await t.http().post('/tasks').send({ name: 'r', model: 'm', chunks: [{ text: 'one' }, { text: 'two' }] });
+    const task = await t.http().post('/tasks').send({ name: 'r', model: 'm', chunks: ['one', 'two', 'three', 'four', 'five'].map((text) => ({ text })) });
     const list = await t.http().get(`/tasks/${task.body.id}/chunks`);
     chunks = list.body.items.map((item: { chunkId: number; text: string }) => ({
       id: item.chunkId,
@@ -56,17 +56,17 @@ describe('Built-in receiver (e2e)', () => {
         item(0, [1, 2]),
         item(1, [1, 2, 3]),
         { chunk_id: 987654, content_hash: chunks[0].hash, embedding: [1, 2] },
-        item(0, [1e39, 0]),
-        { ...item(1, [1, 2]), content_hash: 'a'.repeat(64) },
-        item(1, 'not base64!'),
+        item(2, [1e39, 0]),
+        { ...item(3, [1, 2]), content_hash: 'a'.repeat(64) },
+        item(4, 'not base64!'),
       ],
     }).expect(422);
     expect(res.body.items).toEqual([
       { index: 1, chunk_id: chunks[1].id, message: 'embedding has 3 values; dimensions is 2' },
       { index: 2, chunk_id: 987654, message: 'unknown chunk id' },
-      { index: 3, chunk_id: chunks[0].id, message: 'embedding[0] is Infinity; values must be finite' },
-      { index: 4, chunk_id: chunks[1].id, message: "content_hash does not match the chunk's text (was it edited?)" },
-      { index: 5, chunk_id: chunks[1].id, message: 'embedding must be an array of numbers or base64 of little-endian float32 values' },
+      { index: 3, chunk_id: chunks[2].id, message: 'embedding[0] is Infinity; values must be finite' },
+      { index: 4, chunk_id: chunks[3].id, message: "content_hash does not match the chunk's text (was it edited?)" },
+      { index: 5, chunk_id: chunks[4].id, message: 'embedding must be an array of numbers or base64 of little-endian float32 values' },
     ]);
     expect(res.body.message).toContain(`items[2] (chunk 987654): unknown chunk id`);
     expect(await rowCount()).toBe(before);
@@ -82,8 +82,8 @@ describe('Built-in receiver (e2e)', () => {
     expect(res.body.message).toEqual(
       expect.arrayContaining([
         'model must be a string',
-        'dimensions must not be less than 1',
-        'items.0.chunk_id must be an integer number',
+        'dimensions must be an integer from 1 to 65536',
+        'items.0.chunk_id must be an integer from 1 to 9007199254740991',
         'items.0.content_hash must be 64 lowercase hex characters',
         'items.0.embedding should not be null or undefined',
       ]),

@@ -130,7 +130,7 @@ describe('Task counters (e2e)', () => {
 
   it('answers 400 for a bad task id', async () => {
     expect((await t.http().get('/tasks/counts/drift?taskId=0').expect(400)).body.message).toEqual([
-      'taskId must not be less than 1',
+      'taskId must be an integer from 1 to 9007199254740991',
     ]);
   });
 });

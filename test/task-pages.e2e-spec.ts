@@ -72,7 +72,7 @@ describe('Keyset pages (e2e)', () => {
 
     it('answers 400 for a bad cursor', async () => {
       expect((await t.http().get('/tasks?after=0').expect(400)).body.message).toEqual([
-        'after must not be less than 1',
+        'after must be an integer from 1 to 9007199254740991',
       ]);
     });
   });

@@ -52,7 +52,7 @@ describe('Task API (e2e)', () => {
       }).expect(400);
       expect(res.body.message).toEqual(
         expect.arrayContaining([
-          'priority must be an integer number',
+          'priority must be an integer from -1000 to 1000',
           'chunks.0.text must not contain NUL (\\u0000) characters',
           'chunks.0.metadata must be a JSON object',
         ]),
@@ -99,7 +99,7 @@ describe('Task API (e2e)', () => {
       expect(res.body.message).toEqual(
         expect.arrayContaining([
           'status must be one of: pending, running, completed, failed, cancelled',
-          'limit must not be greater than 1000',
+          'limit must be an integer from 1 to 1000',
         ]),
       );
     });
@@ -130,7 +130,7 @@ describe('Task API (e2e)', () => {
       expect((await t.http().get('/tasks/999999').expect(404)).body.message).toBe('task 999999 not found');
       expect((await t.http().get('/chunks/999999').expect(404)).body.message).toBe('chunk 999999 not found');
       expect((await t.http().get('/tasks/999999/chunks').expect(404)).body.message).toBe('task 999999 not found');
-      expect((await t.http().get('/tasks/abc').expect(400)).body.message).toBe('id must be a positive integer');
+      expect((await t.http().get('/tasks/abc').expect(400)).body.message).toBe('id must be an integer from 1 to 9007199254740991');
       await t.http().post('/tasks/999999/cancel').expect(404);
       await t.http().post('/tasks/999999/retry').expect(404);
       await t.http().delete('/tasks/999999').expect(404);

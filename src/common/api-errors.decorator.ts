@@ -7,7 +7,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or wrong API key (only when API_KEY is set)',
   404: 'No such task or chunk',
   409: "The task's status does not allow this action",
-  413: 'Too many chunks in one request, or a body over HTTP_BODY_LIMIT',
+  413: 'Too many chunks in one request, a text over TASK_MAX_TEXT_CHARS, or a body over HTTP_BODY_LIMIT',
 };
 
 /** Documents the error responses an endpoint can give, all with the same body. */

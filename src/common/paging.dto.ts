@@ -1,16 +1,17 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IntField } from './validation';
+import { IntQueryField, MAX_ID } from './validation';
 
 export const MAX_PAGE_SIZE = 1000;
 
 export class PageQueryDto {
-  @IntField({ description: 'Items per page', optional: true, min: 1, max: MAX_PAGE_SIZE, default: 50 })
+  @IntQueryField({ description: 'Items per page', optional: true, min: 1, max: MAX_PAGE_SIZE, default: 50 })
   limit: number = 50;
 
-  @IntField({
+  @IntQueryField({
     description: 'Items to skip: the database reads them all, so prefer `after` (the `next` link) for deep pages',
     optional: true,
     min: 0,
+    max: MAX_ID,
     default: 0,
   })
   offset: number = 0;

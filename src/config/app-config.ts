@@ -99,6 +99,8 @@ export class AppConfig {
   };
   tasks: {
     maxChunksPerRequest: number;
+    /** Most characters (UTF-16 code units) in one chunk text of a task request. */
+    maxTextChars: number;
   };
   health: {
     timeoutMs: number;

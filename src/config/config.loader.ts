@@ -114,7 +114,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       logging: env.DATABASE_LOGGING,
       embedded: { dataDir: resolve(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
     },
-    tasks: { maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST },
+    tasks: { maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST, maxTextChars: env.TASK_MAX_TEXT_CHARS },
     health: { timeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
     embedding: {
       provider: env.EMBEDDING_PROVIDER,

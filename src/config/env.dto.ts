@@ -90,6 +90,9 @@ export class EnvDto {
   @IntRange('TASK_MAX_CHUNKS_PER_REQUEST', 1)
   TASK_MAX_CHUNKS_PER_REQUEST: number;
 
+  @IntRange('TASK_MAX_TEXT_CHARS', 1)
+  TASK_MAX_TEXT_CHARS: number;
+
   @IntRange('HEALTH_CHECK_TIMEOUT_MS', 100, 60000)
   HEALTH_CHECK_TIMEOUT_MS: number;
 

@@ -1,15 +1,13 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsInt, IsOptional, Matches, Min, ValidateNested } from 'class-validator';
-import { IntField, TextField } from '../common/validation';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, Matches, ValidateBy } from 'class-validator';
+import { ValidateEachInSlices } from '../common/sliced-validation';
+import { IdField, IntField, TextField } from '../common/validation';
 
 export const MAX_RECEIVER_ITEMS = 10_000;
 
 export class ReceiverItemDto {
-  @ApiProperty({ description: 'The chunk the vector belongs to' })
-  @IsInt()
-  @Min(1)
+  @IdField({ description: 'The chunk the vector belongs to' })
   chunk_id: number;
 
   @ApiProperty({ description: "Hex sha-256 of the chunk's text, as in mgmt.embed_chunk.content_hash" })
@@ -25,11 +23,34 @@ export class ReceiverItemDto {
   embedding: number[] | string | Float32Array;
 }
 
+/**
+ * One vector per chunk in a batch: the upsert cannot store one chunk twice in a statement (PostgreSQL's "ON CONFLICT
+ * DO UPDATE command cannot affect row a second time"), and two vectors for one chunk leave no right answer.
+ */
+function repeatedChunk(items: unknown): string | undefined {
+  if (!Array.isArray(items)) return undefined;
+  const first = new Map<unknown, number>();
+  for (const [index, item] of items.entries()) {
+    const id = (item as { chunk_id?: unknown } | null)?.chunk_id;
+    if (id === undefined) continue;
+    const earlier = first.get(id);
+    if (earlier !== undefined) return `items[${index}].chunk_id ${id} repeats items[${earlier}]; one vector per chunk per batch`;
+    first.set(id, index);
+  }
+  return undefined;
+}
+
+const UniqueChunkIds = () =>
+  ValidateBy({
+    name: 'uniqueChunkIds',
+    validator: {
+      validate: (items: unknown) => repeatedChunk(items) === undefined,
+      defaultMessage: (args) => repeatedChunk(args?.value) ?? '',
+    },
+  });
+
 export class ReceiverBatchDto {
-  @ApiPropertyOptional({ description: 'The task the vectors were made for' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IdField({ description: 'The task the vectors were made for', optional: true })
   task_id?: number;
 
   @TextField({ description: 'Model id the vectors come from', maxLength: 500 })
@@ -42,8 +63,8 @@ export class ReceiverBatchDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_RECEIVER_ITEMS)
-  @ValidateNested({ each: true })
-  @Type(() => ReceiverItemDto)
+  @UniqueChunkIds()
+  @ValidateEachInSlices(() => ReceiverItemDto)
   items: ReceiverItemDto[];
 }
 

@@ -1,7 +1,7 @@
-import { Controller, Get, Param, Query, UseFilters } from '@nestjs/common';
+import { Controller, Get, Query, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
-import { ParseIdPipe } from '../common/id.pipe';
+import { IdParam } from '../common/id.pipe';
 import { ReceiverExceptionFilter } from '../receiver/receiver-exception.filter';
 import { EmbeddingQueryDto, StoredEmbeddingDto } from '../receiver/receiver.dto';
 import { ReceiverService } from '../receiver/receiver.service';
@@ -22,7 +22,7 @@ export class ChunkController {
   @ApiOperation({ summary: 'A chunk with its status in each task it belongs to' })
   @ApiOkResponse({ type: ChunkResponseDto })
   @ApiErrors(400, 404)
-  get(@Param('id', ParseIdPipe) id: number): Promise<ChunkResponseDto> {
+  get(@IdParam() id: number): Promise<ChunkResponseDto> {
     return this.service.getChunk(id);
   }
 
@@ -32,7 +32,7 @@ export class ChunkController {
   @ApiOperation({ summary: "A chunk's stored vector" })
   @ApiOkResponse({ type: StoredEmbeddingDto })
   @ApiErrors(400, 404)
-  embedding(@Param('id', ParseIdPipe) id: number, @Query() query: EmbeddingQueryDto): Promise<StoredEmbeddingDto> {
+  embedding(@IdParam() id: number, @Query() query: EmbeddingQueryDto): Promise<StoredEmbeddingDto> {
     return this.vectors.find(id, query.model);
   }
 }

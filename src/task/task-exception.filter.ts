@@ -30,6 +30,7 @@ function toHttpException({ code, message }: TaskError): HttpException {
     case TaskErrorCode.InvalidInput:
       return new BadRequestException(message);
     case TaskErrorCode.TooManyChunks:
+    case TaskErrorCode.TextTooLong:
       return new PayloadTooLargeException(message);
     default:
       return assertUnreachable(code);

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query, Res, UseFilters } from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -11,7 +11,7 @@ import {
 import { Response } from 'express';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { sendNdjson } from '../common/ndjson';
-import { ParseIdPipe } from '../common/id.pipe';
+import { IdParam } from '../common/id.pipe';
 import {
   AddChunksDto,
   CreateTaskDto,
@@ -53,7 +53,7 @@ export class TaskController {
   @ApiOperation({ summary: 'A task with its progress' })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404)
-  get(@Param('id', ParseIdPipe) id: number): Promise<TaskResponseDto> {
+  get(@IdParam() id: number): Promise<TaskResponseDto> {
     return this.service.get(id);
   }
 
@@ -63,7 +63,7 @@ export class TaskController {
   @ApiBody({ type: AddChunksDto, examples: TASK_BODY_EXAMPLES.append })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404, 409, 413)
-  append(@Param('id', ParseIdPipe) id: number, @Body() dto: AddChunksDto): Promise<TaskResponseDto> {
+  append(@IdParam() id: number, @Body() dto: AddChunksDto): Promise<TaskResponseDto> {
     return this.service.append(id, dto);
   }
 
@@ -71,7 +71,7 @@ export class TaskController {
   @ApiOperation({ summary: "A task's chunks with their status and last error" })
   @ApiOkResponse({ type: TaskChunkPageDto })
   @ApiErrors(400, 404)
-  listChunks(@Param('id', ParseIdPipe) id: number, @Query() query: TaskChunkListQueryDto): Promise<TaskChunkPageDto> {
+  listChunks(@IdParam() id: number, @Query() query: TaskChunkListQueryDto): Promise<TaskChunkPageDto> {
     return this.service.listChunks(id, query);
   }
 
@@ -84,7 +84,7 @@ export class TaskController {
   @ApiOkResponse({ description: 'One JSON object per line', schema: { type: 'string' } })
   @ApiErrors(400, 404)
   async exportEmbeddings(
-    @Param('id', ParseIdPipe) id: number,
+    @IdParam() id: number,
     @Query() query: TaskExportQueryDto,
     @Res() response: Response,
   ): Promise<void> {
@@ -96,7 +96,7 @@ export class TaskController {
   @ApiOperation({ summary: 'Cancel a pending or running task; its chunks are no longer claimed' })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404, 409)
-  cancel(@Param('id', ParseIdPipe) id: number): Promise<TaskResponseDto> {
+  cancel(@IdParam() id: number): Promise<TaskResponseDto> {
     return this.service.cancel(id);
   }
 
@@ -105,7 +105,7 @@ export class TaskController {
   @ApiOperation({ summary: 'Put failed chunks back to pending, with their attempts reset' })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404, 409)
-  retry(@Param('id', ParseIdPipe) id: number): Promise<TaskResponseDto> {
+  retry(@IdParam() id: number): Promise<TaskResponseDto> {
     return this.service.retry(id);
   }
 
@@ -114,7 +114,7 @@ export class TaskController {
   @ApiOperation({ summary: 'Delete a task that is not running (its chunks stay)' })
   @ApiNoContentResponse()
   @ApiErrors(400, 404, 409)
-  remove(@Param('id', ParseIdPipe) id: number): Promise<void> {
+  remove(@IdParam() id: number): Promise<void> {
     return this.service.remove(id);
   }
 }

@@ -1,8 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsOptional } from 'class-validator';
+import { ValidateEachInSlices } from '../common/sliced-validation';
 import { PageMetaDto, PageQueryDto } from '../common/paging.dto';
-import { BooleanQueryField, EnumField, IntField, MetadataField, TextField } from '../common/validation';
+import {
+  BooleanQueryField,
+  EnumField,
+  IdListField,
+  IntField,
+  IntQueryField,
+  MAX_ID,
+  MetadataField,
+  TextField,
+} from '../common/validation';
 import { CHUNK_STATUSES, ChunkStatus, TASK_STATUSES, TaskStatus } from './task-status';
 
 /**
@@ -12,7 +21,7 @@ import { CHUNK_STATUSES, ChunkStatus, TASK_STATUSES, TaskStatus } from './task-s
 const ARRAY_HARD_CAP = 1_000_000;
 
 export class ChunkInputDto {
-  @TextField({ description: 'Text to embed', example: 'PostgreSQL is a relational database.' })
+  @TextField({ description: 'Text to embed (at most TASK_MAX_TEXT_CHARS characters)', example: 'PostgreSQL is a relational database.' })
   text: string;
 
   @MetadataField({ description: 'Free metadata kept with the chunk', optional: true })
@@ -24,16 +33,10 @@ export class AddChunksDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(ARRAY_HARD_CAP)
-  @ValidateNested({ each: true })
-  @Type(() => ChunkInputDto)
+  @ValidateEachInSlices(() => ChunkInputDto)
   chunks?: ChunkInputDto[];
 
-  @ApiPropertyOptional({ type: [Number], description: 'Ids of existing chunks to add', example: [1, 2] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(ARRAY_HARD_CAP)
-  @IsInt({ each: true, message: 'each value in chunkIds must be a positive integer' })
-  @Min(1, { each: true, message: 'each value in chunkIds must be a positive integer' })
+  @IdListField({ description: 'Ids of existing chunks to add', example: [1, 2], optional: true, maxItems: ARRAY_HARD_CAP })
   chunkIds?: number[];
 }
 
@@ -77,7 +80,12 @@ export class TaskListQueryDto extends PageQueryDto {
   @EnumField(TASK_STATUSES, { description: 'Only tasks in this status', optional: true })
   status?: TaskStatus;
 
-  @IntField({ description: 'Keyset cursor: only tasks older than this task id (the `next` link sets it)', optional: true, min: 1 })
+  @IntQueryField({
+    description: 'Keyset cursor: only tasks older than this task id (the `next` link sets it)',
+    optional: true,
+    min: 1,
+    max: MAX_ID,
+  })
   after?: number;
 }
 
@@ -85,7 +93,12 @@ export class TaskChunkListQueryDto extends PageQueryDto {
   @EnumField(CHUNK_STATUSES, { description: "Only chunks in this status within the task", optional: true })
   status?: ChunkStatus;
 
-  @IntField({ description: 'Keyset cursor from the `next` link: only chunks added after it', optional: true, min: 0 })
+  @IntQueryField({
+    description: 'Keyset cursor from the `next` link: only chunks added after it',
+    optional: true,
+    min: 0,
+    max: MAX_ID,
+  })
   after?: number;
 }
 
@@ -241,7 +254,12 @@ export class TallyDriftDto {
 }
 
 export class TaskCountsQueryDto {
-  @IntField({ description: 'Check only this task (default: every task, which reads every link)', optional: true, min: 1 })
+  @IntQueryField({
+    description: 'Check only this task (default: every task, which reads every link)',
+    optional: true,
+    min: 1,
+    max: MAX_ID,
+  })
   taskId?: number;
 }
 

@@ -7,6 +7,8 @@ export enum TaskErrorCode {
   InvalidInput = 'INVALID_INPUT',
   /** More chunks in one request than TASK_MAX_CHUNKS_PER_REQUEST (413). */
   TooManyChunks = 'TOO_MANY_CHUNKS',
+  /** A chunk text longer than TASK_MAX_TEXT_CHARS (413). */
+  TextTooLong = 'TEXT_TOO_LONG',
 }
 
 /** The one error of the task feature; TaskExceptionFilter answers it. */

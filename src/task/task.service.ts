@@ -143,6 +143,12 @@ export class TaskService {
       const message = `at most ${limit} chunks per request (chunks + chunkIds); got ${count}`;
       throw new TaskError(TaskErrorCode.TooManyChunks, message);
     }
+    const maxChars = this.config.tasks.maxTextChars;
+    const long = (dto.chunks ?? []).findIndex((chunk) => chunk.text.length > maxChars);
+    if (long >= 0) {
+      const message = `chunks.${long}.text: at most ${maxChars} characters; got ${dto.chunks![long].text.length}`;
+      throw new TaskError(TaskErrorCode.TextTooLong, message);
+    }
   }
 
   /** An instance that serves models only takes tasks it can embed; an API-only one (no model) takes any. */

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsString, ValidateNested } from 'class-validator';
-import { IntField } from '../../../common/validation';
+import { ArrayMaxSize, IsArray, IsString } from 'class-validator';
+import { ValidateEachInSlices } from '../../../common/sliced-validation';
+import { IdField } from '../../../common/validation';
 import { BoolField, ChunkIdField, DimensionsField, StringField } from '../embedding-fields';
 
 /**
@@ -64,10 +64,9 @@ export class BatchChunkDto {
 }
 
 export class EmbedBatchDto extends EmbedOptionsDto {
-  @IntField({
+  @IdField({
     description: 'The task these chunks belong to, echoed in the answer; required with `deliver`',
     optional: true,
-    min: 1,
   })
   task_id?: number;
 
@@ -83,8 +82,7 @@ export class EmbedBatchDto extends EmbedOptionsDto {
   @ApiProperty({ type: [BatchChunkDto], description: 'Chunks to embed: 1 to EMBED_MAX_INPUTS, embedded in one call' })
   @IsArray()
   @ArrayMaxSize(ARRAY_HARD_CAP)
-  @ValidateNested({ each: true })
-  @Type(() => BatchChunkDto)
+  @ValidateEachInSlices(() => BatchChunkDto)
   chunks: BatchChunkDto[];
 }
 
