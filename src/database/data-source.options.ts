@@ -2,6 +2,7 @@ import { types } from 'pg';
 import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { SafeTypeOrmLogger } from './safe-typeorm-logger';
 
 // Ids and counters are bigint; parse them (and counts) as numbers, exact up to 2^53, which no table here reaches.
 // Set here, where every data source (app, CLI, tests, benchmarks) gets its options.
@@ -29,7 +30,9 @@ export function dataSourceOptions(connection: DatabaseConnection): DataSourceOpt
     migrationsRun: connection.runMigrations ?? false,
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: connection.logging ?? false,
+    // Every call reaches the logger, which decides; it never prints a query's parameters (chunk texts, metadata).
+    logging: true,
+    logger: new SafeTypeOrmLogger(connection.logging ?? false),
     extra: { max: connection.poolSize ?? 10, application_name: 'embedding-tasks' },
   };
 }

@@ -7,10 +7,21 @@ import { AppConfig } from '../config/app-config';
 import { LogLevel } from '../config/env.dto';
 import { describeError, serializeError } from './safe-error';
 
-const PINO_LEVELS: Record<LogLevel, string> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
+const PINO_LEVELS: Record<LogLevel, string> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
 
 /** Secrets never reach a log line; request bodies (chunk texts) are never logged at all. */
-const REDACTED = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'res.headers["set-cookie"]'];
+const REDACTED = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
 
 /** A caller's x-request-id is kept (and echoed), else one is made, so a request can be followed across services. */
 function requestId(req: IncomingMessage, res: ServerResponse): string {
@@ -32,7 +43,8 @@ function logMethod(this: unknown, args: unknown[], method: (...args: unknown[]) 
   const bare = rest.length === 0 || typeof rest[0] !== 'string';
   if (first instanceof Error && bare) return method.apply(this, [{ err: first }, describeError(first), ...rest]);
   const err = (first as { err?: unknown } | null)?.err;
-  if (typeof first === 'object' && err instanceof Error && bare) return method.apply(this, [first, describeError(err), ...rest]);
+  if (typeof first === 'object' && err instanceof Error && bare)
+    return method.apply(this, [first, describeError(err), ...rest]);
   return method.apply(this, args);
 }
 
@@ -51,6 +63,11 @@ export function pinoOptions({ logLevel, logFormat }: AppConfig): Options {
 
 /** JSON logs through pino (nestjs-pino): every Nest Logger call, and one access line per request with its id. */
 @Module({
-  imports: [LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => ({ pinoHttp: pinoOptions(config) }) })],
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({ pinoHttp: pinoOptions(config) }),
+    }),
+  ],
 })
 export class LoggingModule {}

@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { describeError, describeWithStack, maskQuoted, serializeError } from './safe-error';
+import { describeError, describeWithStack, maskQuoted, serializeError, withoutBody } from './safe-error';
 
 const MARKER = 'marker-5f1e';
 
@@ -27,9 +27,13 @@ describe('safe error descriptions', () => {
   });
 
   it('mask quoted values in messages, also a quote the cut left open', () => {
-    expect(maskQuoted(`invalid input syntax for type bigint: "${MARKER}"`)).toBe('invalid input syntax for type bigint: "…"');
+    expect(maskQuoted(`invalid input syntax for type bigint: "${MARKER}"`)).toBe(
+      'invalid input syntax for type bigint: "…"',
+    );
     expect(maskQuoted(`Unexpected token 'x', "${MARKER}`)).not.toContain(MARKER);
-    expect(describeError(new SyntaxError(`Unexpected token, "${'a'.repeat(400)}${MARKER}" is not valid JSON`))).not.toContain(MARKER);
+    expect(
+      describeError(new SyntaxError(`Unexpected token, "${'a'.repeat(400)}${MARKER}" is not valid JSON`)),
+    ).not.toContain(MARKER);
   });
 
   it('keep a connection error’s code', () => {
@@ -42,9 +46,22 @@ describe('the pino err serializer', () => {
   it('describes the original error when pino-http hands it pino-std-serializers’ copy', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const std = require('pino-std-serializers') as { err: (error: Error) => unknown };
-    const error = new QueryFailedError('INSERT …', [MARKER], Object.assign(new Error('boom'), { severity: 'ERROR', code: '22P02' }));
+    const error = new QueryFailedError(
+      'INSERT …',
+      [MARKER],
+      Object.assign(new Error('boom'), { severity: 'ERROR', code: '22P02' }),
+    );
     const serialized = serializeError(std.err(error));
     expect(serialized).toMatchObject({ type: 'QueryFailedError', code: '22P02' });
     expect(JSON.stringify(serialized)).not.toContain(MARKER);
+  });
+});
+
+describe('withoutBody', () => {
+  it('keeps the status of an answer and drops its body', () => {
+    expect(withoutBody(`receiver answered 500: {"echo":"${MARKER}"}`)).toBe('receiver answered 500');
+    expect(withoutBody(`remote http://x answered 503 with an unreadable body: ${MARKER}`)).toBe(
+      'remote http://x answered 503',
+    );
   });
 });

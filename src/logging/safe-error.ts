@@ -34,7 +34,8 @@ export function maskQuoted(message: string): string {
 
 /** The error's kind, codes and masked message: safe for any log line. */
 export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error === 'string' ? cut(maskQuoted(error)) : `non-error thrown (${typeof error})`;
+  if (!(error instanceof Error))
+    return typeof error === 'string' ? cut(maskQuoted(error)) : `non-error thrown (${typeof error})`;
   const parts = [`${error.name}: ${cut(maskQuoted(error.message))}`];
   const pg = pgFieldsOf(error);
   if (pg) parts.push(pgSummary(pg));
@@ -75,7 +76,8 @@ export function serializeError(given: unknown): Record<string, unknown> {
 function pgFieldsOf(error: Error): PgFields | undefined {
   for (const candidate of [error, (error as { driverError?: unknown }).driverError]) {
     const fields = candidate as PgFields | undefined;
-    if (fields && typeof fields.code === 'string' && /^[0-9A-Z]{5}$/.test(fields.code) && fields.severity) return fields;
+    if (fields && typeof fields.code === 'string' && /^[0-9A-Z]{5}$/.test(fields.code) && fields.severity)
+      return fields;
   }
   return undefined;
 }
@@ -88,3 +90,12 @@ function pgSummary({ code, constraint, table, column }: PgFields): string {
 }
 
 const cut = (text: string) => (text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text);
+
+/**
+ * "receiver answered 500: <body>" without the body, which a receiver or a remote may fill with what it was sent
+ * (another instance of this service echoes chunk texts in its errors); other messages are described as errors are.
+ */
+export function withoutBody(message: string): string {
+  const answered = /^(.*?\banswered \d{3})\b/s.exec(message);
+  return answered ? maskQuoted(answered[1]) : describeError(message);
+}
