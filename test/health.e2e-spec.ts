@@ -22,7 +22,11 @@ describe('Health (e2e)', () => {
     const name = `et_empty_${randomBytes(4).toString('hex')}`;
     await adminQuery(`CREATE DATABASE "${name}"`);
     const app = await createApp(
-      loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: withDatabase(serverUrl(), name), DATABASE_MIGRATIONS_RUN: 'false' }),
+      loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: withDatabase(serverUrl(), name),
+        DATABASE_MIGRATIONS_RUN: 'false',
+      }),
     );
     const res = await request(app.getHttpServer()).get('/health/ready').expect(503);
     expect(res.body.error.database).toMatchObject({ status: 'down' });
@@ -56,7 +60,10 @@ describe('Readiness of the embedding model and the receiver (e2e)', () => {
     const model = await ensureModel('tiny');
     const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_ENABLED: 'false' });
     const ready = await t.http().get('/health/ready').expect(200);
-    expect(ready.body.details.embedding).toMatchObject({ status: 'up', models: [{ id: 'tiny', loaded: true, warmedUp: true }] });
+    expect(ready.body.details.embedding).toMatchObject({
+      status: 'up',
+      models: [{ id: 'tiny', loaded: true, warmedUp: true }],
+    });
     expect(ready.body.details.receiver).toMatchObject({ status: 'up', target: 'in-process' });
     await t.close();
   });
@@ -96,5 +103,38 @@ describe('Readiness of the embedding model and the receiver (e2e)', () => {
     await t.close();
     silent.closeAllConnections();
     silent.close();
+  });
+});
+
+describe('Readiness details and the API key (e2e)', () => {
+  const KEY = 'readiness-key';
+
+  it('with API_KEY set, answers callers without the key each check’s status alone, the key’s holders everything', async () => {
+    const port = await freePort();
+    const receiverUrl = `http://127.0.0.1:${port}`;
+    const t = await startTestApp({ API_KEY: KEY, RECEIVER_URL: receiverUrl, SENDER_ENABLED: 'false' });
+    const anonymous = await t.http().get('/health/ready').expect(503);
+    expect(anonymous.body).toEqual({
+      status: 'error',
+      info: { database: { status: 'up' }, embedding: { status: 'up' } },
+      error: { receiver: { status: 'down' } },
+      details: { database: { status: 'up' }, embedding: { status: 'up' }, receiver: { status: 'down' } },
+    });
+    expect(JSON.stringify(anonymous.body)).not.toContain(String(port));
+
+    const wrongKey = await t.http().get('/health/ready').set('x-api-key', 'not-the-key').expect(503);
+    expect(wrongKey.body).toEqual(anonymous.body);
+    const holder = await t.http().get('/health/ready').set('authorization', `Bearer ${KEY}`).expect(503);
+    expect(holder.body.details.database).toMatchObject({ status: 'up', migrations: 'applied' });
+    expect(holder.body.error.receiver.message).toEqual(expect.any(String));
+    await t.close();
+  });
+
+  it('without API_KEY, answers everyone the details', async () => {
+    const t = await startTestApp({ SENDER_ENABLED: 'false' });
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body.details.database).toMatchObject({ status: 'up', migrations: 'applied' });
+    expect(ready.body.details.receiver).toMatchObject({ status: 'up', target: 'in-process' });
+    await t.close();
   });
 });
