@@ -22,11 +22,7 @@ describe('Health (e2e)', () => {
     const name = `et_empty_${randomBytes(4).toString('hex')}`;
     await adminQuery(`CREATE DATABASE "${name}"`);
     const app = await createApp(
-      loadConfig({
-        LOG_LEVEL: 'error',
-        DATABASE_URL: withDatabase(serverUrl(), name),
-        DATABASE_MIGRATIONS_RUN: 'false',
-      }),
+      loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: withDatabase(serverUrl(), name), DATABASE_MIGRATIONS_RUN: 'false' }),
     );
     const res = await request(app.getHttpServer()).get('/health/ready').expect(503);
     expect(res.body.error.database).toMatchObject({ status: 'down' });
@@ -60,10 +56,7 @@ describe('Readiness of the embedding model and the receiver (e2e)', () => {
     const model = await ensureModel('tiny');
     const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_ENABLED: 'false' });
     const ready = await t.http().get('/health/ready').expect(200);
-    expect(ready.body.details.embedding).toMatchObject({
-      status: 'up',
-      models: [{ id: 'tiny', loaded: true, warmedUp: true }],
-    });
+    expect(ready.body.details.embedding).toMatchObject({ status: 'up', models: [{ id: 'tiny', loaded: true, warmedUp: true }] });
     expect(ready.body.details.receiver).toMatchObject({ status: 'up', target: 'in-process' });
     await t.close();
   });

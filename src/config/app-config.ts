@@ -95,6 +95,8 @@ export class AppConfig {
     poolSize: number;
     runMigrations: boolean;
     logging: boolean;
+    /** How long start-up waits for the server at url (not the embedded one) to answer. */
+    startupWaitMs: number;
     embedded: { dataDir: string; port: number };
   };
   tasks: {

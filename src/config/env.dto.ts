@@ -81,6 +81,9 @@ export class EnvDto {
   @Bool('DATABASE_LOGGING')
   DATABASE_LOGGING: boolean;
 
+  @IntRange('DATABASE_STARTUP_WAIT_MS', 0)
+  DATABASE_STARTUP_WAIT_MS: number;
+
   @IsString()
   EMBEDDED_PG_DATA_DIR: string;
 

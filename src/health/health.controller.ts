@@ -31,9 +31,7 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({
-    summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable',
-  })
+  @ApiOperation({ summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable' })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body names the failing check' })
   async ready(@Req() request: Request): Promise<HealthCheckResult> {
     const checks = this.health.check([

@@ -7,21 +7,10 @@ import { AppConfig } from '../config/app-config';
 import { LogLevel } from '../config/env.dto';
 import { describeError, serializeError } from './safe-error';
 
-const PINO_LEVELS: Record<LogLevel, string> = {
-  error: 'error',
-  warn: 'warn',
-  log: 'info',
-  debug: 'debug',
-  verbose: 'trace',
-};
+const PINO_LEVELS: Record<LogLevel, string> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
 /** Secrets never reach a log line; request bodies (chunk texts) are never logged at all. */
-const REDACTED = [
-  'req.headers.authorization',
-  'req.headers["x-api-key"]',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-];
+const REDACTED = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'res.headers["set-cookie"]'];
 
 /** A caller's x-request-id is kept (and echoed), else one is made, so a request can be followed across services. */
 function requestId(req: IncomingMessage, res: ServerResponse): string {
@@ -63,11 +52,6 @@ export function pinoOptions({ logLevel, logFormat }: AppConfig): Options {
 
 /** JSON logs through pino (nestjs-pino): every Nest Logger call, and one access line per request with its id. */
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ pinoHttp: pinoOptions(config) }),
-    }),
-  ],
+  imports: [LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => ({ pinoHttp: pinoOptions(config) }) })],
 })
 export class LoggingModule {}
