@@ -14,10 +14,20 @@ export class TcpProxy {
 
   constructor(private readonly target: { host: string; port: number }) {}
 
-  async start(): Promise<void> {
+  /** Listens on `port` (0: one the OS picks), or on this relay's port again after pause(). */
+  async start(port = this.port): Promise<void> {
     this.server = createServer((client) => this.relay(client));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** A database outage as clients see it: open connections cut, new ones refused, until resume(). */
+  pause(): Promise<void> {
+    return this.stop();
+  }
+
+  resume(): Promise<void> {
+    return this.start(this.port);
   }
 
   /** `url` with its host and port replaced by this relay's. */
