@@ -34,13 +34,20 @@ describe('REST while the database is unavailable (e2e)', () => {
   });
 
   const http = () => request(app.getHttpServer());
-  const receiverBatch = { task_id: 1, model: 'm', dimensions: 2, items: [{ chunk_id: 1, content_hash: 'a'.repeat(64), embedding: [1, 0] }] };
+  const receiverBatch = {
+    task_id: 1,
+    model: 'm',
+    dimensions: 2,
+    items: [{ chunk_id: 1, content_hash: 'a'.repeat(64), embedding: [1, 0] }],
+  };
 
   it('answers 503 with Retry-After and a JSON body on every database route, then recovers without a restart', async () => {
     await proxy.pause();
     const answers = {
       'GET /tasks': await http().get('/tasks'),
-      'POST /tasks': await http().post('/tasks').send({ name: 'during', model: 'm', chunks: [{ text: 'sent during the outage' }] }),
+      'POST /tasks': await http()
+        .post('/tasks')
+        .send({ name: 'during', model: 'm', chunks: [{ text: 'sent during the outage' }] }),
       'GET /tasks/:id': await http().get(`/tasks/${taskId}`),
       'POST /tasks/:id/cancel': await http().post(`/tasks/${taskId}/cancel`),
       'POST /receiver/embeddings': await http().post('/receiver/embeddings').send(receiverBatch),
@@ -48,7 +55,11 @@ describe('REST while the database is unavailable (e2e)', () => {
     for (const [route, answer] of Object.entries(answers)) {
       expect({ route, status: answer.status }).toEqual({ route, status: 503 });
       expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      expect(answer.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(/database unavailable/) });
+      expect(answer.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: expect.stringMatching(/database unavailable/),
+      });
     }
 
     await proxy.resume();
@@ -67,7 +78,14 @@ describe('Start-up while the database is down (e2e)', () => {
   function startMain(env: Record<string, string>) {
     const { API_KEY, ...inherited } = process.env;
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-      env: { ...inherited, HOST: '127.0.0.1', LOG_LEVEL: 'log', SENDER_ENABLED: 'false', TS_NODE_TRANSPILE_ONLY: 'true', ...env },
+      env: {
+        ...inherited,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'log',
+        SENDER_ENABLED: 'false',
+        TS_NODE_TRANSPILE_ONLY: 'true',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -109,7 +127,9 @@ describe('Start-up while the database is down (e2e)', () => {
     const attempts = main.output().match(/Database at 127\.0\.0\.1:\d+ not reachable \(attempt \d+/g) ?? [];
     expect(attempts.length).toBeGreaterThanOrEqual(2);
     expect(main.output()).toMatch(
-      new RegExp(`Database at 127\\.0\\.0\\.1:${port} unreachable for 3 s \\(DATABASE_STARTUP_WAIT_MS\\), giving up: .*ECONNREFUSED`),
+      new RegExp(
+        `Database at 127\\.0\\.0\\.1:${port} unreachable for 3 s \\(DATABASE_STARTUP_WAIT_MS\\), giving up: .*ECONNREFUSED`,
+      ),
     );
     expect(main.output()).not.toContain(PASSWORD);
   }, 60_000);
