@@ -62,7 +62,6 @@ describe('No chunk text or metadata in any log line (e2e)', () => {
     });
   }, 120_000);
   afterAll(async () => {
-    require('fs').writeFileSync('/tmp/x/log-safety.out', service?.output() ?? ''); // DEBUG
     service?.child.kill('SIGTERM');
     await service?.exited;
     receiver?.closeAllConnections();
