@@ -6,7 +6,7 @@ import { LOG_LEVELS } from './config/env.dto';
 import { EmbeddedPostgresServer } from './database/embedded-postgres';
 import { DatabaseUnreachableError, waitForDatabase } from './database/wait-for-database';
 import { EmbeddingError } from './embedding/embedding.errors';
-import { describeWithStack } from './logging/safe-error';
+import { describeWithStack, maskQuoted } from './logging/safe-error';
 
 const logger = new Logger('Main');
 
@@ -37,7 +37,9 @@ async function bootstrap(): Promise<void> {
 
 async function startEmbeddedPostgres(options: { dataDir: string; port: number }) {
   logger.log(`DATABASE_URL is unset: starting embedded PostgreSQL with data in ${options.dataDir}`);
-  const server = new EmbeddedPostgresServer({ ...options, log: (line) => logger.debug(line, 'EmbeddedPostgres') });
+  // Quoted values in the server's messages are masked, as in every other error line.
+  const log = (line: string) => logger.debug(maskQuoted(line), 'EmbeddedPostgres');
+  const server = new EmbeddedPostgresServer({ ...options, log });
   const url = await server.start();
   logger.log(`Embedded PostgreSQL is up on 127.0.0.1:${options.port}`);
   return { server, url };
