@@ -26,7 +26,8 @@ function classify(exception: unknown): Failure {
 /**
  * What no feature filter caught. It replaces Nest's default handler, which logs an unknown error's message and
  * stack as they are: a failed query's message can quote chunk text or metadata. Features keep their own filters
- * (`@Catch(TaskError)` …), which Nest tries first.
+ * (`@Catch(TaskError)` …), which Nest tries first. The global filter (APP_FILTER) is the embedding API's
+ * DialectExceptionFilter, which answers the OpenAI and TEI paths in their dialects and everything else through this.
  */
 @Catch()
 export class AppExceptionFilter extends BaseExceptionFilter {
