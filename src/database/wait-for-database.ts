@@ -66,7 +66,10 @@ async function tryConnect(url: string, timeoutMs: number): Promise<unknown> {
 
 /** host:port of a postgres URL (a `host` query parameter, as libpq reads it, wins over the authority). */
 export function hostAndPort(url: string): string {
-  const parsed = new URL(url);
-  const host = parsed.searchParams.get('host') ?? (decodeURIComponent(parsed.hostname) || 'localhost');
-  return `${host}:${parsed.port || '5432'}`;
+  // Not WHATWG's URL: libpq's URLs may leave the host out (`postgres://u@/db?host=/socket`), which it refuses.
+  const authority = /^[a-z]+:\/\/(?:[^@/?]*@)?([^/?]*)/i.exec(url)?.[1] ?? '';
+  const [, hostPart = '', port = ''] = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(authority) ?? [];
+  const query = new URLSearchParams(url.split('?')[1] ?? '');
+  const host = query.get('host') ?? (decodeURIComponent(hostPart) || 'localhost');
+  return `${host}:${query.get('port') ?? (port || '5432')}`;
 }

@@ -8,6 +8,11 @@
  * of the message except names PostgreSQL itself quotes after "constraint", "relation", "column" or "table".
  */
 
+import { types } from 'node:util';
+
+/** An Error from any realm (Jest's test environments run in their own, Node's errors come from the main one). */
+const isError = (value: unknown): value is Error => value instanceof Error || types.isNativeError(value);
+
 interface PgFields {
   code?: unknown;
   severity?: unknown;
@@ -34,8 +39,7 @@ export function maskQuoted(message: string): string {
 
 /** The error's kind, codes and masked message: safe for any log line. */
 export function describeError(error: unknown): string {
-  if (!(error instanceof Error))
-    return typeof error === 'string' ? cut(maskQuoted(error)) : `non-error thrown (${typeof error})`;
+  if (!isError(error)) return typeof error === 'string' ? cut(maskQuoted(error)) : `non-error thrown (${typeof error})`;
   const parts = [`${error.name}: ${cut(maskQuoted(error.message))}`];
   const pg = pgFieldsOf(error);
   if (pg) parts.push(pgSummary(pg));
@@ -46,7 +50,7 @@ export function describeError(error: unknown): string {
 
 /** The stack's frames without its first line (the message, which may hold values). */
 export function stackFramesOf(error: unknown): string | undefined {
-  if (!(error instanceof Error) || !error.stack) return undefined;
+  if (!isError(error) || !error.stack) return undefined;
   const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line));
   return frames.slice(0, MAX_FRAMES).join('\n') || undefined;
 }
@@ -61,8 +65,8 @@ export function describeWithStack(error: unknown): string {
 export function serializeError(given: unknown): Record<string, unknown> {
   // pino-http hands its err serializer pino-std-serializers' copy, which keeps the original error as `raw`.
   const raw = (given as { raw?: unknown } | null)?.raw;
-  const error = raw instanceof Error ? raw : given;
-  if (!(error instanceof Error)) return { message: describeError(error) };
+  const error = isError(raw) ? raw : given;
+  if (!isError(error)) return { message: describeError(error) };
   const pg = pgFieldsOf(error);
   return {
     type: error.name,
