@@ -20,7 +20,14 @@ describe('REST while the database is unavailable (e2e)', () => {
     const target = new URL(db.url);
     proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     await proxy.start();
-    app = await createApp(loadConfig({ LOG_LEVEL: 'error', SENDER_ENABLED: 'false', DATABASE_URL: proxy.url(db.url) }));
+    app = await createApp(
+      loadConfig({
+        LOG_LEVEL: 'error',
+        SENDER_ENABLED: 'false',
+        DATABASE_URL: proxy.url(db.url),
+        DATABASE_CONNECT_TIMEOUT_MS: '500',
+      }),
+    );
     const created = await request(app.getHttpServer())
       .post('/tasks')
       .send({ name: 'before', model: 'm', chunks: [{ text: 'stored before the outage' }] })
@@ -68,6 +75,20 @@ describe('REST while the database is unavailable (e2e)', () => {
     const listed = await http().get('/tasks').expect(200);
     // The refused POST wrote nothing: only the task from before the outage is there.
     expect(listed.body.items.map((task: { name: string }) => task.name)).toEqual(['before']);
+  });
+
+  it('answers 503 once DATABASE_CONNECT_TIMEOUT_MS passes without a connection from a database gone silent', async () => {
+    proxy.silent = true;
+    proxy.cutConnections();
+    try {
+      const answer = await http().get(`/tasks/${taskId}`);
+      expect(answer.status).toBe(503);
+      expect(answer.headers['retry-after']).toBeDefined();
+    } finally {
+      proxy.silent = false;
+      proxy.cutConnections();
+    }
+    await waitFor(async () => ((await http().get(`/tasks/${taskId}`)).status === 200 ? true : undefined));
   });
 });
 

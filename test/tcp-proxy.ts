@@ -7,6 +7,8 @@ import { connect, createServer, Server, Socket } from 'node:net';
  */
 export class TcpProxy {
   connections = 0;
+  /** A database host that went silent: new connections are accepted and never answered. */
+  silent = false;
   readonly upstreamPorts = new Set<number>();
   private server?: Server;
   private readonly sockets = new Set<Socket>();
@@ -43,8 +45,17 @@ export class TcpProxy {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
+  /** Cuts the connections it carries; with `silent`, the new ones then hang. */
+  cutConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   private relay(client: Socket): void {
     this.connections++;
+    if (this.silent) {
+      this.sockets.add(client.on('error', () => undefined).on('close', () => this.sockets.delete(client)));
+      return;
+    }
     const upstream = connect(this.target.port, this.target.host, () => this.upstreamPorts.add(upstream.localPort!));
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);

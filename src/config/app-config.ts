@@ -97,6 +97,8 @@ export class AppConfig {
     logging: boolean;
     /** How long start-up waits for the server at url (not the embedded one) to answer. */
     startupWaitMs: number;
+    /** How long a query waits for a connection before it fails (503); 0: no limit. */
+    connectTimeoutMs: number;
     embedded: { dataDir: string; port: number };
   };
   tasks: {

@@ -84,6 +84,9 @@ export class EnvDto {
   @IntRange('DATABASE_STARTUP_WAIT_MS', 0)
   DATABASE_STARTUP_WAIT_MS: number;
 
+  @IntRange('DATABASE_CONNECT_TIMEOUT_MS', 0)
+  DATABASE_CONNECT_TIMEOUT_MS: number;
+
   @IsString()
   EMBEDDED_PG_DATA_DIR: string;
 

@@ -16,6 +16,8 @@ export interface DatabaseConnection {
   poolSize?: number;
   logging?: boolean;
   runMigrations?: boolean;
+  /** How long a query waits for a connection (a new one, or a free one of the pool); 0: no limit. */
+  connectTimeoutMs?: number;
 }
 
 /** The one place that turns a connection into TypeORM options: app, CLI and tests share it. */
@@ -33,6 +35,12 @@ export function dataSourceOptions(connection: DatabaseConnection): DataSourceOpt
     // Every call reaches the logger, which decides; it never prints a query's parameters (chunk texts, metadata).
     logging: true,
     logger: new SafeTypeOrmLogger(connection.logging ?? false),
-    extra: { max: connection.poolSize ?? 10, application_name: 'embedding-tasks' },
+    // A database that does not answer (a host gone, a full pool) fails a request after connectTimeoutMs, which the
+    // service answers with 503, instead of holding it until TCP gives up minutes later.
+    extra: {
+      max: connection.poolSize ?? 10,
+      application_name: 'embedding-tasks',
+      connectionTimeoutMillis: connection.connectTimeoutMs ?? 0,
+    },
   };
 }
