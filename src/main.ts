@@ -4,7 +4,9 @@ import { createApp } from './app.factory';
 import { InvalidConfigError, loadConfig } from './config/config.loader';
 import { LOG_LEVELS } from './config/env.dto';
 import { EmbeddedPostgresServer } from './database/embedded-postgres';
+import { DatabaseUnreachableError, waitForDatabase } from './database/wait-for-database';
 import { EmbeddingError } from './embedding/embedding.errors';
+import { describeWithStack, maskQuoted } from './logging/safe-error';
 
 const logger = new Logger('Main');
 
@@ -12,6 +14,13 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig();
   // Until pino takes over in createApp, Nest's console logger prints (the embedded server's initdb lines at debug).
   Logger.overrideLogger(['fatal', ...LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1)]);
+  if (config.database.url) {
+    await waitForDatabase(config.database.url, {
+      waitMs: config.database.startupWaitMs,
+      warn: (line) => logger.warn(line),
+      log: (line) => logger.log(line),
+    });
+  }
   const embedded = config.database.url ? undefined : await startEmbeddedPostgres(config.database.embedded);
   if (embedded) config.database.url = embedded.url;
   const app = await createApp(config).catch(async (error) => {
@@ -28,7 +37,9 @@ async function bootstrap(): Promise<void> {
 
 async function startEmbeddedPostgres(options: { dataDir: string; port: number }) {
   logger.log(`DATABASE_URL is unset: starting embedded PostgreSQL with data in ${options.dataDir}`);
-  const server = new EmbeddedPostgresServer({ ...options, log: (line) => logger.debug(line, 'EmbeddedPostgres') });
+  // Quoted values in the server's messages are masked, as in every other error line.
+  const log = (line: string) => logger.debug(maskQuoted(line), 'EmbeddedPostgres');
+  const server = new EmbeddedPostgresServer({ ...options, log });
   const url = await server.start();
   logger.log(`Embedded PostgreSQL is up on 127.0.0.1:${options.port}`);
   return { server, url };
@@ -55,8 +66,9 @@ function onShutdownSignal(shutdown: () => Promise<void>): void {
 
 bootstrap().catch((error) => {
   // Configuration and model problems are the operator's to fix: their message says it all, a stack would bury it.
-  const known = error instanceof InvalidConfigError || error instanceof EmbeddingError;
-  const message = known ? error.message : (error?.stack ?? String(error));
+  const known =
+    error instanceof InvalidConfigError || error instanceof EmbeddingError || error instanceof DatabaseUnreachableError;
+  const message = known ? error.message : describeWithStack(error);
   logger.error(message);
   process.exit(1);
 });

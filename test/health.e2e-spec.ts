@@ -98,3 +98,36 @@ describe('Readiness of the embedding model and the receiver (e2e)', () => {
     silent.close();
   });
 });
+
+describe('Readiness details and the API key (e2e)', () => {
+  const KEY = 'readiness-key';
+
+  it('with API_KEY set, answers callers without the key each check’s status alone, the key’s holders everything', async () => {
+    const port = await freePort();
+    const receiverUrl = `http://127.0.0.1:${port}`;
+    const t = await startTestApp({ API_KEY: KEY, RECEIVER_URL: receiverUrl, SENDER_ENABLED: 'false' });
+    const anonymous = await t.http().get('/health/ready').expect(503);
+    expect(anonymous.body).toEqual({
+      status: 'error',
+      info: { database: { status: 'up' }, embedding: { status: 'up' } },
+      error: { receiver: { status: 'down' } },
+      details: { database: { status: 'up' }, embedding: { status: 'up' }, receiver: { status: 'down' } },
+    });
+    expect(JSON.stringify(anonymous.body)).not.toContain(String(port));
+
+    const wrongKey = await t.http().get('/health/ready').set('x-api-key', 'not-the-key').expect(503);
+    expect(wrongKey.body).toEqual(anonymous.body);
+    const holder = await t.http().get('/health/ready').set('authorization', `Bearer ${KEY}`).expect(503);
+    expect(holder.body.details.database).toMatchObject({ status: 'up', migrations: 'applied' });
+    expect(holder.body.error.receiver.message).toEqual(expect.any(String));
+    await t.close();
+  });
+
+  it('without API_KEY, answers everyone the details', async () => {
+    const t = await startTestApp({ SENDER_ENABLED: 'false' });
+    const ready = await t.http().get('/health/ready').expect(200);
+    expect(ready.body.details.database).toMatchObject({ status: 'up', migrations: 'applied' });
+    expect(ready.body.details.receiver).toMatchObject({ status: 'up', target: 'in-process' });
+    await t.close();
+  });
+});

@@ -7,6 +7,8 @@ import { connect, createServer, Server, Socket } from 'node:net';
  */
 export class TcpProxy {
   connections = 0;
+  /** A database host that went silent: new connections are accepted and never answered. */
+  silent = false;
   readonly upstreamPorts = new Set<number>();
   private server?: Server;
   private readonly sockets = new Set<Socket>();
@@ -14,10 +16,20 @@ export class TcpProxy {
 
   constructor(private readonly target: { host: string; port: number }) {}
 
-  async start(): Promise<void> {
+  /** Listens on `port` (0: one the OS picks), or on this relay's port again after pause(). */
+  async start(port = this.port): Promise<void> {
     this.server = createServer((client) => this.relay(client));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as { port: number }).port;
+  }
+
+  /** A database outage as clients see it: open connections cut, new ones refused, until resume(). */
+  pause(): Promise<void> {
+    return this.stop();
+  }
+
+  resume(): Promise<void> {
+    return this.start(this.port);
   }
 
   /** `url` with its host and port replaced by this relay's. */
@@ -33,8 +45,17 @@ export class TcpProxy {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
+  /** Cuts the connections it carries; with `silent`, the new ones then hang. */
+  cutConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   private relay(client: Socket): void {
     this.connections++;
+    if (this.silent) {
+      this.sockets.add(client.on('error', () => undefined).on('close', () => this.sockets.delete(client)));
+      return;
+    }
     const upstream = connect(this.target.port, this.target.host, () => this.upstreamPorts.add(upstream.localPort!));
     for (const socket of [client, upstream]) {
       this.sockets.add(socket);

@@ -28,6 +28,13 @@ export class ApiKeyGuard implements CanActivate {
   }
 }
 
+/** True when no API_KEY is set or the request presents it (for routes that are open but say more to the key's holder). */
+export function presentsApiKey(request: Request, apiKey: string | undefined): boolean {
+  if (!apiKey) return true;
+  const key = presentedKey(request);
+  return key !== undefined && timingSafeEqual(digest(key), digest(apiKey));
+}
+
 function presentedKey(request: Request): string | undefined {
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return header;

@@ -95,6 +95,10 @@ export class AppConfig {
     poolSize: number;
     runMigrations: boolean;
     logging: boolean;
+    /** How long start-up waits for the server at url (not the embedded one) to answer. */
+    startupWaitMs: number;
+    /** How long a query waits for a connection before it fails (503); 0: no limit. */
+    connectTimeoutMs: number;
     embedded: { dataDir: string; port: number };
   };
   tasks: {

@@ -112,6 +112,8 @@ function toAppConfig(env: EnvDto): AppConfig {
       poolSize: env.DATABASE_POOL_SIZE,
       runMigrations: env.DATABASE_MIGRATIONS_RUN,
       logging: env.DATABASE_LOGGING,
+      startupWaitMs: env.DATABASE_STARTUP_WAIT_MS,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       embedded: { dataDir: resolve(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
     },
     tasks: { maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST, maxTextChars: env.TASK_MAX_TEXT_CHARS },

@@ -81,6 +81,12 @@ export class EnvDto {
   @Bool('DATABASE_LOGGING')
   DATABASE_LOGGING: boolean;
 
+  @IntRange('DATABASE_STARTUP_WAIT_MS', 0)
+  DATABASE_STARTUP_WAIT_MS: number;
+
+  @IntRange('DATABASE_CONNECT_TIMEOUT_MS', 0)
+  DATABASE_CONNECT_TIMEOUT_MS: number;
+
   @IsString()
   EMBEDDED_PG_DATA_DIR: string;
 

@@ -2,6 +2,7 @@ import { types } from 'pg';
 import { DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { SafeTypeOrmLogger } from './safe-typeorm-logger';
 
 // Ids and counters are bigint; parse them (and counts) as numbers, exact up to 2^53, which no table here reaches.
 // Set here, where every data source (app, CLI, tests, benchmarks) gets its options.
@@ -15,6 +16,8 @@ export interface DatabaseConnection {
   poolSize?: number;
   logging?: boolean;
   runMigrations?: boolean;
+  /** How long a query waits for a connection (a new one, or a free one of the pool); 0: no limit. */
+  connectTimeoutMs?: number;
 }
 
 /** The one place that turns a connection into TypeORM options: app, CLI and tests share it. */
@@ -29,7 +32,15 @@ export function dataSourceOptions(connection: DatabaseConnection): DataSourceOpt
     migrationsRun: connection.runMigrations ?? false,
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: connection.logging ?? false,
-    extra: { max: connection.poolSize ?? 10, application_name: 'embedding-tasks' },
+    // Every call reaches the logger, which decides; it never prints a query's parameters (chunk texts, metadata).
+    logging: true,
+    logger: new SafeTypeOrmLogger(connection.logging ?? false),
+    // A database that does not answer (a host gone, a full pool) fails a request after connectTimeoutMs, which the
+    // service answers with 503, instead of holding it until TCP gives up minutes later.
+    extra: {
+      max: connection.poolSize ?? 10,
+      application_name: 'embedding-tasks',
+      connectionTimeoutMillis: connection.connectTimeoutMs ?? 0,
+    },
   };
 }

@@ -14,7 +14,9 @@ export class DatabaseModule {
           inject: [AppConfig],
           useFactory: ({ database }: AppConfig) => {
             if (!database.url) throw new Error('database.url is unset: main.ts starts the embedded server first');
-            return dataSourceOptions({ ...database, url: database.url });
+            // main.ts has waited for the server already (logging as it goes); TypeORM's own retries log only once
+            // the app is up, so they stay short.
+            return { ...dataSourceOptions({ ...database, url: database.url }), retryAttempts: 2, retryDelay: 1000 };
           },
         }),
       ],

@@ -46,7 +46,12 @@ export class EmbeddedPostgresServer {
       authMethod: 'scram-sha-256',
       persistent: true,
       createPostgresUser: isRoot(),
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      // The server's log reaches the service's (at debug): its errors come without DETAIL (row values) and without
+      // the statement, so no chunk text or metadata can ride along.
+      postgresFlags: [
+        ...['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+        ...['-c', 'log_error_verbosity=terse', '-c', 'log_min_error_statement=panic'],
+      ],
       onLog: (message: unknown) => this.options.log?.(String(message).trim()),
       onError: (error: unknown) => this.options.log?.(`error: ${String(error)}`),
     });

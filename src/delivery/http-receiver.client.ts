@@ -11,6 +11,7 @@ import {
   RejectedDelivery,
   toReceiverBody,
 } from './receiver-client';
+import { withoutBody } from '../logging/safe-error';
 
 export interface HttpReceiverOptions {
   url: string;
@@ -39,7 +40,7 @@ export class HttpReceiverClient extends ReceiverClient {
       if (!outcome.retry) throw outcome.error;
       if (attempt >= this.options.maxRetries) throw retryLater(outcome.error.message);
       const wait = outcome.retryAfterMs ?? backoffMs(attempt, this.options.retryBaseMs ?? 200);
-      this.logger.warn(`receiver: ${outcome.error.message}; retry ${attempt + 1} in ${wait} ms`);
+      this.logger.warn(`receiver: ${withoutBody(outcome.error.message)}; retry ${attempt + 1} in ${wait} ms`);
       await sleep(wait);
     }
   }

@@ -1,9 +1,13 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { Request } from 'express';
+import { presentsApiKey } from '../auth/api-key.guard';
 import { Public } from '../auth/public.decorator';
+import { AppConfig } from '../config/app-config';
 import { DatabaseHealthIndicator } from './database.health';
 import { EmbeddingHealthIndicator } from './embedding.health';
+import { statusesOnly } from './readiness-summary';
 import { ReceiverHealthIndicator } from './receiver.health';
 
 @ApiTags('health')
@@ -15,6 +19,7 @@ export class HealthController {
     private readonly database: DatabaseHealthIndicator,
     private readonly embedding: EmbeddingHealthIndicator,
     private readonly receiver: ReceiverHealthIndicator,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('live')
@@ -28,11 +33,17 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable' })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body names the failing check' })
-  ready() {
-    return this.health.check([
+  async ready(@Req() request: Request): Promise<HealthCheckResult> {
+    const checks = this.health.check([
       () => this.database.check(),
       () => this.embedding.check(),
       () => this.receiver.check(),
     ]);
+    if (presentsApiKey(request, this.config.http.apiKey)) return checks;
+    // Without the key (when one is set): the same status codes, each check's status alone.
+    return checks.then(statusesOnly, (error: unknown) => {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      throw new ServiceUnavailableException(statusesOnly(error.getResponse() as HealthCheckResult));
+    });
   }
 }

@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { Options } from 'pino-http';
 import { AppConfig } from '../config/app-config';
 import { LogLevel } from '../config/env.dto';
+import { describeError, serializeError } from './safe-error';
 
 const PINO_LEVELS: Record<LogLevel, string> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
@@ -22,11 +23,28 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
 /** Probes would drown the access log; their failures still show in the readiness answer. */
 const quietPaths = (req: IncomingMessage) => /^\/(health\/|metrics)/.test(req.url ?? '');
 
+/**
+ * pino takes an error's raw message for the line's `msg` when none is given (Nest's exception handlers log so):
+ * give it the safe description instead, as the `err` serializer does for the error itself.
+ */
+function logMethod(this: unknown, args: unknown[], method: (...args: unknown[]) => void): void {
+  const [first, ...rest] = args;
+  const bare = rest.length === 0 || typeof rest[0] !== 'string';
+  if (first instanceof Error && bare) return method.apply(this, [{ err: first }, describeError(first), ...rest]);
+  const err = (first as { err?: unknown } | null)?.err;
+  if (typeof first === 'object' && err instanceof Error && bare)
+    return method.apply(this, [first, describeError(err), ...rest]);
+  return method.apply(this, args);
+}
+
 export function pinoOptions({ logLevel, logFormat }: AppConfig): Options {
   return {
     level: PINO_LEVELS[logLevel],
     genReqId: requestId,
     redact: { paths: REDACTED, censor: '[redacted]' },
+    // Errors lose parameters, detail, where and quoted values (see safe-error.ts); request bodies are never read here.
+    serializers: { err: serializeError },
+    hooks: { logMethod },
     autoLogging: { ignore: quietPaths },
     transport: logFormat === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
   };

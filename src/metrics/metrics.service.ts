@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { messageOf } from '../common/message-of';
 import { AppConfig, configuredModelIds } from '../config/app-config';
 import { EmbeddingStageStats } from '../embedding/providers/embedding-provider';
 import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
+import { describeError } from '../logging/safe-error';
 
 export const METRICS_PREFIX = 'embedding_tasks_';
 
@@ -198,7 +198,7 @@ export class MetricsService {
       const depth = await this.queue.depth();
       QUEUE_STATUSES.forEach((status) => gauge.set({ status }, depth[status]));
     } catch (error) {
-      this.logger.warn(`reading the queue depth failed: ${messageOf(error)}`);
+      this.logger.warn(`reading the queue depth failed: ${describeError(error)}`);
     }
   }
 

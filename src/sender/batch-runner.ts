@@ -5,6 +5,7 @@ import { AppConfig, pricePerMillionTokens } from '../config/app-config';
 import { BatchCounts, FailureReason, MetricsService, RetryReason, TokenKind } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
+import { describeError } from '../logging/safe-error';
 
 /**
  * What every batch worker does around its own work, whatever embeds the batch: renews the batch's leases while it
@@ -108,7 +109,7 @@ export class BatchRunner {
       () => {
         this.repository
           .renewLeases(owner, links, leaseSeconds)
-          .catch((error) => this.logger.warn(`lease renewal failed: ${messageOf(error)}`));
+          .catch((error) => this.logger.warn(`lease renewal failed: ${describeError(error)}`));
       },
       (leaseSeconds * 1000) / 3,
     );

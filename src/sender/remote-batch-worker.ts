@@ -7,6 +7,7 @@ import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
 import { RemoteAnswer, RemoteEmbeddingClient } from './remote-embedding.client';
 import { ClaimedBatch, ClaimedChunk } from './sender.repository';
+import { withoutBody } from '../logging/safe-error';
 
 /**
  * SENDER_MODE=remote: another instance (SENDER_REMOTE_URL) embeds each batch and delivers the vectors to its own
@@ -69,7 +70,7 @@ export class RemoteBatchWorker extends BatchWorker {
     if (answer.kind === 'transient') {
       // The remote may be down or have dropped the model: ask for its models before claiming more.
       this.models = undefined;
-      this.logger.warn(`${answer.error}; ${items.length} chunks will be retried`);
+      this.logger.warn(`${withoutBody(answer.error)}; ${items.length} chunks will be retried`);
       return outcome.retryLater(items, answer.error, 'remote', answer.retryAfterMs);
     }
     const unreported: ClaimedChunk[] = [];

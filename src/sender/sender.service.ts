@@ -2,11 +2,11 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
 import { deadline } from '../common/backoff';
-import { messageOf } from '../common/message-of';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchWorker } from './batch-worker';
 import { ClaimedBatch, SenderRepository } from './sender.repository';
 import { WorkNotifier } from './work-notifier';
+import { describeError, describeWithStack } from '../logging/safe-error';
 
 const POLL_JOB = 'sender-poll';
 
@@ -88,7 +88,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   private async claimLoop(): Promise<void> {
     do {
       this.wakeAgain = false;
-      await this.fillWindow().catch((error) => this.logger.error(`claim failed: ${messageOf(error)}`));
+      await this.fillWindow().catch((error) => this.logger.error(`claim failed: ${describeError(error)}`));
     } while (this.wakeAgain && !this.stopping);
   }
 
@@ -116,7 +116,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
   private track(work: Promise<void>, model: string): void {
     this.perModel.set(model, (this.perModel.get(model) ?? 0) + 1);
     const settled: Promise<void> = work
-      .catch((error) => this.logger.error(`batch failed unexpectedly: ${error?.stack ?? error}`))
+      .catch((error) => this.logger.error(`batch failed unexpectedly: ${describeWithStack(error)}`))
       .finally(() => {
         this.inFlight.delete(settled);
         this.perModel.set(model, this.perModel.get(model)! - 1);
@@ -133,7 +133,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
       if (reclaimed > 0) this.logger.warn(`reclaimed ${reclaimed} chunks whose lease expired`);
       this.logFinished();
     } catch (error) {
-      this.logger.error(`reclaiming expired leases failed: ${messageOf(error)}`);
+      this.logger.error(`reclaiming expired leases failed: ${describeError(error)}`);
     }
     this.wake();
   }

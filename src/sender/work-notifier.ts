@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { messageOf } from '../common/message-of';
+import { describeError } from '../logging/safe-error';
 
 export const WORK_CHANNEL = 'embedding_tasks_work';
 const RECONNECT_MS = 5_000;
@@ -44,7 +44,7 @@ export class WorkNotifier {
 
   private reconnect(error: unknown): void {
     if (this.stopped) return;
-    this.logger.warn(`work notifications lost (${messageOf(error)}); polling until back`);
+    this.logger.warn(`work notifications lost (${describeError(error)}); polling until back`);
     this.client?.end().catch(() => undefined);
     this.client = undefined;
     clearTimeout(this.retryTimer);

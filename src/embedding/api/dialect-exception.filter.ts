@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch } from '@nestjs/common';
-import { BaseExceptionFilter } from '@nestjs/core';
 import { Request } from 'express';
+import { AppExceptionFilter } from '../../common/app-exception.filter';
 import { OpenAiExceptionFilter } from './openai/openai-exception.filter';
 import { TeiCompatExceptionFilter } from './tei-compat/tei-compat-exception.filter';
 
@@ -24,10 +24,11 @@ const isOpenAiPath = (path: string) => path === '/embeddings' || path.startsWith
 /**
  * Errors raised before a route is matched (a body that is not JSON or is over HTTP_BODY_LIMIT, a path that does not
  * exist) reach global filters only, not the dialects' own. On the OpenAI and TEI paths this answers them in that
- * dialect's body, which its clients read; anywhere else as Nest does.
+ * dialect's body, which its clients read; anywhere else as the service's global filter does (503 while the database
+ * is unavailable, errors logged without their values).
  */
 @Catch()
-export class DialectExceptionFilter extends BaseExceptionFilter {
+export class DialectExceptionFilter extends AppExceptionFilter {
   private readonly openAi = new OpenAiExceptionFilter();
   private readonly tei = new TeiCompatExceptionFilter();
 

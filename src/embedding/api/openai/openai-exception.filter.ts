@@ -3,6 +3,7 @@ import { Response } from 'express';
 import { assertUnreachable } from '../../../common/assert-unreachable';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import { OpenAiErrorDto } from './openai.dto';
+import { describeWithStack } from '../../../logging/safe-error';
 
 /** Request fields of OpenAI's embeddings API, to name the one a validation message starts with. */
 const PARAMS = ['input', 'model', 'encoding_format', 'dimensions', 'user'];
@@ -22,7 +23,7 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
   private toOpenAiError(exception: unknown): OpenAiError {
     if (exception instanceof EmbeddingError) return fromEmbeddingError(exception);
     if (exception instanceof HttpException) return fromHttpException(exception);
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    this.logger.error(describeWithStack(exception));
     return { status: 500, error: body(500, 'The server failed while embedding', null, null) };
   }
 }

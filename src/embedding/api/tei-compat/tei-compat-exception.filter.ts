@@ -4,6 +4,7 @@ import { assertUnreachable } from '../../../common/assert-unreachable';
 import { messageOf } from '../../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import { TeiErrorResponseDto, TeiErrorType } from './tei-compat.dto';
+import { describeWithStack } from '../../../logging/safe-error';
 
 type TeiError = { status: number; body: TeiErrorResponseDto };
 
@@ -40,7 +41,7 @@ export class TeiCompatExceptionFilter implements ExceptionFilter {
   private toTeiError(exception: unknown): TeiError {
     if (exception instanceof EmbeddingError) return fromEmbeddingError(exception);
     if (exception instanceof HttpException) return fromHttpException(exception);
-    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    this.logger.error(describeWithStack(exception));
     return teiError('Backend', `Backend error: ${messageOf(exception)}`);
   }
 }
