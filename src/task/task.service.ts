@@ -78,7 +78,11 @@ export class TaskService {
     const items = rows.slice(0, query.limit);
     const next =
       rows.length > query.limit
-        ? pageLink(`/tasks/${id}/chunks`, { status: query.status, limit: query.limit, after: items[items.length - 1].id })
+        ? pageLink(`/tasks/${id}/chunks`, {
+            status: query.status,
+            limit: query.limit,
+            after: items[items.length - 1].id,
+          })
         : null;
     const total = query.status ? task.progress[STATUS_COUNTS[query.status]] : task.progress.total;
     return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
@@ -87,7 +91,11 @@ export class TaskService {
   /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
   async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
     const task = await this.get(id);
-    return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
+    return this.repository.exportLines(id, {
+      model: query.model ?? task.model,
+      text: query.text,
+      metadata: query.metadata,
+    });
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
@@ -98,6 +106,7 @@ export class TaskService {
 
   async cancel(id: number): Promise<TaskResponseDto> {
     await this.repository.transaction(async (manager) => {
+      await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       this.assertStatus(task, ['pending', 'running'], 'cancel');
       await this.repository.markCancelled(manager, id);
@@ -117,6 +126,7 @@ export class TaskService {
 
   async remove(id: number): Promise<void> {
     await this.repository.transaction(async (manager) => {
+      await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       if (task.status === 'running') throw conflict(`task ${id} is running; cancel it before deleting it`);
       await this.repository.deleteTask(manager, id);

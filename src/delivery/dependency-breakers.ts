@@ -1,0 +1,56 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CircuitBreaker } from '../common/circuit-breaker';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+
+/** The receiver (RECEIVER_URL, or the built-in store), as breakers name it. */
+export const RECEIVER_DEPENDENCY = 'receiver';
+/** The instance a SENDER_MODE=remote sender hands its batches to. */
+export const REMOTE_DEPENDENCY = 'remote';
+/** A model's embedding back end: only a remote one (TEI, OpenAI-compatible) fails transiently. */
+export const embeddingDependency = (model: string) => `embedding:${model}`;
+
+/**
+ * One CircuitBreaker per dependency of the sender, made on first use: the sender reports each batch's transient
+ * failures and successes to them and claims no batch for a model whose dependency is open (but a trial every
+ * SENDER_BREAKER_PROBE_MS); readiness and the metric embedding_tasks_dependency_up show them.
+ */
+@Injectable()
+export class DependencyBreakers {
+  private readonly logger = new Logger('Sender');
+  private readonly breakers = new Map<string, CircuitBreaker>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  get(dependency: string): CircuitBreaker {
+    let breaker = this.breakers.get(dependency);
+    if (breaker) return breaker;
+    const { breakerFailures: failures, breakerProbeMs: probeMs } = this.config.sender;
+    breaker = new CircuitBreaker(dependency, { failures, probeMs }, (up, message) => {
+      this.metrics.dependencyUp(dependency, up);
+      if (up) this.logger.log(message);
+      else this.logger.warn(message);
+    });
+    this.metrics.dependencyUp(dependency, true);
+    this.breakers.set(dependency, breaker);
+    return breaker;
+  }
+
+  /** The dependencies a model's batches need (SENDER_MODE decides), each asked whether a batch may go now. */
+  allowsClaiming(model: string): boolean {
+    return this.dependenciesOf(model).every((dependency) => this.get(dependency).allows());
+  }
+
+  dependenciesOf(model: string): string[] {
+    if (this.config.sender.mode === 'remote') return [REMOTE_DEPENDENCY];
+    return [RECEIVER_DEPENDENCY, embeddingDependency(model)];
+  }
+
+  /** The open ones, for readiness. */
+  open(): CircuitBreaker[] {
+    return [...this.breakers.values()].filter((breaker) => !breaker.up);
+  }
+}
