@@ -3,6 +3,7 @@ import { ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/sw
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator';
 import { DatabaseHealthIndicator } from './database.health';
+import { DependenciesHealthIndicator } from './dependencies.health';
 import { EmbeddingHealthIndicator } from './embedding.health';
 import { ReceiverHealthIndicator } from './receiver.health';
 
@@ -15,6 +16,7 @@ export class HealthController {
     private readonly database: DatabaseHealthIndicator,
     private readonly embedding: EmbeddingHealthIndicator,
     private readonly receiver: ReceiverHealthIndicator,
+    private readonly dependencies: DependenciesHealthIndicator,
   ) {}
 
   @Get('live')
@@ -26,13 +28,18 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable' })
+  @ApiOperation({
+    summary:
+      'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable, no ' +
+      'dependency of the sender paused by its circuit breaker',
+  })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body names the failing check' })
   ready() {
     return this.health.check([
       () => this.database.check(),
       () => this.embedding.check(),
       () => this.receiver.check(),
+      () => this.dependencies.check(),
     ]);
   }
 }
