@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { retryOnConflict } from '../database/retry-conflicts';
 import { TASK_GATE_SHARED_SQL } from '../database/task-gate';
+import { Slots } from '../common/slots';
 
 /** One claimed link with what embedding it needs. */
 export interface ClaimedChunk {
@@ -130,8 +131,16 @@ const FINISHED_NOW = `
 @Injectable()
 export class SenderRepository {
   private readonly finished = new Map<number, FinishedTask>();
+  /**
+   * Deliveries holding a pooled connection across their HTTP call: at most half the pool, so the connections that
+   * storing (the in-process receiver), settling and claiming need are never all held by gates waiting on them.
+   */
+  private readonly gates: Slots;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    const poolSize = (dataSource.options as { extra?: { max?: number } }).extra?.max ?? 10;
+    this.gates = new Slots(Math.max(1, Math.floor(poolSize / 2)));
+  }
 
   /**
    * Up to `batchSize` pending links of the next level's tasks, spread round-robin across them; the same statement
@@ -239,14 +248,17 @@ export class SenderRepository {
    * Runs `deliver` only while the task exists and is not cancelled, holding its delivery gate (see task-gate.ts) until
    * `deliver` ends, so a cancel or delete that answered is never followed by a delivery of the task. Undefined when
    * the task is cancelled or gone. Holds one pooled connection, idle in its transaction, for the delivery's length
-   * (at most SENDER_CONCURRENCY at once, each bounded by the receiver's or the remote's timeout and retries).
+   * (SENDER_CONCURRENCY per model, at most half of DATABASE_POOL_SIZE at once; each bounded by the receiver's or the
+   * remote's timeout and retries).
    */
   async whileOpen<T>(taskId: number, deliver: () => Promise<T>): Promise<T | undefined> {
-    return this.dataSource.transaction(async (manager) => {
-      await manager.query(TASK_GATE_SHARED_SQL, [taskId]);
-      const open = await manager.query(`SELECT 1 FROM mgmt.task WHERE id = $1 AND status <> 'cancelled'`, [taskId]);
-      return open.length > 0 ? deliver() : undefined;
-    });
+    return this.gates.run(() =>
+      this.dataSource.transaction(async (manager) => {
+        await manager.query(TASK_GATE_SHARED_SQL, [taskId]);
+        const open = await manager.query(`SELECT 1 FROM mgmt.task WHERE id = $1 AND status <> 'cancelled'`, [taskId]);
+        return open.length > 0 ? deliver() : undefined;
+      }),
+    );
   }
 
   async cancelledTasks(taskIds: number[]): Promise<Set<number>> {
