@@ -89,9 +89,14 @@ export class BatchRunner {
     });
   }
 
+  /**
+   * The backoff exponent of work a dependency put back: its failures in a row, at most SENDER_BREAKER_FAILURES (once
+   * the breaker is open its probe paces the retries, and work must be due again when the dependency comes back).
+   */
   private failuresInARow(outcome: BatchOutcome): number {
     const failing = [...outcome.dependencies].filter(([, { up }]) => !up);
-    return Math.max(1, ...failing.map(([dependency]) => this.breakers.get(dependency).failures));
+    const failures = Math.max(1, ...failing.map(([dependency]) => this.breakers.get(dependency).failures));
+    return Math.min(failures, this.config.sender.breakerFailures);
   }
 
   /** The outcome in numbers; a counted retry on a link's last attempt fails it (as retryLater's SQL does). */
