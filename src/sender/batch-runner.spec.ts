@@ -114,4 +114,17 @@ describe('BatchRunner metrics', () => {
     expect(breakers.get('embedding:m').failures).toBe(1);
     expect((await counter('chunks_failed_total', { model: 'm', reason: 'attempts_exhausted' })) ?? 0).toBe(0);
   });
+
+  it('backs off transient retries by the dependency’s failures in a row, no further than the breaker threshold', async () => {
+    const items = [link(1)];
+    for (let n = 0; n < 12; n++) {
+      await runner.run({ model: 'm', items }, `b${n}`, async (outcome) =>
+        outcome.unavailable('receiver', items, 'down', 'transient'),
+      );
+    }
+    // retryBaseMs 10, breakerFailures 2: at most 10 × 2^(2 − 1), however long the outage.
+    const delays = (repository.retryLater as jest.Mock).mock.calls.map((call) => call[3]);
+    expect(delays).toHaveLength(12);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(20);
+  });
 });
