@@ -58,6 +58,8 @@ export class HttpReceiverClient extends ReceiverClient {
       if (outcome.ok) return;
       if (!this.worthRetrying(outcome.error, batch) || attempt >= this.options.maxRetries) throw outcome.error;
       const wait = outcome.retryAfterMs ?? backoffMs(attempt, this.options.retryBaseMs ?? 200);
+      // A long Retry-After is not waited out here (a cancel waits for this delivery): the batch goes back instead.
+      if (wait > this.options.timeoutMs) throw outcome.error;
       this.logger.warn(`receiver: ${outcome.error.message}; retry ${attempt + 1} in ${wait} ms`);
       await sleep(wait);
     }
