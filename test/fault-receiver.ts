@@ -68,8 +68,9 @@ export class FaultReceiver {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     const delivery = JSON.parse(body) as Partial<FaultDelivery>;
-    // A readiness probe posts an empty body: judged like the built-in receiver would (400).
-    if (!Array.isArray(delivery.items)) return void res.writeHead(400).end('{"message":"items must be an array"}');
+    // A readiness probe posts an empty body: judged like the built-in receiver would (400), unless the receiver is
+    // unavailable or hangs as a whole right now.
+    if (!Array.isArray(delivery.items)) return this.probe(res);
     const fault = this.fault(delivery as FaultDelivery);
     const arrival: Arrival = {
       taskId: delivery.task_id!,
@@ -94,6 +95,13 @@ export class FaultReceiver {
       case 'wrong-stored':
         return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"stored":0}');
     }
+  }
+
+  private probe(res: ServerResponse): void {
+    const fault = this.fault({ task_id: 0, items: [] });
+    if (fault === 'hang') return;
+    if (fault === 'unavailable') return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
+    res.writeHead(400).end('{"message":"items must be an array"}');
   }
 
   private async store(body: string, res: ServerResponse, arrival: Arrival): Promise<void> {

@@ -119,6 +119,19 @@ describe('Reliability of delivery (e2e)', () => {
     await expectNoCountDrift(receiver.forwardTo);
   });
 
+  it('the receiver’s breaker closes by its readiness probe once the receiver is back, even with no work left to try', async () => {
+    receiver.fault = () => 'unavailable';
+    const id = await createTask(8, 'probe-only');
+    await waitFor(async () => ((await receiverUp()) === 0 ? true : undefined));
+    // The only work is cancelled: no trial batch can close the breaker now.
+    await t.http().post(`/tasks/${id}/cancel`).expect(200);
+    receiver.fault = () => 'store';
+    await waitFor(async () => ((await receiverUp()) === 1 ? true : undefined));
+    await t.http().get('/health/ready').expect(200);
+    expect(lines(log, 'receiver available again: resuming claims')).toHaveLength(1);
+    expect(receiver.arrivals.filter((arrival) => arrival.taskId === id && arrival.fault === 'store')).toEqual([]);
+  });
+
   it('a chunk the receiver always fails (500) ends failed alone with the receiver’s message; the 255 others are stored', async () => {
     const bad = sha256('one-bad 100');
     receiver.errorMessage = 'disk says no to this vector';
