@@ -49,6 +49,8 @@ export interface ReceiverBehaviour {
   rejectChunk?: number;
   /** The same, for the chunk whose text has this sha-256 (known before the chunk exists). */
   rejectContentHash?: string;
+  /** Answer 500 to any batch holding the chunk whose text has this sha-256 (a chunk that breaks the receiver). */
+  breakOnContentHash?: string;
 }
 
 /**
@@ -111,6 +113,9 @@ export class TestReceiver {
       (item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash,
     );
     if (index >= 0) return void res.writeHead(422).end(JSON.stringify({ message: `items[${index}]: not wanted here` }));
+    if (delivery.items.some((item) => item.content_hash === this.behaviour.breakOnContentHash)) {
+      return void res.writeHead(500).end('cannot store this one');
+    }
     const stored = await fetch(`${this.forwardTo}/receiver/embeddings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
