@@ -105,13 +105,10 @@ export class TestReceiver {
     this.arrivals.push(Date.now());
     if (this.behaviour.delayMs) await sleep(this.behaviour.delayMs);
     if (gone) return;
-    if (this.requests <= (this.behaviour.failFirst ?? 0))
-      return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
+    if (this.requests <= (this.behaviour.failFirst ?? 0)) return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
     const delivery = JSON.parse(body) as Delivery;
     const { rejectChunk, rejectContentHash } = this.behaviour;
-    const index = delivery.items.findIndex(
-      (item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash,
-    );
+    const index = delivery.items.findIndex((item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash);
     if (index >= 0) return void res.writeHead(422).end(JSON.stringify({ message: `items[${index}]: not wanted here` }));
     if (delivery.items.some((item) => item.content_hash === this.behaviour.breakOnContentHash)) {
       return void res.writeHead(500).end('cannot store this one');

@@ -36,8 +36,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     // One message per variable, quoting what was given rather than what the conversion made of it.
     const messages = errors.map(
-      (error) =>
-        `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
+      (error) => `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
     );
     throw new InvalidConfigError(`Invalid environment variables: ${messages.join('; ')}`);
   }

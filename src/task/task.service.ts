@@ -78,11 +78,7 @@ export class TaskService {
     const items = rows.slice(0, query.limit);
     const next =
       rows.length > query.limit
-        ? pageLink(`/tasks/${id}/chunks`, {
-            status: query.status,
-            limit: query.limit,
-            after: items[items.length - 1].id,
-          })
+        ? pageLink(`/tasks/${id}/chunks`, { status: query.status, limit: query.limit, after: items[items.length - 1].id })
         : null;
     const total = query.status ? task.progress[STATUS_COUNTS[query.status]] : task.progress.total;
     return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
@@ -91,11 +87,7 @@ export class TaskService {
   /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
   async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
     const task = await this.get(id);
-    return this.repository.exportLines(id, {
-      model: query.model ?? task.model,
-      text: query.text,
-      metadata: query.metadata,
-    });
+    return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
