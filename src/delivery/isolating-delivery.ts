@@ -85,17 +85,15 @@ export class IsolatingDelivery {
     const bad = items.filter((item) => named.has(item.chunkId));
     const { refused } = isolation.report;
     if (bad.length > 0) {
-      bad.forEach(({ chunkId }) =>
-        refused.push({ chunkId, error: `receiver refused: ${named.get(chunkId)}`, by: 'receiver' }),
-      );
-      return this.deliverPart(
-        isolation,
-        items.filter((item) => !named.has(item.chunkId)),
-        0,
-      );
+      for (const { chunkId } of bad) {
+        refused.push({ chunkId, error: `receiver refused: ${named.get(chunkId)}`, by: 'receiver' });
+      }
+      const rest = items.filter((item) => !named.has(item.chunkId));
+      return this.deliverPart(isolation, rest, 0);
     }
-    if (items.length === 1)
+    if (items.length === 1) {
       return void refused.push({ chunkId: items[0].chunkId, error: error.message, by: 'receiver' });
+    }
     for (const half of halves(items)) await this.deliverPart(isolation, half, 0);
   }
 
