@@ -49,6 +49,8 @@ export interface ReceiverBehaviour {
   rejectChunk?: number;
   /** The same, for the chunk whose text has this sha-256 (known before the chunk exists). */
   rejectContentHash?: string;
+  /** Answer 500 to any batch holding the chunk whose text has this sha-256 (a chunk that breaks the receiver). */
+  breakOnContentHash?: string;
 }
 
 /**
@@ -93,6 +95,10 @@ export class TestReceiver {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return void res.writeHead(200).end('ok');
     const body = await readBody(req);
+    // A readiness probe posts an empty body: judged as the built-in receiver would (400), and not counted.
+    if (!Array.isArray((JSON.parse(body) as Partial<Delivery>).items)) {
+      return void res.writeHead(400).end('{"message":"items must be an array"}');
+    }
     let gone = false;
     res.on('close', () => (gone = !res.writableFinished));
     this.requests++;
@@ -104,6 +110,9 @@ export class TestReceiver {
     const { rejectChunk, rejectContentHash } = this.behaviour;
     const index = delivery.items.findIndex((item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash);
     if (index >= 0) return void res.writeHead(422).end(JSON.stringify({ message: `items[${index}]: not wanted here` }));
+    if (delivery.items.some((item) => item.content_hash === this.behaviour.breakOnContentHash)) {
+      return void res.writeHead(500).end('cannot store this one');
+    }
     const stored = await fetch(`${this.forwardTo}/receiver/embeddings`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

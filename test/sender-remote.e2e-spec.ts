@@ -158,6 +158,18 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
       expect((await storedRows([ok.id, long.id, edited.id, refused.id])).map((row) => row.chunk_id)).toEqual([ok.id]);
     });
 
+    it('answers a chunk the receiver fails alone (500, its batch mates stored) as failed, with the receiver’s message', async () => {
+      const sent = await chunks(['fine one', 'breaks the receiver', 'fine two', 'fine three']);
+      receiver.behaviour = { breakOnContentHash: sha256('breaks the receiver') };
+      const res = await deliver({ chunks: sent }).expect(200);
+      expect(res.body.items.map((item: { id: number; status: string }) => [item.id, item.status])).toEqual(
+        sent.map(({ id }, i) => [id, i === 1 ? 'failed' : 'delivered']),
+      );
+      expect(res.body.items[1].error).toBe('receiver answered 500: cannot store this one');
+      const stored = (await storedRows(sent.map((c) => c.id))).map((row) => row.chunk_id).sort((a, b) => a - b);
+      expect(stored).toEqual([sent[0].id, sent[2].id, sent[3].id].sort((a, b) => a - b));
+    });
+
     it('answers 503 when the delivery may succeed later, and delivers when asked again', async () => {
       const sent = await chunks(['busy one', 'busy two']);
       receiver.behaviour = { failFirst: receiver.requests + 1 };
@@ -330,7 +342,10 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
       receiver.behaviour = {};
       gate.up = true;
       expect(await finished(taskId)).toMatchObject({ status: 'completed', progress: { done: 200, failed: 0 } });
-      expect((await linkRows(taskId)).map((row) => row.n)).toEqual(Array(200).fill(1));
+      const rows = await linkRows(taskId);
+      expect(rows.map((row) => row.n)).toEqual(Array(200).fill(1));
+      // The node's outage was no failure of the chunks: the batches it dropped used no attempt.
+      expect(rows.every((row) => row.attempts === 1)).toBe(true);
     });
   });
 });

@@ -6,6 +6,7 @@ import { TeiEmbeddingProvider } from '../src/embedding/providers/tei/tei-embeddi
 import { startTestApp, TestApp } from './app';
 import { FakeTei } from './fake-tei';
 import { TestReceiver } from './processes';
+import { Scrape } from './metrics';
 import { waitFor } from './wait';
 
 const MODEL = 'test/tiny';
@@ -61,6 +62,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
       SENDER_POLL_INTERVAL_MS: '100',
       SENDER_RETRY_BASE_MS: '20',
       SENDER_MAX_ATTEMPTS: '10',
+      SENDER_BREAKER_PROBE_MS: '200',
       RECEIVER_URL: receiver.url,
     });
     receiver.forwardTo = await t.listen();
@@ -176,7 +178,25 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
     expect(task.status).toBe('completed');
     await expectStoredOnce(links);
     expect(tei.faults.unavailable).toBe(0);
-    expect(links.some((link) => link.attempts > 1)).toBe(true);
+    // The batches that went back used none of their chunks' attempts: TEI's outage is not the chunks' failure.
+    expect(links.every((link) => link.attempts === 1)).toBe(true);
+  });
+
+  it('a TEI that stays down opens the model’s breaker (metric, readiness), uses no attempt, and the breaker closes once TEI is back', async () => {
+    tei.faults = { unavailable: 1_000_000, retryAfter: '0' };
+    const running = runTask(40);
+    const dependency = `embedding:${MODEL}`;
+    const up = async () =>
+      new Scrape((await t.http().get('/metrics')).text).value('embedding_tasks_dependency_up', { dependency });
+    await waitFor(async () => ((await up()) === 0 ? true : undefined));
+    const notReady = await t.http().get('/health/ready').expect(503);
+    expect(notReady.body.error.dependencies).toMatchObject({ status: 'down', [dependency]: 'down' });
+    tei.faults = {};
+    const { task, links } = await running;
+    expect(task.status).toBe('completed');
+    expect(links.every((link) => link.attempts === 1)).toBe(true);
+    await expectStoredOnce(links);
+    expect(await up()).toBe(1);
   });
 
   it('retries requests that run past TEI_TIMEOUT_MS', async () => {

@@ -164,6 +164,10 @@ export class AppConfig {
     retryBaseMs: number;
     shutdownGraceMs: number;
     reuseEmbeddings: boolean;
+    /** Consecutive transient failures of a dependency that pause claims for it (its circuit breaker opens). */
+    breakerFailures: number;
+    /** While a breaker is open, one trial batch this often. */
+    breakerProbeMs: number;
     workerId: string;
   };
   receiver: {

@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AppConfig, ModelSourceConfig } from './app-config';
 import { EnvDto } from './env.dto';
 import { InvalidModelsFileError, readModelsFile } from './models-file';
+import { receiverBaseUrl } from '../common/receiver-url';
 
 export class InvalidConfigError extends Error {}
 
@@ -161,11 +162,14 @@ function toAppConfig(env: EnvDto): AppConfig {
       retryBaseMs: env.SENDER_RETRY_BASE_MS,
       shutdownGraceMs: env.SENDER_SHUTDOWN_GRACE_MS,
       reuseEmbeddings: env.SENDER_REUSE_EMBEDDINGS,
+      breakerFailures: env.SENDER_BREAKER_FAILURES,
+      breakerProbeMs: env.SENDER_BREAKER_PROBE_MS,
       workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
     },
     receiver: {
       enabled: env.RECEIVER_ENABLED,
-      url: env.RECEIVER_URL,
+      // The base URL or the full endpoint: delivery and readiness add the path themselves.
+      url: env.RECEIVER_URL ? receiverBaseUrl(env.RECEIVER_URL) : undefined,
       apiKey: env.RECEIVER_API_KEY,
       timeoutMs: env.RECEIVER_TIMEOUT_MS,
       maxRetries: env.RECEIVER_MAX_RETRIES,

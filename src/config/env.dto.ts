@@ -221,6 +221,12 @@ export class EnvDto {
   @Bool('SENDER_REUSE_EMBEDDINGS')
   SENDER_REUSE_EMBEDDINGS: boolean;
 
+  @IntRange('SENDER_BREAKER_FAILURES', 1, 1000)
+  SENDER_BREAKER_FAILURES: number;
+
+  @IntRange('SENDER_BREAKER_PROBE_MS', 10)
+  SENDER_BREAKER_PROBE_MS: number;
+
   @OptionalString()
   WORKER_ID?: string;
 

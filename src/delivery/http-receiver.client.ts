@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { backoffMs, isTransientStatus, retryAfterMs, sleep } from '../common/backoff';
+import { backoffMs, retryAfterMs, sleep } from '../common/backoff';
 import { encodeFloat32Base64 } from '../common/float32-base64';
 import { messageOf } from '../common/message-of';
+import { receiverEndpoint } from '../common/receiver-url';
 import {
   DeliveryBatch,
   DeliveryError,
@@ -14,6 +15,7 @@ import {
 import { withoutBody } from '../logging/safe-error';
 
 export interface HttpReceiverOptions {
+  /** The receiver's base URL (RECEIVER_URL, normalised at config load): the endpoint is its /receiver/embeddings. */
   url: string;
   apiKey?: string;
   timeoutMs: number;
@@ -23,49 +25,88 @@ export interface HttpReceiverOptions {
   onError?: (status: number | 'network' | 'timeout') => void;
 }
 
-/** POSTs batches to RECEIVER_URL + /receiver/embeddings, retrying what may succeed later. */
+/** One POST's outcome: stored, or a DeliveryError with, for a transient one, how long the receiver asked to wait. */
+type PostOutcome = { ok: true } | { ok: false; error: DeliveryError; retryAfterMs?: number };
+
+/**
+ * Statuses that say the whole receiver (or what stands before it) is unavailable, never one item: retried here, not
+ * split. Any other 5xx may be one bad item, so IsolatingDelivery splits the batch (DeliveryErrorCode.Failed).
+ */
+const UNAVAILABLE = new Set([408, 429, 502, 503, 504]);
+
+/** How much of a receiver's error body goes into messages (and so into a chunk's last_error). */
+const MESSAGE_CHARS = 500;
+
+/**
+ * POSTs batches to RECEIVER_URL + /receiver/embeddings. A batch counts as stored only when the whole answer was read
+ * and, when it says `{stored: n}` (the built-in receiver does), n is the number sent. Unavailability is retried here
+ * with backoff; a 5xx that may be one item's is retried here only for a lone item (a larger batch is split instead).
+ */
 export class HttpReceiverClient extends ReceiverClient {
   private readonly logger = new Logger('ReceiverClient');
+  private readonly endpoint: string;
 
   constructor(private readonly options: HttpReceiverOptions) {
     super();
+    this.endpoint = receiverEndpoint(options.url);
   }
 
   async deliver(batch: DeliveryBatch): Promise<void> {
     const body = JSON.stringify(toReceiverBody(batch, encodeFloat32Base64));
     const key = idempotencyKey(batch);
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.post(body, key);
+      const outcome = await this.post(body, key, batch.items.length);
       if (outcome.ok) return;
-      if (!outcome.retry) throw outcome.error;
-      if (attempt >= this.options.maxRetries) throw retryLater(outcome.error.message);
+      if (!this.worthRetrying(outcome.error, batch) || attempt >= this.options.maxRetries) throw outcome.error;
       const wait = outcome.retryAfterMs ?? backoffMs(attempt, this.options.retryBaseMs ?? 200);
+      // A long Retry-After is not waited out here (a cancel waits for this delivery): the batch goes back instead.
+      if (wait > this.options.timeoutMs) throw outcome.error;
       this.logger.warn(`receiver: ${withoutBody(outcome.error.message)}; retry ${attempt + 1} in ${wait} ms`);
       await sleep(wait);
     }
   }
 
+  /**
+   * Readiness asks what delivery calls: a POST of an empty body to the endpoint. Any answer that shows the endpoint
+   * is there and takes our key (2xx, 400, 422: the body was judged) is up; 404/405 (a wrong RECEIVER_URL), 401/403
+   * (a wrong key), 5xx and network failures are down.
+   */
   async checkReachable(signal?: AbortSignal): Promise<void> {
-    // Any HTTP answer means the receiver is reachable; only a network failure is not.
-    await fetch(this.options.url, { method: 'GET', signal, headers: this.headers() });
+    const response = await fetch(this.endpoint, {
+      method: 'POST',
+      body: '{}',
+      headers: { ...this.headers(), 'content-type': 'application/json' },
+      signal,
+    });
+    await response.body?.cancel();
+    if (response.ok || response.status === 400 || response.status === 422) return;
+    throw new Error(`POST ${this.endpoint} answered ${response.status}`);
   }
 
-  private async post(body: string, key: string) {
+  private worthRetrying(error: DeliveryError, batch: DeliveryBatch): boolean {
+    if (error.code === DeliveryErrorCode.RetryLater) return true;
+    return error.code === DeliveryErrorCode.Failed && batch.items.length === 1;
+  }
+
+  private async post(body: string, key: string, sent: number): Promise<PostOutcome> {
+    let response: Response;
+    let text: string;
     try {
-      const response = await fetch(new URL('receiver/embeddings', withSlash(this.options.url)), {
+      response = await fetch(this.endpoint, {
         method: 'POST',
         body,
         headers: { ...this.headers(), 'content-type': 'application/json', 'idempotency-key': key },
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      if (response.ok) return { ok: true as const };
-      this.options.onError?.(response.status);
-      return { ok: false as const, ...(await classify(response)) };
+      // Read to the end inside the timeout: a body cut off or stalled is not an acknowledgement.
+      text = await response.text();
     } catch (error) {
       this.options.onError?.(isTimeout(error) ? 'timeout' : 'network');
-      const message = `receiver unreachable: ${messageOf(error)}`;
-      return { ok: false as const, retry: true, error: retryLater(message), retryAfterMs: undefined };
+      return { ok: false, error: retryLater(`receiver unreachable: ${messageOf(error)}`) };
     }
+    if (response.ok) return acknowledged(response, text, sent);
+    this.options.onError?.(response.status);
+    return classify(response, text);
   }
 
   private headers(): Record<string, string> {
@@ -73,13 +114,27 @@ export class HttpReceiverClient extends ReceiverClient {
   }
 }
 
-async function classify(response: Response) {
-  const text = await response.text().catch(() => '');
-  const message = `receiver answered ${response.status}: ${text.slice(0, 500)}`;
-  const retry = isTransientStatus(response.status);
-  if (retry) return { retry, error: retryLater(message), retryAfterMs: retryAfterMs(response) };
-  const error = new DeliveryError(DeliveryErrorCode.Refused, message, rejectedItems(text));
-  return { retry, error, retryAfterMs: undefined };
+/** A 2xx counts when its body, if JSON, parses, and its `stored` (when present) is the number sent. */
+function acknowledged(response: Response, text: string, sent: number): PostOutcome {
+  const json = (response.headers.get('content-type') ?? '').includes('json');
+  if (!json) return { ok: true };
+  let stored: unknown;
+  try {
+    stored = (JSON.parse(text) as { stored?: unknown } | null)?.stored;
+  } catch {
+    return { ok: false, error: retryLater(`receiver answered ${response.status} with a broken JSON body`) };
+  }
+  if (stored === undefined || stored === sent) return { ok: true };
+  return { ok: false, error: retryLater(`receiver answered stored: ${String(stored).slice(0, 20)} for ${sent} sent`) };
+}
+
+function classify(response: Response, text: string): PostOutcome {
+  const message = `receiver answered ${response.status}: ${text.slice(0, MESSAGE_CHARS)}`;
+  if (UNAVAILABLE.has(response.status)) {
+    return { ok: false, error: retryLater(message), retryAfterMs: retryAfterMs(response) };
+  }
+  if (response.status >= 500) return { ok: false, error: new DeliveryError(DeliveryErrorCode.Failed, message) };
+  return { ok: false, error: new DeliveryError(DeliveryErrorCode.Refused, message, rejectedItems(text)) };
 }
 
 /** The built-in receiver's 422 names each bad item; other receivers may not, and the sender then splits. */
@@ -102,5 +157,3 @@ const retryLater = (message: string) => new DeliveryError(DeliveryErrorCode.Retr
 
 /** AbortSignal.timeout aborts fetch with a TimeoutError. */
 const isTimeout = (error: unknown) => error instanceof Error && error.name === 'TimeoutError';
-
-const withSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);

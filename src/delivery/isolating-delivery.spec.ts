@@ -7,7 +7,7 @@ class PickyReceiver extends ReceiverClient {
   calls = 0;
 
   constructor(
-    private readonly refuse: (chunkId: number) => 'bad' | 'busy' | undefined,
+    private readonly refuse: (chunkId: number) => 'bad' | 'busy' | 'broken' | undefined,
     private readonly name: boolean,
   ) {
     super();
@@ -20,6 +20,9 @@ class PickyReceiver extends ReceiverClient {
     if (bad.length > 0) {
       const items = this.name ? bad.map((chunkId) => ({ chunkId, message: `chunk ${chunkId} is bad` })) : [];
       throw new DeliveryError(DeliveryErrorCode.Refused, 'receiver answered 422: something is bad', items);
+    }
+    if (ids.some((id) => this.refuse(id) === 'broken')) {
+      throw new DeliveryError(DeliveryErrorCode.Failed, 'receiver answered 500: cannot store');
     }
     if (ids.some((id) => this.refuse(id) === 'busy')) {
       throw new DeliveryError(DeliveryErrorCode.RetryLater, 'receiver answered 503: busy');
@@ -69,7 +72,39 @@ describe('IsolatingDelivery', () => {
     const receiver = new PickyReceiver((id) => (id === 2 ? 'bad' : id >= 5 ? 'busy' : undefined), true);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(6)));
     expect(report.refused).toEqual([{ chunkId: 2, error: 'receiver refused: chunk 2 is bad', by: 'receiver' }]);
-    expect(report.retry).toEqual([{ chunkIds: [1, 3, 4, 5, 6], error: 'receiver answered 503: busy' }]);
+    expect(report.retry).toEqual([{ chunkIds: [1, 3, 4, 5, 6], error: 'receiver answered 503: busy', chunk: false }]);
     expect(report.delivered).toEqual([]);
+  });
+
+  it('halves a batch that gets a 500 until the failing chunk is alone: it alone is retried, as its own failure', async () => {
+    const receiver = new PickyReceiver((id) => (id === 77 ? 'broken' : undefined), false);
+    const report = await new IsolatingDelivery(receiver).deliver(batch(ids(256)));
+    expect(report.retry).toEqual([{ chunkIds: [77], error: 'receiver answered 500: cannot store', chunk: true }]);
+    expect(report.refused).toEqual([]);
+    expect(receiver.stored.sort((a, b) => a - b)).toEqual(ids(256).filter((id) => id !== 77));
+    expect(receiver.calls).toBeLessThanOrEqual(1 + 2 * Math.log2(256));
+  });
+
+  it('finds two failing chunks in different halves', async () => {
+    const receiver = new PickyReceiver((id) => (id === 3 || id === 200 ? 'broken' : undefined), false);
+    const report = await new IsolatingDelivery(receiver).deliver(batch(ids(256)));
+    expect(report.retry.flatMap((retry) => retry.chunkIds).sort((a, b) => a - b)).toEqual([3, 200]);
+    expect(report.retry.every((retry) => retry.chunk)).toBe(true);
+    expect(receiver.stored).toHaveLength(254);
+  });
+
+  it('takes a receiver that fails every part as down: all go back as transient, after a bounded number of calls', async () => {
+    const receiver = new PickyReceiver(() => 'broken', false);
+    const report = await new IsolatingDelivery(receiver).deliver(batch(ids(256)));
+    expect(report.retry.every((retry) => !retry.chunk)).toBe(true);
+    expect(report.retry.flatMap((retry) => retry.chunkIds).sort((a, b) => a - b)).toEqual(ids(256));
+    expect(report.delivered).toEqual([]);
+    expect(receiver.calls).toBe(1 + 2 + 4 + 8);
+  });
+
+  it('counts a 500 for a batch of one chunk as that chunk’s failure (nothing else can tell)', async () => {
+    const receiver = new PickyReceiver(() => 'broken', false);
+    const report = await new IsolatingDelivery(receiver).deliver(batch([5]));
+    expect(report.retry).toEqual([{ chunkIds: [5], error: 'receiver answered 500: cannot store', chunk: true }]);
   });
 });

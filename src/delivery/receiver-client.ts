@@ -33,8 +33,16 @@ export interface RejectedDelivery {
 export enum DeliveryErrorCode {
   /** The receiver refused the batch for good (a 4xx): `items` names the bad ones when the receiver said. */
   Refused = 'REFUSED',
-  /** Worth trying again later: network errors, timeouts, 5xx, 408, 429 after the client's own retries. */
+  /**
+   * Worth trying again later, and no item's fault: network errors, timeouts, 502/503/504, 408, 429, a broken answer
+   * (cut off, bad JSON, a wrong `stored` count), after the client's own retries.
+   */
   RetryLater = 'RETRY_LATER',
+  /**
+   * The receiver failed on this batch (another 5xx, such as 500): one bad item or the whole receiver.
+   * IsolatingDelivery splits the batch to tell which.
+   */
+  Failed = 'FAILED',
 }
 
 /** Why a delivery failed; IsolatingDelivery decides by the code what to try next. */

@@ -6,6 +6,7 @@ import { presentsApiKey } from '../auth/api-key.guard';
 import { Public } from '../auth/public.decorator';
 import { AppConfig } from '../config/app-config';
 import { DatabaseHealthIndicator } from './database.health';
+import { DependenciesHealthIndicator } from './dependencies.health';
 import { EmbeddingHealthIndicator } from './embedding.health';
 import { statusesOnly } from './readiness-summary';
 import { ReceiverHealthIndicator } from './receiver.health';
@@ -20,6 +21,7 @@ export class HealthController {
     private readonly embedding: EmbeddingHealthIndicator,
     private readonly receiver: ReceiverHealthIndicator,
     private readonly config: AppConfig,
+    private readonly dependencies: DependenciesHealthIndicator,
   ) {}
 
   @Get('live')
@@ -31,13 +33,18 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable' })
+  @ApiOperation({
+    summary:
+      'Ready to serve: database reachable and migrated, every model loaded and warmed up, receiver reachable, no ' +
+      'dependency of the sender paused by its circuit breaker',
+  })
   @ApiServiceUnavailableResponse({ description: 'Not ready; the body names the failing check' })
   async ready(@Req() request: Request): Promise<HealthCheckResult> {
     const checks = this.health.check([
       () => this.database.check(),
       () => this.embedding.check(),
       () => this.receiver.check(),
+      () => this.dependencies.check(),
     ]);
     if (presentsApiKey(request, this.config.http.apiKey)) return checks;
     // Without the key (when one is set): the same status codes, each check's status alone.

@@ -5,11 +5,12 @@ import { EmbeddingModule } from '../embedding/embedding.module';
 import { EmbeddingHealthIndicator } from './embedding.health';
 import { ReceiverHealthIndicator } from './receiver.health';
 import { DatabaseHealthIndicator } from './database.health';
+import { DependenciesHealthIndicator } from './dependencies.health';
 import { HealthController } from './health.controller';
 
 @Module({
   imports: [TerminusModule, EmbeddingModule, DeliveryModule],
   controllers: [HealthController],
-  providers: [DatabaseHealthIndicator, EmbeddingHealthIndicator, ReceiverHealthIndicator],
+  providers: [DatabaseHealthIndicator, EmbeddingHealthIndicator, ReceiverHealthIndicator, DependenciesHealthIndicator],
 })
 export class HealthModule {}

@@ -94,6 +94,14 @@ export class MetricsService {
     'Failed requests to OpenAI-compatible remotes, 429s included',
     ['model', 'status'],
   );
+  private readonly dependencyUpGauge = new Gauge({
+    name: `${METRICS_PREFIX}dependency_up`,
+    help:
+      'Whether the sender takes a dependency (receiver, embedding:<model>, remote) as up: 0 while its circuit ' +
+      'breaker is open and claims for it are paused',
+    labelNames: ['dependency'],
+    registers: [this.registry],
+  });
   private readonly httpRequests = this.counter('http_requests_total', 'HTTP requests answered', HTTP_LABELS);
   private readonly httpDuration = this.histogram(
     'http_request_duration_seconds',
@@ -155,6 +163,10 @@ export class MetricsService {
 
   leasesReclaimed(count: number): void {
     add(this.reclaimed, {}, count);
+  }
+
+  dependencyUp(dependency: string, up: boolean): void {
+    this.dependencyUpGauge.set({ dependency }, up ? 1 : 0);
   }
 
   receiverError(status: ErrorStatus): void {

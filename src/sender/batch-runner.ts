@@ -2,6 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { backoffMs } from '../common/backoff';
 import { messageOf } from '../common/message-of';
 import { AppConfig, pricePerMillionTokens } from '../config/app-config';
+import { DependencyBreakers, embeddingDependency } from '../delivery/dependency-breakers';
+import { EmbeddingError, EmbeddingErrorCode } from '../embedding/embedding.errors';
 import { BatchCounts, FailureReason, MetricsService, RetryReason, TokenKind } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
@@ -20,6 +22,7 @@ export class BatchRunner {
     private readonly repository: SenderRepository,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly breakers: DependencyBreakers,
   ) {}
 
   async run(batch: ClaimedBatch, batchId: string, work: (outcome: BatchOutcome) => Promise<void>): Promise<void> {
@@ -28,10 +31,14 @@ export class BatchRunner {
     try {
       await work(outcome);
     } catch (error) {
-      outcome.retryLater(stillOpen(batch.items, outcome), `batch ${batchId}: ${messageOf(error)}`, 'error');
+      const open = stillOpen(batch.items, outcome);
+      const message = `batch ${batchId}: ${messageOf(error)}`;
+      if (isBackendUnavailable(error)) outcome.unavailable(embeddingDependency(batch.model), open, message, 'error');
+      else outcome.retryLater(open, message, 'error');
     } finally {
       stopRenewing();
     }
+    this.tellBreakers(outcome);
     this.metrics.batchSettled(batch.model, this.counts(outcome, batch.model));
     const endSettle = this.metrics.startStage('settle');
     await this.settle(outcome, batch.model).finally(endSettle);
@@ -65,28 +72,42 @@ export class BatchRunner {
     const pricePerMillion = pricePerMillionTokens(this.config, model);
     await this.repository.markDone(owner, outcome.done, byLink.size > 0 ? { byLink, pricePerMillion } : undefined);
     await this.repository.markFailed(owner, outcome.failed);
-    for (const { items, error, delayMs } of outcome.retry) {
-      const attempt = Math.min(...items.map((item) => item.attempts));
+    for (const { items, error, delayMs, counted } of outcome.retry) {
+      // Transient: the attempts do not grow, so the backoff follows the dependency's failures in a row instead.
+      const attempt = counted ? Math.min(...items.map((item) => item.attempts)) : this.failuresInARow(outcome);
       const links = items.map((item) => item.linkId);
-      await this.repository.retryLater(
-        owner,
-        links,
-        error,
-        delayMs ?? backoffMs(attempt - 1, retryBaseMs),
-        maxAttempts,
-      );
+      const delay = delayMs ?? backoffMs(Math.max(0, attempt - 1), retryBaseMs);
+      await this.repository.retryLater(owner, links, error, delay, maxAttempts, counted);
     }
     if (outcome.released.length > 0) await this.repository.release(owner, outcome.released);
   }
 
-  /** The outcome in numbers; a retry on a link's last attempt fails it (as retryLater's SQL does). */
+  /** Each dependency the batch called hears how it fared: consecutive failures open its breaker, a success closes it. */
+  private tellBreakers(outcome: BatchOutcome): void {
+    outcome.dependencies.forEach(({ up, error }, dependency) => {
+      if (up) this.breakers.get(dependency).succeeded();
+      else this.breakers.get(dependency).failed(error);
+    });
+  }
+
+  /**
+   * The backoff exponent of work a dependency put back: its failures in a row, at most SENDER_BREAKER_FAILURES (once
+   * the breaker is open its probe paces the retries, and work must be due again when the dependency comes back).
+   */
+  private failuresInARow(outcome: BatchOutcome): number {
+    const failing = [...outcome.dependencies].filter(([, { up }]) => !up);
+    const failures = Math.max(1, ...failing.map(([dependency]) => this.breakers.get(dependency).failures));
+    return Math.min(failures, this.config.sender.breakerFailures);
+  }
+
+  /** The outcome in numbers; a counted retry on a link's last attempt fails it (as retryLater's SQL does). */
   private counts(outcome: BatchOutcome, model: string): BatchCounts {
     const failed = new Map<FailureReason, number>();
     const retried = new Map<RetryReason, number>();
     const add = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
     outcome.failed.forEach(({ reason }) => add(failed, reason, 1));
-    for (const { items, reason } of outcome.retry) {
-      const exhausted = items.filter((item) => item.attempts >= this.config.sender.maxAttempts).length;
+    for (const { items, reason, counted } of outcome.retry) {
+      const exhausted = counted ? items.filter((item) => item.attempts >= this.config.sender.maxAttempts).length : 0;
       add(failed, 'attempts_exhausted', exhausted);
       add(retried, reason, items.length - exhausted);
     }
@@ -123,3 +144,7 @@ function stillOpen(items: ClaimedChunk[], outcome: BatchOutcome): ClaimedChunk[]
   const settled = new Set([...outcome.done, ...outcome.failed.map((f) => f.linkId), ...outcome.released, ...retried]);
   return items.filter((item) => !settled.has(item.linkId));
 }
+
+/** A remote embedding back end (TEI, OpenAI-compatible) that could not embed now, even after its own retries. */
+const isBackendUnavailable = (error: unknown) =>
+  error instanceof EmbeddingError && error.code === EmbeddingErrorCode.BackendUnavailable;

@@ -2,13 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { chargeTokens } from '../delivery/charge-tokens';
 import { DeliveryService, EmbeddedChunks } from '../delivery/delivery.service';
+import { embeddingDependency, RECEIVER_DEPENDENCY } from '../delivery/dependency-breakers';
 import { DeliveryReport } from '../delivery/isolating-delivery';
 import { EmbeddingService } from '../embedding/embedding.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
-import { ClaimedBatch, ClaimedChunk } from './sender.repository';
+import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
 
 /** In the background lane: requests to this instance go first, and batches embed whole, in claim order. */
 const SENDER_OPTIONS = { background: true };
@@ -30,6 +31,7 @@ export class LocalBatchWorker extends BatchWorker {
     private readonly delivery: DeliveryService,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly repository: SenderRepository,
   ) {
     super();
   }
@@ -49,6 +51,7 @@ export class LocalBatchWorker extends BatchWorker {
         requestLimits: false,
         reuse: this.config.sender.reuseEmbeddings,
       });
+      outcome.answered(embeddingDependency(batch.model));
       outcome.noteEmbedded(batch.items.filter((item) => embedded.embedded.has(item.contentHash)));
       try {
         await this.deliverByTask(batch, embedded, outcome);
@@ -61,12 +64,16 @@ export class LocalBatchWorker extends BatchWorker {
     });
   }
 
+  /** Each task's part behind the task's delivery gate: a task cancelled or deleted meanwhile gets nothing sent. */
   private async deliverByTask(batch: ClaimedBatch, embedded: EmbeddedChunks, outcome: BatchOutcome): Promise<void> {
     for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
       const report = new DeliveryReport();
       const endDelivery = this.metrics.startStage('delivery');
       try {
-        await this.delivery.deliver(embedded, taskId, items, report);
+        const sent = await this.repository.whileOpen(taskId, () =>
+          this.delivery.deliver(embedded, taskId, items, report),
+        );
+        if (!sent) outcome.release(items);
       } finally {
         endDelivery();
         record(report, items, outcome);
@@ -83,5 +90,10 @@ function record(report: DeliveryReport, items: ClaimedChunk[], outcome: BatchOut
   report.refused.forEach(({ chunkId, error, by }) => {
     outcome.fail(links([chunkId]), error, by === 'model' ? 'embedding' : 'receiver_rejected');
   });
-  report.retry.forEach(({ chunkIds, error }) => outcome.retryLater(links(chunkIds), error, 'transient'));
+  const answered = report.delivered.length > 0 || report.refused.some(({ by }) => by === 'receiver');
+  if (answered || report.retry.some(({ chunk }) => chunk)) outcome.answered(RECEIVER_DEPENDENCY);
+  report.retry.forEach(({ chunkIds, error, chunk }) => {
+    if (chunk) outcome.retryLater(links(chunkIds), error, 'transient');
+    else outcome.unavailable(RECEIVER_DEPENDENCY, links(chunkIds), error, 'transient');
+  });
 }

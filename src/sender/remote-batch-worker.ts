@@ -6,7 +6,8 @@ import { messageOf } from '../common/message-of';
 import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
 import { RemoteAnswer, RemoteEmbeddingClient } from './remote-embedding.client';
-import { ClaimedBatch, ClaimedChunk } from './sender.repository';
+import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
+import { REMOTE_DEPENDENCY } from '../delivery/dependency-breakers';
 import { withoutBody } from '../logging/safe-error';
 
 /**
@@ -30,6 +31,7 @@ export class RemoteBatchWorker extends BatchWorker {
     private readonly runner: BatchRunner,
     config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly repository: SenderRepository,
   ) {
     super();
     const { remoteUrl, remoteApiKey, remoteTimeoutMs } = config.sender;
@@ -59,20 +61,28 @@ export class RemoteBatchWorker extends BatchWorker {
         const chunks = items.map((item) => ({ id: item.chunkId, text: item.text }));
         // The remote embeds and delivers in one call: from here, all of it is the delivery stage.
         const endDelivery = this.metrics.startStage('delivery');
-        const answer = await this.remote.embedAndDeliver(taskId, batch.model, chunks).finally(endDelivery);
-        this.record(answer, items, outcome);
+        // Behind the task's delivery gate: a task cancelled or deleted meanwhile gets nothing sent.
+        const answer = await this.repository
+          .whileOpen(taskId, () => this.remote.embedAndDeliver(taskId, batch.model, chunks))
+          .finally(endDelivery);
+        if (answer) this.record(answer, items, outcome);
+        else outcome.release(items);
       }
     });
   }
 
   private record(answer: RemoteAnswer, items: ClaimedChunk[], outcome: BatchOutcome): void {
-    if (answer.kind === 'refused') return outcome.fail(items, answer.error, 'remote');
+    if (answer.kind === 'refused') {
+      outcome.answered(REMOTE_DEPENDENCY);
+      return outcome.fail(items, answer.error, 'remote');
+    }
     if (answer.kind === 'transient') {
       // The remote may be down or have dropped the model: ask for its models before claiming more.
       this.models = undefined;
       this.logger.warn(`${withoutBody(answer.error)}; ${items.length} chunks will be retried`);
-      return outcome.retryLater(items, answer.error, 'remote', answer.retryAfterMs);
+      return outcome.unavailable(REMOTE_DEPENDENCY, items, answer.error, 'remote', answer.retryAfterMs);
     }
+    outcome.answered(REMOTE_DEPENDENCY);
     const unreported: ClaimedChunk[] = [];
     for (const item of items) {
       const result = answer.items.get(item.chunkId);

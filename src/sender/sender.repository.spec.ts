@@ -245,6 +245,19 @@ describe('SenderRepository (real PostgreSQL)', () => {
       expect(await repository.claim(request())).toBeUndefined();
     });
 
+    it('gives the attempt back on a transient failure (not counted): pending after the backoff, never failed', async () => {
+      const id = await addTask(1);
+      const [a] = (await repository.claim(request()))!.items;
+      await dataSource.query(`UPDATE mgmt.embed_task_chunk SET attempts = 5 WHERE id = $1`, [a.linkId]);
+      await repository.retryLater('w1', [a.linkId], 'receiver answered 503', 60_000, 5, false);
+      const [link] = await dataSource.query(
+        `SELECT status, attempts, last_error, available_at > now() + interval '50 seconds' AS later
+         FROM mgmt.embed_task_chunk WHERE task_id = $1`,
+        [id],
+      );
+      expect(link).toEqual({ status: 'pending', attempts: 4, last_error: 'receiver answered 503', later: true });
+    });
+
     it('renews only its own leases, and release gives links back without counting the attempt', async () => {
       const id = await addTask(4);
       const items = (await repository.claim(request()))!.items.map((item) => item.linkId);
@@ -264,7 +277,7 @@ describe('SenderRepository (real PostgreSQL)', () => {
       expect(await repository.release('w1')).toBe(1);
     });
 
-    it('reclaims expired leases: pending again, or failed on the last attempt; live leases stay', async () => {
+    it('reclaims expired leases: pending again, or failed on the last claim allowed; live leases stay', async () => {
       const id = await addTask(3);
       const [expired, last, live] = (await repository.claim(request()))!.items.map((item) => item.linkId);
       await dataSource.query(
@@ -283,6 +296,43 @@ describe('SenderRepository (real PostgreSQL)', () => {
         { id: last, status: 'failed' },
         { id: live, status: 'in_progress' },
       ]);
+    });
+  });
+
+  describe('delivery gate', () => {
+    it('runs a delivery only while its task is open: a cancelled or deleted task gets none', async () => {
+      const open = await addTask(1);
+      const cancelled = await addTask(1);
+      await dataSource.query(`UPDATE mgmt.task SET status = 'cancelled' WHERE id = $1`, [cancelled]);
+      const deliver = jest.fn(async () => 'sent');
+      expect(await repository.whileOpen(open, deliver)).toBe('sent');
+      expect(await repository.whileOpen(cancelled, deliver)).toBeUndefined();
+      expect(await repository.whileOpen(cancelled + 1000, deliver)).toBeUndefined();
+      expect(deliver).toHaveBeenCalledTimes(1);
+    });
+
+    it('makes a cancel wait for the delivery in flight, and no delivery starts after it', async () => {
+      const id = await addTask(1);
+      let finishDelivery: (() => void) | undefined;
+      const inFlight = repository.whileOpen(
+        id,
+        () => new Promise<string>((resolve) => (finishDelivery = () => resolve('sent'))),
+      );
+      await waitFor(async () => (finishDelivery ? true : undefined));
+      const events: string[] = [];
+      const cancel = dataSource.transaction(async (manager) => {
+        await tasks.closeDeliveryGate(manager, id);
+        await tasks.markCancelled(manager, id);
+        events.push('cancelled');
+      });
+      await waitFor(async () => ((await waitingOnLocks()) > 0 ? true : undefined));
+      const late = repository.whileOpen(id, async () => events.push('late delivery'));
+      events.push('delivered');
+      finishDelivery!();
+      expect(await inFlight).toBe('sent');
+      await cancel;
+      expect(await late).toBeUndefined();
+      expect(events).toEqual(['delivered', 'cancelled']);
     });
   });
 

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { retryOnConflict } from '../database/retry-conflicts';
+import { TASK_GATE_SHARED_SQL } from '../database/task-gate';
+import { Slots } from '../common/slots';
 
 /** One claimed link with what embedding it needs. */
 export interface ClaimedChunk {
@@ -129,8 +131,16 @@ const FINISHED_NOW = `
 @Injectable()
 export class SenderRepository {
   private readonly finished = new Map<number, FinishedTask>();
+  /**
+   * Deliveries holding a pooled connection across their HTTP call: at most half the pool, so the connections that
+   * storing (the in-process receiver), settling and claiming need are never all held by gates waiting on them.
+   */
+  private readonly gates: Slots;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    const poolSize = (dataSource.options as { extra?: { max?: number } }).extra?.max ?? 10;
+    this.gates = new Slots(Math.max(1, Math.floor(poolSize / 2)));
+  }
 
   /**
    * Up to `batchSize` pending links of the next level's tasks, spread round-robin across them; the same statement
@@ -146,20 +156,20 @@ export class SenderRepository {
   }
 
   /**
-   * Leases whose worker died: back to pending, or failed once they have used every attempt. SKIP LOCKED: a link
-   * that another worker is settling right now is not expired work, and two reclaiming workers never wait on each
-   * other.
+   * Leases whose worker died: back to pending (the claim's attempt stays counted), or failed once `maxClaims` is
+   * reached, so a chunk that crashes or hangs its worker every time cannot loop forever. SKIP LOCKED: a link that
+   * another worker is settling right now is not expired work, and two reclaiming workers never wait on each other.
    */
-  async reclaimExpired(maxAttempts: number): Promise<number> {
+  async reclaimExpired(maxClaims: number): Promise<number> {
     return this.settle(
       `UPDATE mgmt.embed_task_chunk l
        SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END,
-           last_error = CASE WHEN attempts >= $1 THEN 'lease expired on the last attempt (worker died?)' ELSE last_error END,
+           last_error = CASE WHEN attempts >= $1 THEN 'lease expired ' || attempts || ' times (the chunk crashes or hangs its worker?)' ELSE last_error END,
            lease_owner = NULL, lease_expires_at = NULL
        FROM (SELECT id FROM mgmt.embed_task_chunk WHERE status = 'in_progress' AND lease_expires_at < now()
              FOR UPDATE SKIP LOCKED) expired
        WHERE l.id = expired.id`,
-      [maxAttempts],
+      [maxClaims],
     );
   }
 
@@ -199,22 +209,28 @@ export class SenderRepository {
     );
   }
 
-  /** A transient failure: pending again after a backoff, or failed when the attempts are used up. */
+  /**
+   * Pending again after a backoff. A failure of the chunk's own (`counted`) keeps the claim's attempt and fails the
+   * link when the attempts are used up; a transient one (the dependency was unavailable) gives the attempt back, so
+   * an outage of any length fails nothing.
+   */
   async retryLater(
     owner: string,
     linkIds: number[],
     error: string,
     delayMs: number,
     maxAttempts: number,
+    counted = true,
   ): Promise<void> {
     if (linkIds.length === 0) return;
     await this.settle(
       `UPDATE mgmt.embed_task_chunk
-       SET status = CASE WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
+       SET status = CASE WHEN $6 AND attempts >= $4 THEN 'failed' ELSE 'pending' END,
+           attempts = CASE WHEN $6 THEN attempts ELSE greatest(attempts - 1, 0) END,
            last_error = $3, available_at = now() + make_interval(secs => $5),
            lease_owner = NULL, lease_expires_at = NULL
        WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'in_progress'`,
-      [owner, linkIds, truncate(error), maxAttempts, delayMs / 1000],
+      [owner, linkIds, truncate(error), maxAttempts, delayMs / 1000, counted],
     );
   }
 
@@ -225,6 +241,23 @@ export class SenderRepository {
        SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_owner = NULL, lease_expires_at = NULL
        WHERE lease_owner = $1 AND status = 'in_progress' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))`,
       [owner, linkIds ?? null],
+    );
+  }
+
+  /**
+   * Runs `deliver` only while the task exists and is not cancelled, holding its delivery gate (see task-gate.ts) until
+   * `deliver` ends, so a cancel or delete that answered is never followed by a delivery of the task. Undefined when
+   * the task is cancelled or gone. Holds one pooled connection, idle in its transaction, for the delivery's length
+   * (SENDER_CONCURRENCY per model, at most half of DATABASE_POOL_SIZE at once; each bounded by the receiver's or the
+   * remote's timeout and retries).
+   */
+  async whileOpen<T>(taskId: number, deliver: () => Promise<T>): Promise<T | undefined> {
+    return this.gates.run(() =>
+      this.dataSource.transaction(async (manager) => {
+        await manager.query(TASK_GATE_SHARED_SQL, [taskId]);
+        const open = await manager.query(`SELECT 1 FROM mgmt.task WHERE id = $1 AND status <> 'cancelled'`, [taskId]);
+        return open.length > 0 ? deliver() : undefined;
+      }),
     );
   }
 

@@ -5,6 +5,7 @@ import { deadline } from '../common/backoff';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchWorker } from './batch-worker';
 import { ClaimedBatch, SenderRepository } from './sender.repository';
+import { DependencyBreakers } from '../delivery/dependency-breakers';
 import { WorkNotifier } from './work-notifier';
 import { describeError, describeWithStack } from '../logging/safe-error';
 
@@ -36,6 +37,7 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     private readonly scheduler: SchedulerRegistry,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly breakers: DependencyBreakers,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -96,7 +98,10 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
     const { workerId, batchSize, leaseSeconds, concurrency } = this.config.sender;
     while (!this.stopping) {
       const served = await this.worker.servedModels();
-      const models = served.filter((model) => (this.perModel.get(model) ?? 0) < concurrency);
+      // A model whose receiver or back end is down (its breaker open) is not claimed for, but for a trial batch.
+      const models = served.filter(
+        (model) => (this.perModel.get(model) ?? 0) < concurrency && this.breakers.allowsClaiming(model),
+      );
       if (models.length === 0) return;
       const endClaim = this.metrics.startStage('claim');
       let batch: ClaimedBatch | undefined;
@@ -128,7 +133,8 @@ export class SenderService implements OnApplicationBootstrap, BeforeApplicationS
 
   private async poll(): Promise<void> {
     try {
-      const reclaimed = await this.repository.reclaimExpired(this.config.sender.maxAttempts);
+      // A crash loop fails its chunk after twice the attempts: leases also expire when a whole worker dies.
+      const reclaimed = await this.repository.reclaimExpired(2 * this.config.sender.maxAttempts);
       this.metrics.leasesReclaimed(reclaimed);
       if (reclaimed > 0) this.logger.warn(`reclaimed ${reclaimed} chunks whose lease expired`);
       this.logFinished();

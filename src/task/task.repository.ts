@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { retryOnConflict } from '../database/retry-conflicts';
+import { TASK_GATE_EXCLUSIVE_SQL } from '../database/task-gate';
 import { ChunkStatus, CHUNK_STATUSES, TaskStatus } from './task-status';
 
 /**
@@ -267,6 +268,11 @@ export class TaskRepository {
       [chunkIds],
     );
     return rows.map((row: { id: number }) => row.id);
+  }
+
+  /** Waits for the task's deliveries in flight and keeps new ones out until the transaction ends (task-gate.ts). */
+  async closeDeliveryGate(manager: EntityManager, id: number): Promise<void> {
+    await manager.query(TASK_GATE_EXCLUSIVE_SQL, [id]);
   }
 
   async markCancelled(manager: EntityManager, id: number): Promise<void> {

@@ -98,6 +98,7 @@ export class TaskService {
 
   async cancel(id: number): Promise<TaskResponseDto> {
     await this.repository.transaction(async (manager) => {
+      await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       this.assertStatus(task, ['pending', 'running'], 'cancel');
       await this.repository.markCancelled(manager, id);
@@ -117,6 +118,7 @@ export class TaskService {
 
   async remove(id: number): Promise<void> {
     await this.repository.transaction(async (manager) => {
+      await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       if (task.status === 'running') throw conflict(`task ${id} is running; cancel it before deleting it`);
       await this.repository.deleteTask(manager, id);

@@ -61,11 +61,14 @@ export class NativeEmbeddingService {
 }
 
 function answers(dto: EmbedBatchDto, report: DeliveryReport, tokens: Map<number, LinkTokens>): BatchItemDto[] {
-  if (report.retry.length > 0) {
-    const message = `delivering the vectors failed; try again: ${report.retry[0].error}`;
+  const unavailable = report.retry.find((retry) => !retry.chunk);
+  if (unavailable) {
+    const message = `delivering the vectors failed; try again: ${unavailable.error}`;
     throw new EmbeddingError(EmbeddingErrorCode.DeliveryUnavailable, message);
   }
-  const refused = new Map(report.refused.map((item) => [item.chunkId, item.error]));
+  // A chunk the receiver failed alone (a 5xx for it while the others were stored) fails alone here.
+  const ownFailures = report.retry.flatMap(({ chunkIds, error }) => chunkIds.map((id) => [id, error] as const));
+  const refused = new Map([...report.refused.map((item) => [item.chunkId, item.error] as const), ...ownFailures]);
   return dto.chunks.map(({ id }) => {
     const error = refused.get(id as number);
     if (error !== undefined) return { id, status: 'failed', error };
