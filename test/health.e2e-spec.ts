@@ -109,9 +109,14 @@ describe('Readiness details and the API key (e2e)', () => {
     const anonymous = await t.http().get('/health/ready').expect(503);
     expect(anonymous.body).toEqual({
       status: 'error',
-      info: { database: { status: 'up' }, embedding: { status: 'up' } },
+      info: { database: { status: 'up' }, embedding: { status: 'up' }, dependencies: { status: 'up' } },
       error: { receiver: { status: 'down' } },
-      details: { database: { status: 'up' }, embedding: { status: 'up' }, receiver: { status: 'down' } },
+      details: {
+        database: { status: 'up' },
+        embedding: { status: 'up' },
+        receiver: { status: 'down' },
+        dependencies: { status: 'up' },
+      },
     });
     expect(JSON.stringify(anonymous.body)).not.toContain(String(port));
 
