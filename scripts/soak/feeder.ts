@@ -74,13 +74,19 @@ export class Feeder {
         body: JSON.stringify({ name, model: this.options.model, chunks }),
         signal: AbortSignal.timeout(15_000),
       });
-      if (res.status !== 201) throw new Error(`answered ${res.status}`);
+      if (res.status !== 201) return this.restRefused(String(res.status));
       const { id } = (await res.json()) as { id: number };
       this.fed.set(name, { id: Number(id), via: 'rest', links: chunks.length });
       this.journal.tally.restTasks++;
     } catch {
-      this.journal.tally.restRefused++;
+      this.restRefused('network');
     }
+  }
+
+  private restRefused(reason: string): void {
+    const tally = this.journal.tally;
+    tally.restRefused++;
+    tally.restRefusedBy[reason] = (tally.restRefusedBy[reason] ?? 0) + 1;
   }
 
   private async sqlTask(): Promise<void> {
@@ -108,10 +114,10 @@ export class Feeder {
       texts,
     ]);
     const ids = chunks.rows.map((row: { id: string }) => row.id);
-    await client.query(
-      `INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id) SELECT $1, unnest($2::bigint[])`,
-      [taskId, ids],
-    );
+    await client.query(`INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id) SELECT $1, unnest($2::bigint[])`, [
+      taskId,
+      ids,
+    ]);
     return ids.length;
   }
 

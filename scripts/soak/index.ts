@@ -3,9 +3,8 @@
  * A chaos run against real processes: see scripts/soak/options.ts and the README's "Soak test".
  */
 import 'reflect-metadata';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -49,6 +48,8 @@ function senderEnv(options: SoakOptions, databaseUrl: string, modelDir: string, 
 async function main(options: SoakOptions): Promise<number> {
   const journal = new Journal(options.seed);
   const dir = mkdtempSync(join(tmpdir(), 'embedding-tasks-soak-'));
+  // Under root PostgreSQL runs as the postgres user, which must reach its data folder inside.
+  chmodSync(dir, 0o755);
   const logDir = join(dir, 'logs');
   await mkdir(logDir);
   journal.event(`soak: ${options.minutes} min of chaos, seed ${options.seed}, folder ${dir}`);
@@ -74,11 +75,21 @@ async function main(options: SoakOptions): Promise<number> {
     const databaseUrl = await postgres.start();
     await receiver.start();
     const env = senderEnv(options, databaseUrl, modelDir, receiver.url);
-    journal.event(`senders: ${Object.entries(env).filter(([k]) => /^(SENDER|RECEIVER)_/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    journal.event(
+      `senders: ${Object.entries(env)
+        .filter(([k]) => /^(SENDER|RECEIVER)_/.test(k))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     fleet = new SenderFleet(options.senders, env, logDir, journal);
     await fleet.start();
     journal.event(`${options.senders} senders up; chaos begins`);
-    const feeder = new Feeder(() => postgres.url, receiver.poisonHashes, { model: MODEL, poisonRate: options.poisonRate, maxChunksPerTask: options.maxChunksPerTask }, journal);
+    const feeder = new Feeder(
+      () => postgres.url,
+      receiver.poisonHashes,
+      { model: MODEL, poisonRate: options.poisonRate, maxChunksPerTask: options.maxChunksPerTask },
+      journal,
+    );
     const chaosStart = Date.now();
     await new Chaos(options, fleet, receiver, postgres, feeder, journal).run(options.minutes * 60_000);
     await feeder.close();
@@ -91,7 +102,9 @@ async function main(options: SoakOptions): Promise<number> {
     try {
       const open = await drain(client, options.drainMinutes * 60_000, journal);
       const drainSeconds = (Date.now() - drainStart) / 1000;
-      journal.event(open === 0 ? `drained in ${drainSeconds.toFixed(0)} s` : `still ${open} open links after the drain`);
+      journal.event(
+        open === 0 ? `drained in ${drainSeconds.toFixed(0)} s` : `still ${open} open links after the drain`,
+      );
       const drift = (await (await fetch(`${fleet.apis()[0]}/tasks/counts/drift`)).json()) as { drifted: unknown[] };
       const findings = await verify(client, receiver.received, feeder.fed, drift, logDir);
       const totalSeconds = (Date.now() - journal.startedAt) / 1000;
@@ -118,6 +131,8 @@ try {
   console.error(error instanceof Error ? error.message : error);
   process.exit(2);
 }
+// Should the event loop empty while the run still waits (a child that never answered), that is an error, not a pass.
+process.exitCode = 2;
 main(options).then(
   // Child pipes and native thread pools can keep the event loop alive; the run is over.
   (code) => process.exit(code),

@@ -20,6 +20,8 @@ export interface Tally {
   sendersExitedOnPg: number;
   restTasks: number;
   restRefused: number;
+  /** Why REST adds were refused: the HTTP status, or `network`. */
+  restRefusedBy: Record<string, number>;
   sqlTasks: number;
   sqlRefused: number;
 }
@@ -40,6 +42,7 @@ export const emptyTally = (): Tally => ({
   sendersExitedOnPg: 0,
   restTasks: 0,
   restRefused: 0,
+  restRefusedBy: {},
   sqlTasks: 0,
   sqlRefused: 0,
 });

@@ -141,9 +141,14 @@ function validate(options: SoakOptions): SoakOptions {
   ];
   for (const [flags, min, max] of ranges) if (min > max) throw new Error(`${flags}: min is above max`);
   if (options.minutes <= 0) throw new Error('--minutes must be above 0');
-  if (!Number.isInteger(options.senders) || options.senders < 1) throw new Error('--senders must be a whole number ≥ 1');
+  if (!Number.isInteger(options.senders) || options.senders < 1)
+    throw new Error('--senders must be a whole number ≥ 1');
   if (![422, 500].includes(options.poisonStatus)) throw new Error('--poison-status must be 422 or 500');
-  for (const [flag, share] of [['--sigterm-share', options.sigtermShare], ['--hang-rate', options.hangRate], ['--poison-rate', options.poisonRate]] as const) {
+  for (const [flag, share] of [
+    ['--sigterm-share', options.sigtermShare],
+    ['--hang-rate', options.hangRate],
+    ['--poison-rate', options.poisonRate],
+  ] as const) {
     if (share > 1) throw new Error(`${flag} is a share between 0 and 1`);
   }
   return options;

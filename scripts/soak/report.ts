@@ -13,7 +13,10 @@ export interface RunFigures {
 export function renderReport(findings: Findings, tally: Tally, receiver: FaultReceiver, run: RunFigures): string {
   const f = findings;
   const rows: [string, string][] = [
-    ['tasks', `${f.tasks} (REST ${tally.restTasks} acknowledged, ${tally.restRefused} refused; SQL feeds ${tally.sqlTasks}, ${tally.sqlRefused} refused)`],
+    [
+      'tasks',
+      `${f.tasks} (REST ${tally.restTasks} acknowledged, ${tally.restRefused} refused${refusals(tally)}; SQL feeds ${tally.sqlTasks}, ${tally.sqlRefused} refused)`,
+    ],
     ['chunks (links)', `${f.links} (${f.nonPoison} regular, ${f.poison} poison)`],
     ['stored at receiver (distinct)', `${f.storedDistinct}`],
     ['deliveries stored', `${f.deliveries}`],
@@ -27,11 +30,26 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
     ['sender SIGKILLs', `${tally.sigkills}`],
     ['sender SIGTERMs', `${tally.sigterms} (${tally.sigtermUnclean} not clean)`],
     ['sender exits unasked', `${tally.unexpectedExits} (starts in all: ${tally.senderStarts})`],
-    ['receiver outages', `${tally.outages503} × 503, ${tally.outagesRefused} × refused; ${formatNumber(tally.outageSeconds, 0)} s, longest ${formatNumber(tally.longestOutageS, 0)} s`],
-    ['receiver hangs', `${receiver.stats.hangs} (of ${receiver.stats.requests} batches); poison answers ${receiver.stats.poisonAnswers}`],
-    ['PostgreSQL restarts', `${tally.pgRestarts} (${formatNumber(tally.pgDownSeconds, 0)} s down; senders survived ${tally.sendersSurvivedPg}, exited ${tally.sendersExitedOnPg})`],
-    ['duration', `${formatNumber(run.totalSeconds, 0)} s (chaos ${formatNumber(run.chaosSeconds, 0)} s, drain ${formatNumber(run.drainSeconds, 0)} s)`],
-    ['throughput', `${formatNumber(f.storedDistinct / Math.max(1, run.chaosSeconds + run.drainSeconds), 1)} chunks/s stored`],
+    [
+      'receiver outages',
+      `${tally.outages503} × 503, ${tally.outagesRefused} × refused; ${formatNumber(tally.outageSeconds, 0)} s, longest ${formatNumber(tally.longestOutageS, 0)} s`,
+    ],
+    [
+      'receiver hangs',
+      `${receiver.stats.hangs} (of ${receiver.stats.requests} batches); poison answers ${receiver.stats.poisonAnswers}`,
+    ],
+    [
+      'PostgreSQL restarts',
+      `${tally.pgRestarts} (${formatNumber(tally.pgDownSeconds, 0)} s down; senders survived ${tally.sendersSurvivedPg}, exited ${tally.sendersExitedOnPg})`,
+    ],
+    [
+      'duration',
+      `${formatNumber(run.totalSeconds, 0)} s (chaos ${formatNumber(run.chaosSeconds, 0)} s, drain ${formatNumber(run.drainSeconds, 0)} s)`,
+    ],
+    [
+      'throughput',
+      `${formatNumber(f.storedDistinct / Math.max(1, run.chaosSeconds + run.drainSeconds), 1)} chunks/s stored`,
+    ],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
@@ -42,4 +60,10 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
   lines.push('', f.violations.length === 0 ? 'No violation.' : `VIOLATIONS (${f.violations.length}):`);
   for (const violation of f.violations) lines.push(`  - ${violation}`);
   return lines.join('\n');
+}
+
+/** ` (500 ×2, network ×1)`, or nothing when REST refused nothing. */
+function refusals(tally: Tally): string {
+  const entries = Object.entries(tally.restRefusedBy);
+  return entries.length === 0 ? '' : ` (${entries.map(([reason, count]) => `${reason} ×${count}`).join(', ')})`;
 }

@@ -92,6 +92,10 @@ async function readLinks(client: Client): Promise<Link[]> {
   }));
 }
 
+/** The receiver's message for this very chunk, not for another poison chunk of the same batch. */
+const namesItself = (link: Link) =>
+  /poison chunk (\d+) refused/.exec(link.lastError ?? '')?.[1] === String(link.chunkId);
+
 type LinkFindings = Omit<Findings, 'tasks' | 'drifted' | 'markerLogLines' | 'violations'>;
 
 function tallyLinks(links: Link[], received: Map<string, Received>, violations: string[]): LinkFindings {
@@ -107,11 +111,11 @@ function tallyLinks(links: Link[], received: Map<string, Received>, violations: 
     keys.add(key);
     const stored = received.get(key);
     if (link.status === 'pending' || link.status === 'in_progress') open++;
-    if (stored && stored.contentHash !== link.contentHash) note('stored with a content hash other than the text\'s');
+    if (stored && stored.contentHash !== link.contentHash) note("stored with a content hash other than the text's");
     if (link.poison) {
       if (stored) note('poison chunks stored by the receiver');
       if (link.status !== 'failed') note('poison chunks not failed');
-      else if (!/poison chunk \d+ refused/.test(link.lastError ?? '')) note('poison chunks failed without the receiver\'s message for them');
+      else if (!namesItself(link)) note("poison chunks failed without the receiver's message for them");
       else failedPoison++;
       continue;
     }
