@@ -36,7 +36,7 @@ export interface SoakOptions {
 
 export const DEFAULTS: SoakOptions = {
   minutes: 3,
-  drainMinutes: 5,
+  drainMinutes: 10,
   senders: 3,
   seed: Date.now() % 1_000_000,
   outageMinS: 10,
@@ -52,9 +52,9 @@ export const DEFAULTS: SoakOptions = {
   hangRate: 0.02,
   hangS: 8,
   poisonStatus: 500,
-  poisonRate: 0.03,
-  feedEveryMs: 1500,
-  maxChunksPerTask: 60,
+  poisonRate: 0.01,
+  feedEveryMs: 2000,
+  maxChunksPerTask: 40,
   senderEnv: {},
   keep: false,
 };

@@ -98,40 +98,69 @@ const namesItself = (link: Link) =>
 
 type LinkFindings = Omit<Findings, 'tasks' | 'drifted' | 'markerLogLines' | 'violations'>;
 
+/** Each kind of violation with its count and its first example, for the report. */
+class Problems {
+  private readonly seen = new Map<string, { count: number; example?: string }>();
+
+  note(problem: string, link?: Link, count = 1): void {
+    const entry = this.seen.get(problem) ?? { count: 0, example: link && describe(link) };
+    entry.count += count;
+    this.seen.set(problem, entry);
+  }
+
+  lines(): string[] {
+    return [...this.seen].map(
+      ([problem, { count, example }]) => `${problem}: ${count}${example ? ` (e.g. ${example})` : ''}`,
+    );
+  }
+}
+
+/** Ids, status and error of a link: never its text. */
+const describe = (link: Link) =>
+  `task ${link.taskId} chunk ${link.chunkId} ${link.status}${link.lastError ? `: ${link.lastError.slice(0, 100)}` : ''}`;
+
+/** What a poison link must be: failed with the receiver's message for itself, never stored. */
+function checkPoison(link: Link, stored: Received | undefined, problems: Problems): boolean {
+  if (stored) problems.note('poison chunks stored by the receiver', link);
+  if (link.status !== 'failed') problems.note('poison chunks not failed', link);
+  else if (!namesItself(link)) problems.note("poison chunks failed without the receiver's message for them", link);
+  else return true;
+  return false;
+}
+
+/** What a regular link must be: done and stored. */
+function checkRegular(link: Link, stored: Received | undefined, problems: Problems): void {
+  if (link.status === 'failed') problems.note('regular chunks failed', link);
+  else if (!stored) problems.note(`regular chunks never stored (${link.status})`, link);
+  if (stored && link.status !== 'done') problems.note(`regular chunks stored but ${link.status}`, link);
+}
+
 function tallyLinks(links: Link[], received: Map<string, Received>, violations: string[]): LinkFindings {
-  const problems = new Map<string, number>();
-  const note = (problem: string) => problems.set(problem, (problems.get(problem) ?? 0) + 1);
+  const problems = new Problems();
   const failedOtherErrors = new Map<string, number>();
   let failedPoison = 0;
-  let failedOther = 0;
-  let open = 0;
   const keys = new Set<string>();
   for (const link of links) {
     const key = `${link.taskId}:${link.chunkId}`;
     keys.add(key);
     const stored = received.get(key);
-    if (link.status === 'pending' || link.status === 'in_progress') open++;
-    if (stored && stored.contentHash !== link.contentHash) note("stored with a content hash other than the text's");
+    if (stored && stored.contentHash !== link.contentHash)
+      problems.note("stored with another content hash than the text's", link);
     if (link.poison) {
-      if (stored) note('poison chunks stored by the receiver');
-      if (link.status !== 'failed') note('poison chunks not failed');
-      else if (!namesItself(link)) note("poison chunks failed without the receiver's message for them");
-      else failedPoison++;
+      if (checkPoison(link, stored, problems)) failedPoison++;
       continue;
     }
-    if (link.status === 'failed') {
-      failedOther++;
-      note('non-poison chunks failed');
-      const error = (link.lastError ?? '').replace(/\d+/g, 'N').slice(0, 120);
-      failedOtherErrors.set(error, (failedOtherErrors.get(error) ?? 0) + 1);
-    }
-    if (!stored) note(`non-poison chunks never stored (status ${link.status})`);
-    if (stored && link.status !== 'done') note(`non-poison chunks stored but ${link.status}`);
+    checkRegular(link, stored, problems);
+    if (link.status !== 'failed') continue;
+    const error = (link.lastError ?? '').replace(/\d+/g, 'N').slice(0, 120);
+    failedOtherErrors.set(error, (failedOtherErrors.get(error) ?? 0) + 1);
   }
   const strangers = [...received.keys()].filter((key) => !keys.has(key)).length;
-  if (strangers > 0) note('(task, chunk) pairs stored that no link names');
-  if (open > 0) note('links still pending or in progress after the drain');
-  for (const [problem, count] of problems) violations.push(`${problem}: ${count}`);
+  if (strangers > 0) problems.note('(task, chunk) pairs stored that no link names', undefined, strangers);
+  const open = links.filter((link) => link.status === 'pending' || link.status === 'in_progress').length;
+  if (open > 0) problems.note('links still pending or in progress after the drain', undefined, open);
+  violations.push(...problems.lines());
+  const failedOther = links.filter((link) => !link.poison && link.status === 'failed').length;
   const records = [...received.values()];
   return {
     links: links.length,
