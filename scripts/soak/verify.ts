@@ -6,7 +6,7 @@ import { FedTask, POISON_MARKER, TEXT_MARKER } from './feeder';
 import { Journal } from './journal';
 import { Received } from './receiver';
 
-interface Link {
+export interface Link {
   taskId: number;
   chunkId: number;
   status: string;
@@ -135,7 +135,7 @@ function checkRegular(link: Link, stored: Received | undefined, problems: Proble
   if (stored && link.status !== 'done') problems.note(`regular chunks stored but ${link.status}`, link);
 }
 
-function tallyLinks(links: Link[], received: Map<string, Received>, violations: string[]): LinkFindings {
+export function tallyLinks(links: Link[], received: Map<string, Received>, violations: string[]): LinkFindings {
   const problems = new Problems();
   const failedOtherErrors = new Map<string, number>();
   let failedPoison = 0;
