@@ -17,6 +17,7 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
       'tasks',
       `${f.tasks} (REST ${tally.restTasks} acknowledged, ${tally.restRefused} refused${refusals(tally)}; SQL feeds ${tally.sqlTasks}, ${tally.sqlRefused} refused)`,
     ],
+    ['task statuses', f.taskStatuses],
     ['chunks (links)', `${f.links} (${f.nonPoison} regular, ${f.poison} poison)`],
     ['stored at receiver (distinct)', `${f.storedDistinct}`],
     ['deliveries stored', `${f.deliveries}`],

@@ -17,6 +17,8 @@ export interface Link {
 
 export interface Findings {
   tasks: number;
+  /** Tasks by status, e.g. `completed 60, failed 15`. */
+  taskStatuses: string;
   links: number;
   poison: number;
   nonPoison: number;
@@ -66,14 +68,27 @@ export async function verify(
   logDir: string,
 ): Promise<Findings> {
   const links = await readLinks(client);
-  const { rows } = await client.query(`SELECT count(*)::int AS n FROM mgmt.task`);
   const violations: string[] = [];
   const findings = tallyLinks(links, received, violations);
+  const { tasks, taskStatuses } = await checkTasks(client, findings.open === 0, violations);
   await checkFed(client, fed, violations);
   if (drift.drifted.length > 0) violations.push(`${drift.drifted.length} tasks whose counters differ from their links`);
   const markerLogLines = countMarkerLines(logDir);
   if (markerLogLines > 0) violations.push(`${markerLogLines} sender log lines carry chunk text ("${TEXT_MARKER}")`);
-  return { ...findings, tasks: rows[0].n, drifted: drift.drifted.length, markerLogLines, violations };
+  return { ...findings, tasks, taskStatuses, drifted: drift.drifted.length, markerLogLines, violations };
+}
+
+/** Tasks by status; once every link is settled, no task may still be pending or running (its status follows them). */
+async function checkTasks(client: Client, settled: boolean, violations: string[]) {
+  const { rows } = await client.query(
+    `SELECT status, count(*)::int AS n FROM mgmt.task GROUP BY status ORDER BY status`,
+  );
+  const unsettled = rows.filter((row) => settled && (row.status === 'pending' || row.status === 'running'));
+  for (const row of unsettled) violations.push(`tasks still ${row.status} with every link settled: ${row.n}`);
+  return {
+    tasks: rows.reduce((sum: number, row: { n: number }) => sum + row.n, 0),
+    taskStatuses: rows.map((row) => `${row.status} ${row.n}`).join(', '),
+  };
 }
 
 async function readLinks(client: Client): Promise<Link[]> {
@@ -96,7 +111,7 @@ async function readLinks(client: Client): Promise<Link[]> {
 const namesItself = (link: Link) =>
   /poison chunk (\d+) refused/.exec(link.lastError ?? '')?.[1] === String(link.chunkId);
 
-type LinkFindings = Omit<Findings, 'tasks' | 'drifted' | 'markerLogLines' | 'violations'>;
+type LinkFindings = Omit<Findings, 'tasks' | 'taskStatuses' | 'drifted' | 'markerLogLines' | 'violations'>;
 
 /** Each kind of violation with its count and its first example, for the report. */
 class Problems {
