@@ -102,7 +102,7 @@ describe('soak test parts', () => {
         storedDistinct: 2,
         deliveries: 4,
         duplicatesAfterAck: 1,
-        repeatsAfterLostAck: 1,
+        repeatsBeforeAck: 1,
         failedPoison: 1,
         failedOther: 0,
       });

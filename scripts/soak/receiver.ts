@@ -36,7 +36,7 @@ interface DeliveryBody {
 export class FaultReceiver {
   readonly received = new Map<string, Received>();
   readonly poisonHashes = new Set<string>();
-  readonly stats = { requests: 0, stored: 0, poisonAnswers: 0, hangs: 0, lostAcks: 0, outageAnswers: 0 };
+  readonly stats = { requests: 0, poisonAnswers: 0, hangs: 0, lostAcks: 0, outageAnswers: 0 };
   state: ReceiverState = 'up';
   private server?: Server;
   private port = 0;
@@ -118,7 +118,6 @@ export class FaultReceiver {
     record.deliveries++;
     record.contentHash = contentHash;
     this.received.set(key, record);
-    this.stats.stored++;
     return record;
   }
 }

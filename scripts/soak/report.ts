@@ -22,7 +22,7 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
     ['stored at receiver (distinct)', `${f.storedDistinct}`],
     ['deliveries stored', `${f.deliveries}`],
     ['duplicate deliveries after an ack', `${f.duplicatesAfterAck}`],
-    ['repeats after a lost ack', `${f.repeatsAfterLostAck} (${receiver.stats.lostAcks} acks dropped on purpose)`],
+    ['repeats before any ack', `${f.repeatsBeforeAck} (${receiver.stats.lostAcks} answers dropped on purpose)`],
     ['failed poison (chunk-specific)', `${f.failedPoison} of ${f.poison}`],
     ['failed other', `${f.failedOther}`],
     ['pending or in progress', `${f.open}`],
@@ -33,7 +33,7 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
     ['sender exits unasked', `${tally.unexpectedExits} (starts in all: ${tally.senderStarts})`],
     [
       'receiver outages',
-      `${tally.outages503} × 503, ${tally.outagesRefused} × refused; ${formatNumber(tally.outageSeconds, 0)} s, longest ${formatNumber(tally.longestOutageS, 0)} s`,
+      `${tally.outages503} × 503 (${receiver.stats.outageAnswers} requests answered 503), ${tally.outagesRefused} × refused; ${formatNumber(tally.outageSeconds, 0)} s, longest ${formatNumber(tally.longestOutageS, 0)} s`,
     ],
     [
       'receiver hangs',

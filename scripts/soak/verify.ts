@@ -26,8 +26,8 @@ export interface Findings {
   deliveries: number;
   /** Deliveries of a (task, chunk) after one was acknowledged. */
   duplicatesAfterAck: number;
-  /** Repeats after a delivery whose acknowledgement was lost (stored, never answered). */
-  repeatsAfterLostAck: number;
+  /** Repeats before any acknowledgement: the answer was lost (a hang, a timeout, a sender killed mid-request). */
+  repeatsBeforeAck: number;
   failedPoison: number;
   failedOther: number;
   open: number;
@@ -184,7 +184,7 @@ export function tallyLinks(links: Link[], received: Map<string, Received>, viola
     storedDistinct: received.size,
     deliveries: records.reduce((sum, record) => sum + record.deliveries, 0),
     duplicatesAfterAck: records.reduce((sum, record) => sum + record.afterAck, 0),
-    repeatsAfterLostAck: records.reduce((sum, record) => sum + record.deliveries - 1 - record.afterAck, 0),
+    repeatsBeforeAck: records.reduce((sum, record) => sum + record.deliveries - 1 - record.afterAck, 0),
     failedPoison,
     failedOther,
     open,
