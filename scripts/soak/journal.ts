@@ -6,6 +6,8 @@ export interface Tally {
   sigterms: number;
   /** SIGTERMed senders that did not exit 0 within their grace (then killed). */
   sigtermUnclean: number;
+  /** Leases still held by senders after they exited cleanly on SIGTERM (they must release them). */
+  sigtermLeasesLeft: number;
   /** Sender exits nobody asked for (start-up failures while the database was down, crashes), with their reasons. */
   unexpectedExits: number;
   senderStarts: number;
@@ -30,6 +32,7 @@ export const emptyTally = (): Tally => ({
   sigkills: 0,
   sigterms: 0,
   sigtermUnclean: 0,
+  sigtermLeasesLeft: 0,
   unexpectedExits: 0,
   senderStarts: 0,
   outages503: 0,

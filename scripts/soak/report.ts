@@ -29,7 +29,10 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
     ['tasks with counter drift', `${f.drifted}`],
     ['log lines with chunk text', `${f.markerLogLines}`],
     ['sender SIGKILLs', `${tally.sigkills}`],
-    ['sender SIGTERMs', `${tally.sigterms} (${tally.sigtermUnclean} not clean)`],
+    [
+      'sender SIGTERMs',
+      `${tally.sigterms} (${tally.sigtermUnclean} not clean, ${tally.sigtermLeasesLeft} leases left held)`,
+    ],
     ['sender exits unasked', `${tally.unexpectedExits} (starts in all: ${tally.senderStarts})`],
     [
       'receiver outages',

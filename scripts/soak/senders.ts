@@ -34,6 +34,8 @@ export class SenderFleet {
     private readonly env: Record<string, string>,
     private readonly logDir: string,
     private readonly journal: Journal,
+    /** How many links are in progress under this lease owner (read from the database). */
+    private readonly leasesHeldBy: (workerId: string) => Promise<number>,
   ) {
     this.slots = Array.from({ length: count }, (_, index) => ({ index, generation: 0 }));
   }
@@ -67,10 +69,19 @@ export class SenderFleet {
     if (signal === 'SIGKILL') return void this.journal.tally.sigkills++;
     this.journal.tally.sigterms++;
     const code = await Promise.race([exited, sleep(graceMs + 15_000).then(() => 'timeout' as const)]);
-    if (code === 0) return;
+    if (code === 0) return this.checkReleased(slot);
     this.journal.tally.sigtermUnclean++;
     this.journal.event(`sender ${name(slot)} did not exit cleanly on SIGTERM (${code}); SIGKILL`);
     slot.child?.kill('SIGKILL');
+  }
+
+  /** A sender that stopped cleanly on SIGTERM must have released every lease it held. */
+  private async checkReleased(slot: Slot): Promise<void> {
+    const held = await this.leasesHeldBy(workerId(slot)).catch(() => undefined);
+    if (held === undefined) return this.journal.event(`could not count the leases ${name(slot)} left (database down?)`);
+    if (held === 0) return;
+    this.journal.tally.sigtermLeasesLeft += held;
+    this.journal.event(`sender ${name(slot)} exited on SIGTERM still holding ${held} leases`);
   }
 
   /** Waits until every slot has a sender whose API answers. */
@@ -128,7 +139,7 @@ export class SenderFleet {
     return {
       HOST: '127.0.0.1',
       PORT: String(port),
-      WORKER_ID: `soak-${name(slot)}`,
+      WORKER_ID: workerId(slot),
       DATABASE_MIGRATIONS_RUN: slot.index === 0 ? 'true' : 'false',
     };
   }
@@ -152,6 +163,8 @@ export class SenderFleet {
 }
 
 const name = (slot: Slot) => `${slot.index + 1}.${slot.generation}`;
+
+const workerId = (slot: Slot) => `soak-${name(slot)}`;
 
 const isRunning = (child?: ChildProcess) => !!child && child.exitCode === null && child.signalCode === null;
 

@@ -12,7 +12,7 @@ import { SoakPostgres } from './postgres';
 import { FaultReceiver } from './receiver';
 import { renderReport, RunFigures } from './report';
 import { SenderFleet } from './senders';
-import { drain, verify } from './verify';
+import { drain, processViolations, verify } from './verify';
 
 const MODEL = 'tiny';
 
@@ -78,7 +78,9 @@ export class Soak {
     const env = senderEnv(this.options, databaseUrl, modelDir, this.receiver.url);
     const shown = Object.entries(env).filter(([key]) => /^(SENDER|RECEIVER)_/.test(key));
     this.journal.event(`senders: ${shown.map(([key, value]) => `${key}=${value}`).join(' ')}`);
-    this.fleet = new SenderFleet(this.options.senders, env, this.logDir, this.journal);
+    this.fleet = new SenderFleet(this.options.senders, env, this.logDir, this.journal, (owner) =>
+      leasesHeldBy(databaseUrl, owner),
+    );
     await this.fleet.start();
     this.journal.event(`${this.options.senders} senders up; chaos begins`);
     const { poisonRate, maxChunksPerTask } = this.options;
@@ -106,6 +108,7 @@ export class Soak {
         drifted: unknown[];
       };
       const findings = await verify(client, this.receiver.received, this.feeder!.fed, drift, this.logDir);
+      findings.violations.push(...processViolations(this.journal.tally));
       const figures: RunFigures = {
         chaosSeconds,
         drainSeconds,
@@ -116,6 +119,21 @@ export class Soak {
     } finally {
       await client.end();
     }
+  }
+}
+
+/** Links in progress under `owner`'s lease, on a connection of its own (the database may be restarting). */
+async function leasesHeldBy(databaseUrl: string, owner: string): Promise<number> {
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3_000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM mgmt.embed_task_chunk WHERE status = 'in_progress' AND lease_owner = $1`,
+      [owner],
+    );
+    return rows[0].n;
+  } finally {
+    await client.end();
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { sleep } from '../../src/common/backoff';
 import { FedTask, POISON_MARKER, TEXT_MARKER } from './feeder';
-import { Journal } from './journal';
+import { Journal, Tally } from './journal';
 import { Received } from './receiver';
 
 export interface Link {
@@ -215,4 +215,14 @@ function countMarkerLines(logDir: string): number {
       .filter((line) => line.includes(TEXT_MARKER)).length;
   }
   return lines;
+}
+
+/** What the processes themselves must do: stop cleanly on SIGTERM and hand back their leases. */
+export function processViolations(tally: Tally): string[] {
+  const violations: string[] = [];
+  if (tally.sigtermUnclean > 0)
+    violations.push(`senders that did not exit 0 within their grace on SIGTERM: ${tally.sigtermUnclean}`);
+  if (tally.sigtermLeasesLeft > 0)
+    violations.push(`leases still held by senders that exited on SIGTERM: ${tally.sigtermLeasesLeft}`);
+  return violations;
 }
