@@ -97,12 +97,14 @@ export class Chaos {
     this.journal.event('PostgreSQL started again');
     await sleep(PG_SURVIVAL_WINDOW_MS);
     const after = new Set(this.fleet.pids());
-    const survived = before.filter((pid) => after.has(pid)).length;
+    // A sender the killer stopped just as the restart began neither survived nor fell to it.
+    const judged = before.filter((pid) => !this.fleet.stoppedOnPurpose.has(pid));
+    const survived = judged.filter((pid) => after.has(pid)).length;
     this.journal.tally.pgRestarts++;
     this.journal.tally.pgDownSeconds += downS;
     this.journal.tally.sendersSurvivedPg += survived;
-    this.journal.tally.sendersExitedOnPg += before.length - survived;
-    this.journal.event(`${survived} of ${before.length} senders survived the PostgreSQL restart`);
+    this.journal.tally.sendersExitedOnPg += judged.length - survived;
+    this.journal.event(`${survived} of ${judged.length} senders survived the PostgreSQL restart`);
     this.pgBusy = false;
   }
 }

@@ -26,6 +26,8 @@ interface Slot {
  */
 export class SenderFleet {
   private readonly slots: Slot[];
+  /** Pids the soak itself stopped, so that their exits are not blamed on something else. */
+  readonly stoppedOnPurpose = new Set<number>();
   private closing = false;
   private readonly loops: Promise<void>[] = [];
 
@@ -63,6 +65,7 @@ export class SenderFleet {
     if (running.length === 0) return;
     const slot = this.journal.pick(running);
     slot.stoppedBy = signal;
+    this.stoppedOnPurpose.add(slot.child!.pid!);
     const exited = slot.exited!;
     this.journal.event(`${signal} sender ${name(slot)} (pid ${slot.child!.pid})`);
     slot.child!.kill(signal);
