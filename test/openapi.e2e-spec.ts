@@ -68,6 +68,17 @@ describe('OpenAPI document (e2e)', () => {
     expect(doc.components.schemas).toHaveProperty('TaskProgressDto');
   });
 
+  it('documents 503 with Retry-After on every task, chunk and receiver route (they need the database)', () => {
+    const needDatabase = operations.filter(({ path }) => /^\/(tasks|chunks|receiver)\b/.test(path));
+    expect(needDatabase.length).toBeGreaterThan(10);
+    for (const { route, operation } of needDatabase) {
+      expect({ route, response: operation.responses['503'] }).toEqual({
+        route,
+        response: expect.objectContaining({ headers: { 'Retry-After': expect.any(Object) } }),
+      });
+    }
+  });
+
   it('lists the tags in reading order and files every route under exactly one of them', () => {
     expect(doc.tags.map(({ name }) => name)).toEqual([
       'tasks',

@@ -8,13 +8,18 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'No such task or chunk',
   409: "The task's status does not allow this action",
   413: 'Too many chunks in one request, a text over TASK_MAX_TEXT_CHARS, or a body over HTTP_BODY_LIMIT',
+  503: 'The database is unavailable; nothing was written. Try again after Retry-After seconds',
 };
 
-/** Documents the error responses an endpoint can give, all with the same body. */
+/** Every route these document reads or writes the database: while it is down they answer 503 (AppExceptionFilter). */
+const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } };
+
+/** Documents the error responses an endpoint can give, all with the same body; 401 and 503 on every one. */
 export function ApiErrors(...statuses: number[]) {
   return applyDecorators(
     ...[401, ...statuses].map((status) =>
       ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
     ),
+    ApiResponse({ status: 503, description: DESCRIPTIONS[503], type: ErrorResponseDto, headers: RETRY_AFTER }),
   );
 }
