@@ -114,11 +114,19 @@ export class EmbeddedPostgresServer {
  * which loses no committed data) so this start can take the folder over.
  */
 async function stopOrphanedServer(dataDir: string): Promise<void> {
+  await signalPostmaster(dataDir, 'SIGINT');
+}
+
+/**
+ * Signals the postmaster of `dataDir` by the pid in its postmaster.pid, as pg_ctl does (SIGINT: `-m fast`, SIGQUIT:
+ * `-m immediate`), then waits for it to be gone. Nothing when no server runs there.
+ */
+export async function signalPostmaster(dataDir: string, signal: NodeJS.Signals): Promise<void> {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || !isAlive(pid)) return;
-  process.kill(pid, 'SIGINT');
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  process.kill(pid, signal);
   for (let waited = 0; isAlive(pid) && waited < STOP_TIMEOUT_MS; waited += 100) await sleep(100);
 }
 
