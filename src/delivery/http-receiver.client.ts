@@ -40,7 +40,8 @@ const MESSAGE_CHARS = 500;
 /**
  * POSTs batches to RECEIVER_URL + /receiver/embeddings. A batch counts as stored only when the whole answer was read
  * and, when it says `{stored: n}` (the built-in receiver does), n is the number sent. Unavailability is retried here
- * with backoff; a 5xx that may be one item's is retried here only for a lone item (a larger batch is split instead).
+ * with backoff. A 5xx that may be one item's is not retried here: IsolatingDelivery splits the batch, and the sender
+ * retries a lone item that keeps failing with its own backoff (available_at), holding no delivery slot meanwhile.
  */
 export class HttpReceiverClient extends ReceiverClient {
   private readonly logger = new Logger('ReceiverClient');
@@ -57,7 +58,8 @@ export class HttpReceiverClient extends ReceiverClient {
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.post(body, key, batch.items.length);
       if (outcome.ok) return;
-      if (!this.worthRetrying(outcome.error, batch) || attempt >= this.options.maxRetries) throw outcome.error;
+      const unavailable = outcome.error.code === DeliveryErrorCode.RetryLater;
+      if (!unavailable || attempt >= this.options.maxRetries) throw outcome.error;
       const wait = outcome.retryAfterMs ?? backoffMs(attempt, this.options.retryBaseMs ?? 200);
       // A long Retry-After is not waited out here (a cancel waits for this delivery): the batch goes back instead.
       if (wait > this.options.timeoutMs) throw outcome.error;
@@ -81,11 +83,6 @@ export class HttpReceiverClient extends ReceiverClient {
     await response.body?.cancel();
     if (response.ok || response.status === 400 || response.status === 422) return;
     throw new Error(`POST ${this.endpoint} answered ${response.status}`);
-  }
-
-  private worthRetrying(error: DeliveryError, batch: DeliveryBatch): boolean {
-    if (error.code === DeliveryErrorCode.RetryLater) return true;
-    return error.code === DeliveryErrorCode.Failed && batch.items.length === 1;
   }
 
   private async post(body: string, key: string, sent: number): Promise<PostOutcome> {
