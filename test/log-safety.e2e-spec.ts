@@ -117,7 +117,7 @@ describe('No chunk text or metadata in any log line (e2e)', () => {
       chunks: [{ text: 'plain text', metadata: { note: MARKER } }],
     });
     expect(answer.status).toBe(201);
-    await logged(/receiver: receiver answered 500; retry 1/);
+    await logged(/1 chunks failed attempt 1 of \d+: receiver answered 500$/);
   });
 
   it('TEI refusing an input and quoting it fails the chunk and the request, and logs no input', async () => {

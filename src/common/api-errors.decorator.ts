@@ -12,7 +12,9 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Every route these document reads or writes the database: while it is down they answer 503 (AppExceptionFilter). */
-const RETRY_AFTER = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } };
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } },
+};
 
 /** Documents the error responses an endpoint can give, all with the same body; 401 and 503 on every one. */
 export function ApiErrors(...statuses: number[]) {

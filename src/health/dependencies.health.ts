@@ -19,7 +19,9 @@ export class DependenciesHealthIndicator {
     const open = this.breakers.open();
     if (open.length === 0) return session.up();
     const down = Object.fromEntries(open.map((breaker) => [breaker.name, 'down']));
-    const message = open.map((breaker) => `${breaker.name} unavailable, claims paused: ${withoutBody(breaker.error)}`).join('; ');
+    const message = open
+      .map((breaker) => `${breaker.name} unavailable, claims paused: ${withoutBody(breaker.error)}`)
+      .join('; ');
     return session.down({ ...down, message });
   }
 }

@@ -7,7 +7,7 @@ import { EmbeddingError, EmbeddingErrorCode } from '../embedding/embedding.error
 import { BatchCounts, FailureReason, MetricsService, RetryReason, TokenKind } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
 import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
-import { describeError } from '../logging/safe-error';
+import { describeError, withoutBody } from '../logging/safe-error';
 
 /**
  * What every batch worker does around its own work, whatever embeds the batch: renews the batch's leases while it
@@ -77,6 +77,9 @@ export class BatchRunner {
       const attempt = counted ? Math.min(...items.map((item) => item.attempts)) : this.failuresInARow(outcome);
       const links = items.map((item) => item.linkId);
       const delay = delayMs ?? backoffMs(Math.max(0, attempt - 1), retryBaseMs);
+      // A chunk's own failure is worth a line (transient ones are told by the breaker); never with its text.
+      if (counted)
+        this.logger.warn(`${links.length} chunks failed attempt ${attempt} of ${maxAttempts}: ${withoutBody(error)}`);
       await this.repository.retryLater(owner, links, error, delay, maxAttempts, counted);
     }
     if (outcome.released.length > 0) await this.repository.release(owner, outcome.released);
