@@ -200,7 +200,20 @@ describe('TEI-compatible routes (e2e)', () => {
         422,
         teiError('Validation', 'inputs.sentences must be an array of strings'),
       ],
-      [{ inputs: 'a' }, 422, teiError('Validation', 'nested property inputs must be either object or array')],
+      [
+        { inputs: 'a' },
+        422,
+        teiError(
+          'Validation',
+          'inputs must be an object with source_sentence and sentences; nested property inputs must be either object or array',
+        ),
+      ],
+      [{ inputs: [] }, 422, teiError('Validation', 'inputs must be an object with source_sentence and sentences')],
+      [
+        { inputs: { source_sentence: 'a', sentences: ['b'] }, parameters: [] },
+        422,
+        teiError('Validation', 'parameters must be an object'),
+      ],
     ])('answers %j with %i and %j', async (body, status, expected) => {
       expect((await post('/similarity', body).expect(status)).body).toEqual(expected);
     });

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsArray, IsDefined, IsIn, IsOptional, IsString, ValidateNested } from 'class-validator';
+import { IsArray, IsIn, IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
 import {
   BoolField,
   DimensionsField,
@@ -108,14 +108,15 @@ export class TeiSimilarityParametersDto extends TruncationDto {}
 /** `POST /similarity` (SimilarityRequest): cosine similarity of the source sentence to each sentence. */
 export class TeiSimilarityRequestDto {
   @ApiProperty({ type: TeiSimilarityInputDto })
-  // ValidateNested alone lets a missing `inputs` through, to fail in the service as a TypeError.
-  @IsDefined({ message: '$property must be an object with source_sentence and sentences' })
+  // ValidateNested alone lets a missing `inputs`, or an array (each element checked: none), through to the service.
+  @IsObject({ message: '$property must be an object with source_sentence and sentences' })
   @ValidateNested()
   @Type(() => TeiSimilarityInputDto)
   inputs: TeiSimilarityInputDto;
 
   @ApiPropertyOptional({ type: TeiSimilarityParametersDto, nullable: true })
   @IsOptional()
+  @IsObject({ message: '$property must be an object' })
   @ValidateNested()
   @Type(() => TeiSimilarityParametersDto)
   parameters?: TeiSimilarityParametersDto | null;
