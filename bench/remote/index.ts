@@ -4,6 +4,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { sleep } from '../../src/common/backoff';
 import { fixedVector } from '../lib/fixed-vector';
+import { postJson } from '../lib/post-json';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { startBenchApp, startThrowawayPostgres } from '../lib/bench-app';
 import { makeCorpus } from '../lib/corpus';
@@ -133,7 +134,7 @@ async function runOnce(
     await server.reset(setup.headers);
     const begun = performance.now();
     const chunks = corpus.map((text) => ({ text: `run ${index}: ${text}` }));
-    const created = await post(`${app.baseUrl}/tasks`, { name: `bench ${setup.name}`, model: MODEL, chunks });
+    const created = await postJson(`${app.baseUrl}/tasks`, { name: `bench ${setup.name}`, model: MODEL, chunks });
     for (;;) {
       const task = (await (await fetch(`${app.baseUrl}/tasks/${created.id}`)).json()) as { status: string };
       if (task.status === 'completed' || task.status === 'failed') break;
@@ -231,16 +232,6 @@ function printReport(results: RemoteBenchResults, path: string): void {
   );
 }
 
-async function post(url: string, body: unknown): Promise<{ id: number }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
-  });
-  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as { id: number };
-}
-
 interface RateLimitedServer {
   url: string;
   reset(headers: boolean): Promise<void>;
@@ -274,7 +265,7 @@ async function startServer(model: string, vector: number[]): Promise<RateLimited
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
-    reset: async (headers) => void (await post(`${url}/reset`, { headers })),
+    reset: async (headers) => void (await postJson(`${url}/reset`, { headers })),
     stats: async () => (await (await fetch(`${url}/stats`)).json()) as ServerStats,
     stop: () => void child.kill('SIGTERM'),
   };

@@ -3,6 +3,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { sleep } from '../../src/common/backoff';
 import { fixedVector } from '../lib/fixed-vector';
+import { postJson } from '../lib/post-json';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { startBenchApp } from '../lib/bench-app';
 import { peakRssMiB } from '../lib/memory';
@@ -104,7 +105,7 @@ async function runPipeline(baseUrl: string, count: number, label: string): Promi
     text: `${label} ${Date.now()} chunk ${i}: lorem ipsum dolor`,
   }));
   const begun = performance.now();
-  const created = await post(`${baseUrl}/tasks`, { name: `bench ${label}`, model: 'bench/fixed', chunks });
+  const created = await postJson(`${baseUrl}/tasks`, { name: `bench ${label}`, model: 'bench/fixed', chunks });
   const samples: { at: number; done: number }[] = [];
   for (;;) {
     const task = (await (await fetch(`${baseUrl}/tasks/${created.id}`)).json()) as TaskBody;
@@ -143,16 +144,6 @@ async function runBare(url: string, count: number): Promise<number> {
 interface TaskBody {
   status: string;
   progress: { done: number; failed: number };
-}
-
-async function post(url: string, body: unknown): Promise<{ id: number }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    body: JSON.stringify(body),
-    headers: { 'content-type': 'application/json' },
-  });
-  if (!response.ok) throw new Error(`POST ${url}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as { id: number };
 }
 
 interface FixedTei {
