@@ -36,7 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     // One message per variable, quoting what was given rather than what the conversion made of it.
     const messages = errors.map(
-      (error) => `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
+      (error) =>
+        `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
     );
     throw new InvalidConfigError(`Invalid environment variables: ${messages.join('; ')}`);
   }
@@ -173,6 +174,12 @@ function toAppConfig(env: EnvDto): AppConfig {
       apiKey: env.RECEIVER_API_KEY,
       timeoutMs: env.RECEIVER_TIMEOUT_MS,
       maxRetries: env.RECEIVER_MAX_RETRIES,
+    },
+    search: {
+      mode: env.SEARCH_MODE,
+      timeoutMs: env.SEARCH_TIMEOUT_MS,
+      indexIntervalMs: env.SEARCH_INDEX_INTERVAL_MS,
+      efSearch: env.SEARCH_HNSW_EF_SEARCH,
     },
   };
 }

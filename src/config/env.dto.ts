@@ -11,6 +11,9 @@ const MODEL_LIST = /^(\s*[^,\s]+\s*(,\s*[^,\s]+\s*)*)?$/;
 export const SENDER_MODES = ['local', 'remote'] as const;
 export type SenderMode = (typeof SENDER_MODES)[number];
 
+export const SEARCH_MODES = ['auto', 'exact', 'pgvector'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -25,7 +28,10 @@ const compose =
 
 /** An integer variable in [min, max]; the message names the variable and the range it accepts. */
 function IntRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
-  const message = max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer between ${min} and ${max}`;
+  const message =
+    max === Number.MAX_SAFE_INTEGER
+      ? `${name} must be an integer >= ${min}`
+      : `${name} must be an integer between ${min} and ${max}`;
   return compose([
     Transform(({ value }) => (value === undefined ? undefined : Number(value))),
     IsInt({ message }),
@@ -35,7 +41,8 @@ function IntRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER): Pro
 }
 
 function Bool(name: string): PropertyDecorator {
-  const parse = ({ value }: { value: unknown }) => ({ true: true, '1': true, false: false, '0': false })[String(value)] ?? value;
+  const parse = ({ value }: { value: unknown }) =>
+    ({ true: true, '1': true, false: false, '0': false })[String(value)] ?? value;
   return compose([Transform(parse), IsBoolean({ message: `${name} must be true or false` })]);
 }
 
@@ -245,4 +252,16 @@ export class EnvDto {
 
   @IntRange('RECEIVER_MAX_RETRIES', 0, 100)
   RECEIVER_MAX_RETRIES: number;
+
+  @IsIn(SEARCH_MODES, { message: `SEARCH_MODE must be one of: ${SEARCH_MODES.join(', ')}` })
+  SEARCH_MODE: SearchMode;
+
+  @IntRange('SEARCH_TIMEOUT_MS', 100)
+  SEARCH_TIMEOUT_MS: number;
+
+  @IntRange('SEARCH_INDEX_INTERVAL_MS', 0)
+  SEARCH_INDEX_INTERVAL_MS: number;
+
+  @IntRange('SEARCH_HNSW_EF_SEARCH', 1, 1000)
+  SEARCH_HNSW_EF_SEARCH: number;
 }
