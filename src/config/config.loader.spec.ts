@@ -12,12 +12,7 @@ describe('loadConfig', () => {
   });
 
   it('lets environment variables override the defaults, with types converted', () => {
-    const config = loadConfig({
-      PORT: '8080',
-      DATABASE_MIGRATIONS_RUN: 'false',
-      API_KEY: 's3cret',
-      LOG_LEVEL: 'debug',
-    });
+    const config = loadConfig({ PORT: '8080', DATABASE_MIGRATIONS_RUN: 'false', API_KEY: 's3cret', LOG_LEVEL: 'debug' });
     expect(config.http.port).toBe(8080);
     expect(config.database.runMigrations).toBe(false);
     expect(config.http.apiKey).toBe('s3cret');
