@@ -72,12 +72,19 @@ describe('README commands from a fresh clone (e2e)', () => {
     expect(await run('npx embedding-tasks --help', clone, env)).toContain('Usage: embedding-tasks <command>');
   });
 
-  it('"Feeding work": the curl examples create a task and read it back', async () => {
-    const [curl] = bashBlocks('Feeding work');
+  it('"Feeding work": the curl examples create a task and read it back, then a search finds its chunk', async () => {
+    const [curl, search] = bashBlocks('Feeding work');
     const output = await run(curl.replaceAll('localhost:3000', url), clone, env);
     expect(output).toContain('"name":"handbook"');
     expect(output).toMatch(/"progress":\{"total":2,/);
-  }, 60_000);
+    const found = (await run(search.replaceAll('localhost:3000', url), clone, env)).split('\n');
+    const answer = JSON.parse(found.find((line) => line.startsWith('{"model"')) ?? '{}');
+    expect(answer).toEqual({
+      model: MODEL,
+      exact: true,
+      results: [{ chunkId: 1, score: expect.closeTo(1, 5), text: 'PostgreSQL is a relational database.', metadata: {} }],
+    });
+  }, 120_000);
 
   it('"CLI": the examples run as written with `npm run cli --`, then with the built `npx embedding-tasks`', async () => {
     const [examples] = bashBlocks('CLI');
