@@ -4,6 +4,7 @@ import { ApiErrors } from '../common/api-errors.decorator';
 import {
   BuildSearchIndexDto,
   SEARCH_BODY_EXAMPLES,
+  SEARCH_INDEX_BODY_EXAMPLES,
   SearchIndexDto,
   SearchIndexListDto,
   SearchRequestDto,
@@ -52,6 +53,7 @@ export class SearchController {
     summary: "Build a model's pgvector index now (CONCURRENTLY, in the background); GET /search/indexes follows it",
     description: '409 where searches do not use pgvector, or the model has more than 4,000 dimensions.',
   })
+  @ApiBody({ type: BuildSearchIndexDto, examples: SEARCH_INDEX_BODY_EXAMPLES })
   @ApiAcceptedResponse({ type: SearchIndexDto })
   @ApiErrors(400, 404, 409)
   buildIndex(@Body() dto: BuildSearchIndexDto): Promise<SearchIndexDto> {

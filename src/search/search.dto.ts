@@ -155,6 +155,10 @@ export class BuildSearchIndexDto {
  * Request examples for Swagger UI. They work once the task example of POST /tasks (the README's) has been embedded
  * with the README's model: search.e2e-spec.ts sends each of them.
  */
+export const SEARCH_INDEX_BODY_EXAMPLES = {
+  model: { summary: "Build the README model's index", value: { model: 'sentence-transformers/all-MiniLM-L6-v2' } },
+};
+
 export const SEARCH_BODY_EXAMPLES = {
   query: {
     summary: 'Text, embedded with the first served model',
