@@ -4,7 +4,8 @@ import { describeError } from '../logging/safe-error';
 import { SearchIndexDto, SearchIndexListDto, SearchIndexState } from './search.dto';
 import { SearchError, SearchErrorCode } from './search.errors';
 import { SearchBackend } from './search-backend';
-import { SearchRepository, StoredModel, VectorIndexRow, vectorIndexName } from './search.repository';
+import { QueryRunner } from 'typeorm';
+import { IndexedType, SearchRepository, StoredModel, VectorIndexRow, vectorIndexName } from './search.repository';
 import { indexedType } from './vector-search';
 
 /**
@@ -19,6 +20,8 @@ export class SearchIndexService implements OnApplicationBootstrap, OnApplication
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  /** The backend running the builds, while they run. */
+  private builder?: number;
 
   constructor(
     private readonly backend: SearchBackend,
@@ -34,8 +37,11 @@ export class SearchIndexService implements OnApplicationBootstrap, OnApplication
     this.requestBuilds();
   }
 
+  /** A build can take minutes: it is cancelled (its invalid index is dropped and built again by the next run). */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    this.again = false;
+    if (this.builder !== undefined) await this.repository.cancelBackend(this.builder).catch(() => undefined);
     await this.running;
   }
 
@@ -83,21 +89,27 @@ export class SearchIndexService implements OnApplicationBootstrap, OnApplication
   private async buildMissing(): Promise<void> {
     const extension = this.backend.pgvector;
     if (!extension) return;
-    await this.repository.withBuildLock(async (runner) => {
-      // Read under the lock: an index seen invalid now is no other instance's build in progress, but a leftover.
-      const indexes = await this.repository.vectorIndexes();
-      for (const model of await this.repository.storedModels()) {
-        const type = indexedType(model.dimensions);
-        if (!type || indexes.get(vectorIndexName(model.model))?.valid) continue;
-        const started = performance.now();
-        this.logger.log(
-          `building the search index of model "${model.model}" (${model.dimensions} dimensions, ${type})`,
-        );
-        await this.repository.buildIndex(runner, model, type, extension);
-        const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        this.logger.log(`search index of model "${model.model}" built in ${seconds} s`);
+    await this.repository.withBuildLock(async (runner, pid) => {
+      this.builder = pid;
+      try {
+        // Read under the lock: an index seen invalid now is no other instance's build in progress, but a leftover.
+        const indexes = await this.repository.vectorIndexes();
+        for (const model of await this.repository.storedModels()) {
+          const type = indexedType(model.dimensions);
+          if (type && !indexes.get(vectorIndexName(model.model))?.valid) await this.buildOne(runner, model, type);
+        }
+      } finally {
+        this.builder = undefined;
       }
     });
+  }
+
+  private async buildOne(runner: QueryRunner, model: StoredModel, type: IndexedType): Promise<void> {
+    const started = performance.now();
+    const what = `the search index of model "${model.model}" (${model.dimensions} dimensions, ${type})`;
+    this.logger.log(`building ${what}`);
+    await this.repository.buildIndex(runner, model, type, this.backend.pgvector!);
+    this.logger.log(`built ${what} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 

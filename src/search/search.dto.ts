@@ -1,7 +1,7 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, ValidateBy } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
 import { IdField, IntField, MetadataField } from '../common/validation';
-import { BoolField, StringField } from '../embedding/api/embedding-fields';
 
 /** pgvector's `vector` type holds at most 16,000 dimensions; no stored model has more. */
 export const MAX_VECTOR_DIMENSIONS = 16_000;
@@ -29,12 +29,30 @@ function VectorField() {
   );
 }
 
+/** An optional string in a JSON body, at most `maxLength` characters; one message names the field. */
+function OptionalString(options: { description: string; maxLength: number; example?: string }) {
+  const message = `$property must be a string of at most ${options.maxLength} characters`;
+  return applyDecorators(
+    ApiPropertyOptional({ type: String, ...options }),
+    IsOptional(),
+    IsString({ message }),
+    MaxLength(options.maxLength, { message }),
+  );
+}
+
+function OptionalBoolean(description: string) {
+  return applyDecorators(
+    ApiPropertyOptional({ type: Boolean, description, default: true }),
+    IsOptional(),
+    IsBoolean({ message: '$property must be true or false' }),
+  );
+}
+
 export class SearchRequestDto {
-  @StringField({
+  @OptionalString({
     description:
       'Whose stored vectors to search; default: the first served model. A model this instance does not serve can ' +
       'still be searched by `vector`.',
-    optional: true,
     maxLength: 500,
     example: 'sentence-transformers/all-MiniLM-L6-v2',
   })
@@ -71,16 +89,16 @@ export class SearchRequestDto {
   })
   filter?: Record<string, unknown>;
 
-  @StringField({
+  @OptionalString({
     description: 'A prompt of the model (config_sentence_transformers.json) put before `query`, e.g. "query"',
-    optional: true,
+    maxLength: 1000,
   })
   prompt_name?: string;
 
-  @BoolField({ description: "Include each chunk's text", optional: true, default: true })
+  @OptionalBoolean("Include each chunk's text")
   text?: boolean;
 
-  @BoolField({ description: "Include each chunk's metadata", optional: true, default: true })
+  @OptionalBoolean("Include each chunk's metadata")
   metadata?: boolean;
 }
 
@@ -143,11 +161,13 @@ export class SearchIndexListDto {
 }
 
 export class BuildSearchIndexDto {
-  @StringField({
+  @ApiProperty({
     description: 'The model whose stored vectors to index',
     maxLength: 500,
     example: 'sentence-transformers/all-MiniLM-L6-v2',
   })
+  @IsString({ message: 'model must be a string of at most 500 characters' })
+  @MaxLength(500, { message: 'model must be a string of at most 500 characters' })
   model: string;
 }
 

@@ -225,13 +225,15 @@ export class SearchRepository {
    * Runs `build` holding the index-build lock on a connection of its own, or returns false at once when another
    * session holds it. The lock is a session lock: CREATE INDEX CONCURRENTLY cannot run inside a transaction.
    */
-  async withBuildLock(build: (runner: QueryRunner) => Promise<void>): Promise<boolean> {
+  async withBuildLock(build: (runner: QueryRunner, pid: number) => Promise<void>): Promise<boolean> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock(${INDEX_BUILD_LOCK}) AS locked`);
+      const [{ locked, pid }] = await runner.query(
+        `SELECT pg_try_advisory_lock(${INDEX_BUILD_LOCK}) AS locked, pg_backend_pid() AS pid`,
+      );
       if (!locked) return false;
       try {
-        await build(runner);
+        await build(runner, pid);
       } finally {
         await runner.query(`SELECT pg_advisory_unlock(${INDEX_BUILD_LOCK})`);
       }
@@ -239,6 +241,11 @@ export class SearchRepository {
     } finally {
       await runner.release();
     }
+  }
+
+  /** Cancels the statement that backend runs (an index build, at shutdown): the build's next run starts over. */
+  async cancelBackend(pid: number): Promise<void> {
+    await this.dataSource.query(`SELECT pg_cancel_backend($1)`, [pid]);
   }
 
   /**

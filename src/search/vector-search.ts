@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { Slots } from '../common/slots';
 import { EXACT_SCAN_STREAMS, SearchBackend } from './search-backend';
+import { SearchError, SearchErrorCode } from './search.errors';
 import { IndexedType, SearchRepository, vectorIndexName, VectorScope } from './search.repository';
 import { ScoredChunk, TopK } from './top-k';
 
@@ -45,8 +46,14 @@ export class ExactVectorSearch extends VectorSearch {
     const top = new TopK(query.k);
     const target = Float64Array.from(query.vector);
     const targetNorm = target.reduce((total, value) => total + value * value, 0);
-    await this.slots.run(() =>
-      this.repository.scanVectors(query, this.backend.scanStreams, this.config.search.timeoutMs, (row) => {
+    const { timeoutMs } = this.config.search;
+    const queued = Date.now();
+    await this.slots.run(() => {
+      // The time spent waiting for a turn counts against the search's budget.
+      const left = timeoutMs - (Date.now() - queued);
+      if (left <= 0)
+        throw new SearchError(SearchErrorCode.Unavailable, `the search ran past SEARCH_TIMEOUT_MS (${timeoutMs} ms)`);
+      return this.repository.scanVectors(query, this.backend.scanStreams, left, (row) => {
         // A vector of another length (stored by SQL, bypassing the receiver's check) cannot be compared.
         if (row.dimensions !== target.length) return;
         let [dot, norm] = [0, 0];
@@ -58,8 +65,8 @@ export class ExactVectorSearch extends VectorSearch {
         // The same arithmetic as common/cosine.ts; a zero (or NaN) vector has no direction and matches nothing.
         const score = dot / Math.sqrt(norm * targetNorm);
         if (norm > 0 && Number.isFinite(score)) top.offer(row.chunkId, score);
-      }),
-    );
+      });
+    });
     return { exact: true, hits: top.best() };
   }
 }
