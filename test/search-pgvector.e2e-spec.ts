@@ -6,7 +6,7 @@ import { createApp } from '../src/app.factory';
 import { cosine } from '../src/common/cosine';
 import { loadConfig } from '../src/config/config.loader';
 import { startTestApp } from './app';
-import { adminQuery } from './database';
+import { createTestDatabase } from './database';
 import { startPglite, PgliteServer } from './pglite';
 import { waitFor } from './wait';
 
@@ -250,9 +250,19 @@ describe('Search with pgvector, on PGlite (e2e)', () => {
     await probe.close();
     // The embedded server and the CI's PostgreSQL 15 have none; a server that has it would start (and is not this test).
     if (available.length > 0) return;
-    await expect(startTestApp({ SENDER_ENABLED: 'false', SEARCH_MODE: 'pgvector' })).rejects.toThrow(
-      'SEARCH_MODE=pgvector, but the database server has no pgvector extension: install pgvector 0.8.0 or later',
-    );
-    void adminQuery;
+    const db = await createTestDatabase();
+    try {
+      const config = loadConfig({
+        LOG_LEVEL: 'error',
+        SENDER_ENABLED: 'false',
+        SEARCH_MODE: 'pgvector',
+        DATABASE_URL: db.url,
+      });
+      await expect(createApp(config)).rejects.toThrow(
+        'SEARCH_MODE=pgvector, but the database server has no pgvector extension: install pgvector 0.8.0 or later',
+      );
+    } finally {
+      await db.drop();
+    }
   });
 });
