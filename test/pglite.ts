@@ -23,7 +23,7 @@ export async function startPglite(connections = 10): Promise<PgliteServer> {
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let errors = '';
-  child.stderr.on('data', (data: Buffer) => (errors += data));
+  child.stderr.on('data', (data: Buffer) => (errors += data.toString()));
   const lines = createInterface({ input: child.stdout });
   const first = await Promise.race([
     once(lines, 'line').then(([line]) => line as string),

@@ -20,8 +20,8 @@ function cli(args: string[], url: string): Promise<{ code: number | null; stdout
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let [stdout, stderr] = ['', ''];
-  child.stdout.on('data', (data: Buffer) => (stdout += data));
-  child.stderr.on('data', (data: Buffer) => (stderr += data));
+  child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
   return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
 }
 

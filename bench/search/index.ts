@@ -256,7 +256,7 @@ async function interleave(
   include: (name: string, index: number) => boolean,
 ): Promise<Record<string, number[]>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
-  for (const [name, run] of Object.entries(contenders)) await run(queries[0]); // warm-up: caches, plans
+  for (const run of Object.values(contenders)) await run(queries[0]); // warm-up: caches, plans
   for (const [index, vector] of queries.entries()) {
     for (const [name, run] of Object.entries(contenders)) {
       if (!include(name, index)) continue;

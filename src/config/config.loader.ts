@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AppConfig, ModelSourceConfig } from './app-config';
 import { EnvDto } from './env.dto';
 import { InvalidModelsFileError, readModelsFile } from './models-file';
-import { receiverBaseUrl } from '../common/receiver-url';
+import { receiverBaseUrl } from './receiver-url';
 
 export class InvalidConfigError extends Error {}
 

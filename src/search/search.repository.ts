@@ -92,7 +92,7 @@ export class SearchRepository {
   }
 
   async taskExists(taskId: number): Promise<boolean> {
-    const rows = await this.dataSource.query(`SELECT 1 FROM mgmt.task WHERE id = $1`, [taskId]);
+    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM mgmt.task WHERE id = $1`, [taskId]);
     return rows.length > 0;
   }
 
@@ -123,7 +123,7 @@ export class SearchRepository {
     const runners = Array.from({ length: streams }, () => this.dataSource.createQueryRunner());
     const clients: PoolClient[] = [];
     try {
-      for (const runner of runners) clients.push(await runner.connect());
+      for (const runner of runners) clients.push((await runner.connect()) as PoolClient);
       await shareSnapshot(clients);
       for (const client of clients) {
         await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
@@ -172,7 +172,7 @@ export class SearchRepository {
   }
 
   async serverVersion(): Promise<string> {
-    const [{ version }] = await this.dataSource.query(`SELECT version()`);
+    const [{ version }]: { version: string }[] = await this.dataSource.query(`SELECT version()`);
     return version;
   }
 
@@ -187,7 +187,7 @@ export class SearchRepository {
 
   /** Whether the server has pgvector's files, so that CREATE EXTENSION vector can work. */
   async pgvectorAvailable(): Promise<boolean> {
-    const rows = await this.dataSource.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
+    const rows: unknown[] = await this.dataSource.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'vector'`);
     return rows.length > 0;
   }
 
@@ -228,9 +228,9 @@ export class SearchRepository {
   async withBuildLock(build: (runner: QueryRunner, pid: number) => Promise<void>): Promise<boolean> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      const [{ locked, pid }] = await runner.query(
+      const [{ locked, pid }] = (await runner.query(
         `SELECT pg_try_advisory_lock(${INDEX_BUILD_LOCK}) AS locked, pg_backend_pid() AS pid`,
-      );
+      )) as { locked: boolean; pid: number }[];
       if (!locked) return false;
       try {
         await build(runner, pid);
@@ -274,7 +274,7 @@ export class SearchRepository {
 async function shareSnapshot([first, ...others]: PoolClient[]): Promise<void> {
   await first.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`);
   if (others.length === 0) return;
-  const { rows } = await first.query(`SELECT pg_export_snapshot() AS snapshot`);
+  const { rows } = await first.query<{ snapshot: string }>(`SELECT pg_export_snapshot() AS snapshot`);
   for (const client of others) {
     await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`);
     await client.query(`SET TRANSACTION SNAPSHOT ${escapeLiteral(rows[0].snapshot)}`);
