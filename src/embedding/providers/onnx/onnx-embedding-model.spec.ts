@@ -1,20 +1,18 @@
 import { EmbeddingStageStats } from '../../../metrics/metrics.service';
-import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { OnnxModel } from './onnx-model';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
 
 describe('OnnxEmbeddingModel stage reports (the provider’s onStage metrics hook)', () => {
   const stats: EmbeddingStageStats[] = [];
-  let provider: OnnxEmbeddingProvider;
+  let provider: OnnxModel;
 
   beforeAll(async () => {
     const path = await ensureModel('tiny');
-    provider = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path }],
-      intraOpNumThreads: 1,
-      maxBatchSize: 2,
-      onStage: (step) => stats.push(step),
-    });
-    await provider.init();
+    provider = new OnnxModel(
+      { id: 'tiny', path },
+      { intraOpNumThreads: 1, maxBatchSize: 2, onStage: (step) => stats.push(step) },
+    );
+    await provider.load();
   });
   afterAll(() => provider.close());
 
@@ -24,7 +22,7 @@ describe('OnnxEmbeddingModel stage reports (the provider’s onStage metrics hoo
 
   it('reports one tokenisation per call and each inference batch with its padded tokens', async () => {
     const texts = ['one', 'two words', 'three words here', 'a much longer text with many more words in it', 'five'];
-    const { tokenCounts } = await provider.embed('tiny', texts);
+    const { tokenCounts } = await provider.embed(texts);
     const [tokenize, ...batches] = stats;
     expect(tokenize).toEqual({ stage: 'tokenize', model: 'tiny', texts: 5, seconds: expect.any(Number) });
     expect(batches.length).toBeGreaterThanOrEqual(3);

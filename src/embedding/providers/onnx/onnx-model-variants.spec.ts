@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { ensureModel, makeModel, writeOnnxVariant } from '../../../../test/fixtures/model/make-model';
-import { allEmbedded } from '../embedding-provider';
-import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { allEmbedded } from '../embedding-model';
+import { OnnxModel, onnxModels } from './onnx-model';
 import { cosine } from '../../../common/cosine';
 
 const TEXTS = [
@@ -15,29 +15,30 @@ const TEXTS = [
   Array.from({ length: 40 }, (_, index) => `sentence ${index} about water and mountains`).join(' '),
 ];
 
-/** One provider serving the same model folder through each of its ONNX files, each chosen per model. */
-describe('OnnxEmbeddingProvider with a file per model (fp32, int8, uint8, fp16 of one model)', () => {
+/** The same model folder served through each of its ONNX files, each chosen per model. */
+describe('OnnxModel with a file per model (fp32, int8, uint8, fp16 of one model)', () => {
   const log: string[] = [];
-  let provider: OnnxEmbeddingProvider;
+  let models: OnnxModel[];
+  const model = (id: string) => models.find((served) => served.id === id)!;
 
   beforeAll(async () => {
     const path = await ensureModel('tiny');
-    provider = new OnnxEmbeddingProvider({
-      models: [
-        { id: 'fp32', path },
-        { id: 'int8', path, modelFile: 'model_quantized.onnx' },
-        { id: 'uint8', path, modelFile: 'onnx/model_uint8.onnx' },
-        { id: 'fp16', path, modelFile: 'model_fp16.onnx' },
-      ],
+    const sources = [
+      { id: 'fp32', path },
+      { id: 'int8', path, modelFile: 'model_quantized.onnx' },
+      { id: 'uint8', path, modelFile: 'onnx/model_uint8.onnx' },
+      { id: 'fp16', path, modelFile: 'model_fp16.onnx' },
+    ];
+    models = onnxModels(sources, {
       intraOpNumThreads: 1,
       logger: { log: (line) => log.push(line), warn: (line) => log.push(line) },
     });
-    await provider.init();
+    await Promise.all(models.map((served) => served.load()));
   });
-  afterAll(() => provider.close());
+  afterAll(() => Promise.all(models.map((served) => served.close())));
 
   it('reports each model’s dtype from its graph, and names the file it loaded', () => {
-    expect(provider.models().map(({ id, dtype }) => [id, dtype])).toEqual([
+    expect(models.map((served) => [served.id, served.info().dtype])).toEqual([
       ['fp32', 'float32'],
       ['int8', 'int8'],
       ['uint8', 'uint8'],
@@ -50,9 +51,9 @@ describe('OnnxEmbeddingProvider with a file per model (fp32, int8, uint8, fp16 o
     ['int8', 0.999],
     ['uint8', 0.999],
     ['fp16', 0.99999],
-  ])('%s embeds every text close to fp32 (cosine > %d), with the same token counts', async (model, least) => {
-    const reference = await provider.embed('fp32', TEXTS);
-    const variant = await provider.embed(model, TEXTS);
+  ])('%s embeds every text close to fp32 (cosine > %d), with the same token counts', async (id, least) => {
+    const reference = await model('fp32').embed(TEXTS);
+    const variant = await model(id).embed(TEXTS);
     expect(variant.tokenCounts).toEqual(reference.tokenCounts);
     const [a, b] = [allEmbedded(reference), allEmbedded(variant)];
     a.forEach((vector, index) => expect(cosine(vector, b[index])).toBeGreaterThan(least));
@@ -61,7 +62,7 @@ describe('OnnxEmbeddingProvider with a file per model (fp32, int8, uint8, fp16 o
   });
 });
 
-describe('OnnxEmbeddingProvider with a float16 graph whose output is float16 too (no keep_io_types)', () => {
+describe('OnnxModel with a float16 graph whose output is float16 too (no keep_io_types)', () => {
   let dir: string;
 
   beforeAll(async () => {
@@ -74,27 +75,24 @@ describe('OnnxEmbeddingProvider with a float16 graph whose output is float16 too
     const session = await InferenceSession.create(join(dir, 'onnx/model_fp16_io.onnx'));
     expect(session.outputMetadata).toEqual([expect.objectContaining({ name: 'last_hidden_state', type: 'float16' })]);
     await session.release();
-    const provider = new OnnxEmbeddingProvider({
-      models: [
+    const [fp32, fp16] = onnxModels(
+      [
         { id: 'fp32', path: dir },
         { id: 'fp16', path: dir, modelFile: 'model_fp16_io.onnx' },
       ],
-      intraOpNumThreads: 1,
-    });
-    await provider.init();
+      { intraOpNumThreads: 1 },
+    );
+    await Promise.all([fp32.load(), fp16.load()]);
     try {
-      expect(provider.describe('fp16').dtype).toBe('float16');
-      const [a, b] = [
-        allEmbedded(await provider.embed('fp32', TEXTS)),
-        allEmbedded(await provider.embed('fp16', TEXTS)),
-      ];
+      expect(fp16.info().dtype).toBe('float16');
+      const [a, b] = [allEmbedded(await fp32.embed(TEXTS)), allEmbedded(await fp16.embed(TEXTS))];
       a.forEach((vector, index) => expect(cosine(vector, b[index])).toBeGreaterThan(0.9999));
-      const tokens = await provider.embedTokens('fp16', ['hello there']);
+      const tokens = await fp16.embedTokens(['hello there']);
       expect(tokens.vectors[0]!.every((token) => token instanceof Float32Array && token.every(Number.isFinite))).toBe(
         true,
       );
     } finally {
-      await provider.close();
+      await Promise.all([fp32.close(), fp16.close()]);
     }
   });
 });

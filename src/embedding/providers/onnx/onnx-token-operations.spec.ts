@@ -1,7 +1,7 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { EmbeddingErrorCode } from '../../embedding.errors';
-import { allEmbedded, EmbeddingProvider } from '../embedding-provider';
-import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { allEmbedded } from '../embedding-model';
+import { OnnxModel } from './onnx-model';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
 import {
   maxAbsDifference,
@@ -15,21 +15,19 @@ const SEP_ID = 3;
 const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'hello', 'Café naïve über'];
 
 /** The optional capabilities (token ids, token-level vectors, tokenize, decode), checked against references. */
-describe('OnnxEmbeddingProvider token operations', () => {
-  let provider: OnnxEmbeddingProvider;
+describe('OnnxModel token operations', () => {
+  let provider: OnnxModel;
   let rawSession: InferenceSession;
   let wordPieces: (text: string) => number[];
   const idsOf = (text: string) => [CLS_ID, ...wordPieces(text), SEP_ID];
 
   beforeAll(async () => {
     const modelDir = await ensureModel('tiny');
-    provider = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path: modelDir }],
-      intraOpNumThreads: 1,
-      maxBatchSize: 2,
-      maxBatchTokens: 200,
-    });
-    await provider.init();
+    provider = new OnnxModel(
+      { id: 'tiny', path: modelDir },
+      { intraOpNumThreads: 1, maxBatchSize: 2, maxBatchTokens: 200 },
+    );
+    await provider.load();
     rawSession = await openRawSession(modelDir);
     wordPieces = await transformersJsWordPieces(modelDir);
   });
@@ -39,26 +37,26 @@ describe('OnnxEmbeddingProvider token operations', () => {
     await rawSession.release();
   });
 
-  describe('embedInputs', () => {
+  describe('embed with token ids', () => {
     it('embeds token ids like the text they encode, mixed with texts, in input order', async () => {
-      const texts = allEmbedded(await provider.embed('tiny', TEXTS));
-      const mixed = allEmbedded(await provider.embedInputs('tiny', [idsOf(TEXTS[0]), TEXTS[1], idsOf(TEXTS[2])]));
+      const texts = allEmbedded(await provider.embed(TEXTS));
+      const mixed = allEmbedded(await provider.embed([idsOf(TEXTS[0]), TEXTS[1], idsOf(TEXTS[2])]));
       mixed.forEach((vector, index) => expect(maxAbsDifference(vector, texts[index])).toBeLessThan(1e-6));
     });
 
     it('uses the ids as given: without special tokens the vector differs', async () => {
-      const [bare, full] = allEmbedded(await provider.embedInputs('tiny', [wordPieces('hello'), idsOf('hello')]));
+      const [bare, full] = allEmbedded(await provider.embed([wordPieces('hello'), idsOf('hello')]));
       expect(maxAbsDifference(bare, full)).toBeGreaterThan(1e-3);
     });
 
     it('puts a prompt in front of ids by decoding them, as TEI does', async () => {
-      const [fromIds] = allEmbedded(await provider.embedInputs('tiny', [idsOf('hello')], { promptName: 'query' }));
-      const [fromText] = allEmbedded(await provider.embed('tiny', ['hello'], { promptName: 'query' }));
+      const [fromIds] = allEmbedded(await provider.embed([idsOf('hello')], { promptName: 'query' }));
+      const [fromText] = allEmbedded(await provider.embed(['hello'], { promptName: 'query' }));
       expect(maxAbsDifference(fromIds, fromText)).toBeLessThan(1e-6);
     });
 
     it('refuses an id outside the vocabulary, naming the input, before running the model', async () => {
-      await expect(provider.embedInputs('tiny', ['a', [CLS_ID, 1024]])).rejects.toMatchObject({
+      await expect(provider.embed(['a', [CLS_ID, 1024]])).rejects.toMatchObject({
         code: EmbeddingErrorCode.InvalidInput,
         field: 'texts',
         index: 1,
@@ -68,23 +66,17 @@ describe('OnnxEmbeddingProvider token operations', () => {
 
     it('truncates long id lists to the limit (keeping the first ids) or refuses them when asked', async () => {
       const long = Array.from({ length: 80 }, (_, index) => 100 + index);
-      const [cut] = allEmbedded(await provider.embedInputs('tiny', [long]));
-      const [first64] = allEmbedded(await provider.embedInputs('tiny', [long.slice(0, 64)]));
+      const [cut] = allEmbedded(await provider.embed([long]));
+      const [first64] = allEmbedded(await provider.embed([long.slice(0, 64)]));
       expect(maxAbsDifference(cut, first64)).toBeLessThan(1e-6);
-      const refused = await provider.embedInputs('tiny', [long], { truncate: false });
+      const refused = await provider.embed([long], { truncate: false });
       expect(refused.refused.get(0)?.code).toBe(EmbeddingErrorCode.TooManyTokens);
-    });
-
-    it('keeps embed itself for texts only', async () => {
-      await expect(provider.embed('tiny', [[1, 2]] as unknown as string[])).rejects.toThrow(
-        'texts[0] must be a string',
-      );
     });
   });
 
   describe('embedTokens', () => {
     it("answers each token's hidden state before pooling, as onnxruntime computes it, across batches", async () => {
-      const result = await provider.embedTokens('tiny', [...TEXTS, idsOf('hello')]);
+      const result = await provider.embedTokens([...TEXTS, idsOf('hello')]);
       const tokens = allEmbedded(result);
       expect(result.tokenCounts).toEqual([...TEXTS.map((text) => idsOf(text).length), idsOf('hello').length]);
       for (const [index, input] of [...TEXTS, 'hello'].entries()) {
@@ -95,8 +87,8 @@ describe('OnnxEmbeddingProvider token operations', () => {
     });
 
     it('is what embed pools: the mean of the token vectors is the unnormalised vector', async () => {
-      const [tokens] = allEmbedded(await provider.embedTokens('tiny', [TEXTS[0]]));
-      const [pooled] = allEmbedded(await provider.embed('tiny', [TEXTS[0]], { normalize: false }));
+      const [tokens] = allEmbedded(await provider.embedTokens([TEXTS[0]]));
+      const [pooled] = allEmbedded(await provider.embed([TEXTS[0]], { normalize: false }));
       const mean = pooled.map((_, dim) => tokens.reduce((total, vector) => total + vector[dim], 0) / tokens.length);
       expect(maxAbsDifference(mean, pooled)).toBeLessThan(1e-5);
     });
@@ -104,7 +96,7 @@ describe('OnnxEmbeddingProvider token operations', () => {
 
   describe('tokenize and decode', () => {
     it('splits like the reference tokenizer, with UTF-8 byte offsets into the prompted text', async () => {
-      const [tokens] = await provider.tokenize('tiny', ['naïve x'], { promptName: 'query' });
+      const [tokens] = await provider.tokenize(['naïve x'], { promptName: 'query' });
       expect(tokens.map((token) => token.id)).toEqual(idsOf('query: naïve x'));
       expect(tokens[0]).toEqual({ id: CLS_ID, text: '[CLS]', special: true, start: null, stop: null });
       const x = tokens[tokens.length - 2];
@@ -113,42 +105,14 @@ describe('OnnxEmbeddingProvider token operations', () => {
     });
 
     it('leaves out special tokens when asked', async () => {
-      const [tokens] = await provider.tokenize('tiny', ['hello'], { addSpecialTokens: false });
+      const [tokens] = await provider.tokenize(['hello'], { addSpecialTokens: false });
       expect(tokens.map((token) => token.id)).toEqual(wordPieces('hello'));
     });
 
     it('decodes ids back to text, refusing ids outside the vocabulary', async () => {
-      expect(await provider.decode('tiny', [idsOf('hello world'), [CLS_ID]], true)).toEqual(['hello world', '']);
-      expect(await provider.decode('tiny', [idsOf('hello')], false)).toEqual(['[CLS] hello [SEP]']);
-      await expect(provider.decode('tiny', [[5000]], true)).rejects.toMatchObject({ index: 0, field: 'texts' });
+      expect(await provider.decode([idsOf('hello world'), [CLS_ID]], true)).toEqual(['hello world', '']);
+      expect(await provider.decode([idsOf('hello')], false)).toEqual(['[CLS] hello [SEP]']);
+      await expect(provider.decode([[5000]], true)).rejects.toMatchObject({ index: 0, field: 'texts' });
     });
-  });
-});
-
-describe('EmbeddingProvider defaults for back ends without the optional capabilities', () => {
-  class TextsOnly extends EmbeddingProvider {
-    init = async () => undefined;
-    close = async () => undefined;
-    embed = async (_model: string, texts: string[]) => ({
-      vectors: texts.map(() => Float32Array.of(1)),
-      refused: new Map(),
-      tokenCounts: null,
-    });
-    describe = () => ({}) as never;
-    models = () => [];
-    readiness = async () => ({ ready: true, models: [] });
-  }
-  const provider = new TextsOnly();
-
-  it('embeds texts through embed, and refuses token ids and the token operations as unsupported', async () => {
-    expect((await provider.embedInputs('m', ['a'])).vectors).toEqual([Float32Array.of(1)]);
-    const unsupported = { code: EmbeddingErrorCode.UnsupportedOperation };
-    await expect(provider.embedInputs('m', [[1]])).rejects.toMatchObject({
-      ...unsupported,
-      message: 'The back end of model "m" does not support token ids as input',
-    });
-    await expect(provider.embedTokens('m', ['a'])).rejects.toMatchObject(unsupported);
-    await expect(provider.tokenize('m', ['a'])).rejects.toMatchObject(unsupported);
-    await expect(provider.decode('m', [[1]], true)).rejects.toMatchObject(unsupported);
   });
 });

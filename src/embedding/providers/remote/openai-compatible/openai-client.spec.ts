@@ -1,7 +1,8 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { encodeFloat32Base64 } from '../../../../common/float32-base64';
-import { OpenAiClient, OpenAiRequestError } from './openai-client';
+import { RemoteRequestError } from '../remote-request-error';
+import { OpenAiClient } from './openai-client';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -32,10 +33,10 @@ describe('OpenAiClient', () => {
       void res.writeHead(status, headers).end(typeof body === 'string' ? body : JSON.stringify(body));
   const request = { model: 'm', input: ['a', 'b'] };
 
-  async function failure(): Promise<OpenAiRequestError> {
+  async function failure(): Promise<RemoteRequestError> {
     const error = await client.embed(request).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(OpenAiRequestError);
-    return error as OpenAiRequestError;
+    expect(error).toBeInstanceOf(RemoteRequestError);
+    return error as RemoteRequestError;
   }
 
   it('posts to {url}/embeddings with the key and base64 asked, and reads vectors in index order and usage', async () => {

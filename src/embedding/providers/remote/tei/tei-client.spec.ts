@@ -1,6 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { TeiClient, TeiRequestError } from './tei-client';
+import { RemoteRequestError } from '../remote-request-error';
+import { TeiClient } from './tei-client';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -27,10 +28,10 @@ describe('TeiClient', () => {
       void res.writeHead(status, headers).end(typeof body === 'string' ? body : JSON.stringify(body));
   const body = { inputs: ['a', 'b'], truncate: true, normalize: true };
 
-  async function failure(): Promise<TeiRequestError> {
+  async function failure(): Promise<RemoteRequestError> {
     const error = await client.embed(body).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(TeiRequestError);
-    return error as TeiRequestError;
+    expect(error).toBeInstanceOf(RemoteRequestError);
+    return error as RemoteRequestError;
   }
 
   it('posts the body with the bearer key and answers Float32Arrays', async () => {
@@ -53,7 +54,7 @@ describe('TeiClient', () => {
   });
 
   it.each([
-    [429, { error: 'Model is overloaded', error_type: 'overloaded' }, 'overloaded', true],
+    [429, { error: 'Model is overloaded', error_type: 'overloaded' }, 'rate-limited', true],
     [503, { error: 'unhealthy', error_type: 'unhealthy' }, 'transient', false],
     [424, { error: 'Inference failed', error_type: 'backend' }, 'transient', false],
     [413, { error: 'batch size 64 > maximum allowed batch size 32', error_type: 'validation' }, 'too-large', false],
@@ -80,7 +81,7 @@ describe('TeiClient', () => {
 
   it('reads the batch limit TEI names, and Retry-After', async () => {
     handler = answer(413, { error: 'batch size 64 > maximum allowed batch size 32', error_type: 'validation' });
-    expect((await failure()).details.maxBatchSize).toBe(32);
+    expect((await failure()).details.maxInputs).toBe(32);
     handler = answer(429, { error: 'Model is overloaded', error_type: 'overloaded' }, { 'retry-after': '2' });
     expect((await failure()).details.retryAfterMs).toBe(2000);
   });

@@ -1,7 +1,7 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
-import { allEmbedded, EmbedOptions } from '../embedding-provider';
-import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
+import { allEmbedded, EmbedOptions } from '../embedding-model';
+import { OnnxModel } from './onnx-model';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
 import {
   maxAbsDifference,
@@ -28,22 +28,20 @@ const SHORT_TEXTS = [
 ];
 const LONG_TEXT = Array.from({ length: 40 }, (_, index) => `sentence ${index} about water and mountains`).join(' ');
 
-describe(OnnxEmbeddingProvider.name, () => {
+describe(OnnxModel.name, () => {
   let modelDir: string;
-  let provider: OnnxEmbeddingProvider;
+  let provider: OnnxModel;
   let reference: (text: string) => Promise<Float32Array>;
   let wordPieces: (text: string) => number[];
   let rawSession: InferenceSession;
 
   beforeAll(async () => {
     modelDir = await ensureModel('tiny');
-    provider = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path: modelDir }],
-      intraOpNumThreads: 1,
-      maxBatchSize: 3,
-      maxBatchTokens: 200,
-    });
-    await provider.init();
+    provider = new OnnxModel(
+      { id: 'tiny', path: modelDir },
+      { intraOpNumThreads: 1, maxBatchSize: 3, maxBatchTokens: 200 },
+    );
+    await provider.load();
     reference = await transformersJsPipeline(modelDir);
     wordPieces = await transformersJsWordPieces(modelDir);
     rawSession = await openRawSession(modelDir);
@@ -55,7 +53,7 @@ describe(OnnxEmbeddingProvider.name, () => {
   });
 
   async function embedAll(texts: string[], options?: EmbedOptions): Promise<Float32Array[]> {
-    return allEmbedded(await provider.embed('tiny', texts, options));
+    return allEmbedded(await provider.embed(texts, options));
   }
 
   async function embedOne(text: string, options = {}): Promise<Float32Array> {
@@ -130,7 +128,7 @@ describe(OnnxEmbeddingProvider.name, () => {
 
     it('refuses an over-long text when truncate is false, naming its index, length and the limit', async () => {
       const length = wordPieces(LONG_TEXT).length + 2;
-      const { vectors, refused } = await provider.embed('tiny', ['short', LONG_TEXT], { truncate: false });
+      const { vectors, refused } = await provider.embed(['short', LONG_TEXT], { truncate: false });
       expect([...refused.keys()]).toEqual([1]);
       expect(refused.get(1)).toMatchObject({
         code: EmbeddingErrorCode.TooManyTokens,
@@ -195,15 +193,11 @@ describe(OnnxEmbeddingProvider.name, () => {
       expect(Math.hypot(...cut)).toBeCloseTo(1, 5);
       expect(maxAbsDifference(cut, l2Normalize(raw.slice(0, 8)))).toBeLessThan(TOLERANCE);
     });
-
-    it.each([0, 33, 2.5])('rejects dimensions %p for a 32-dimensional model', async (dimensions) => {
-      await expect(embedOne(text, { dimensions })).rejects.toMatchObject({ field: 'dimensions' });
-    });
   });
 
   describe('models and readiness', () => {
     it('describes the model from its files', async () => {
-      expect(provider.describe('tiny')).toEqual({
+      expect(provider.info()).toEqual({
         id: 'tiny',
         dimensions: 32,
         maxTokens: 64,
@@ -214,35 +208,27 @@ describe(OnnxEmbeddingProvider.name, () => {
         device: 'cpu',
         dtype: 'float32',
       });
-      expect(provider.models().map((model) => model.id)).toEqual(['tiny']);
-      expect(await provider.readiness()).toEqual({
-        ready: true,
-        models: [{ id: 'tiny', loaded: true, warmedUp: true, device: 'cpu' }],
-      });
-    });
-
-    it('rejects an unknown model', async () => {
-      await expect(provider.embed('nope', ['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.UnknownModel });
-      expect(() => provider.describe('nope')).toThrow('Unknown embedding model "nope"; configured models: tiny');
+      expect(provider.id).toBe('tiny');
+      expect(await provider.readiness()).toEqual({ id: 'tiny', loaded: true, warmedUp: true, device: 'cpu' });
     });
 
     it('is not ready, and refuses work, before init', async () => {
-      const fresh = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }] });
-      expect((await fresh.readiness()).ready).toBe(false);
-      await expect(fresh.embed('tiny', ['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelNotReady });
-      expect(() => fresh.describe('tiny')).toThrow(EmbeddingError);
-      expect(() => fresh.describe('tiny')).toThrow('Embedding model "tiny" is not loaded yet');
+      const fresh = new OnnxModel({ id: 'tiny', path: modelDir });
+      expect(await fresh.readiness()).toEqual({ id: 'tiny', loaded: false, warmedUp: false });
+      await expect(fresh.embed(['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelNotReady });
+      expect(() => fresh.info()).toThrow(EmbeddingError);
+      expect(() => fresh.info()).toThrow('Embedding model "tiny" is not loaded yet');
     });
 
     it('counts the tokens each text became, prompt and special tokens included, after truncation', async () => {
       const texts = ['hello', LONG_TEXT];
-      const { vectors, tokenCounts } = await provider.embed('tiny', texts, { promptName: 'query' });
+      const { vectors, tokenCounts } = await provider.embed(texts, { promptName: 'query' });
       expect(tokenCounts).toEqual([wordPieces('query: hello').length + 2, MAX_TOKENS]);
       expect(maxAbsDifference(vectors[0]!, await embedOne('hello', { promptName: 'query' }))).toBeLessThan(TOLERANCE);
     });
 
     it('returns no vectors for no texts', async () => {
-      await expect(provider.embed('tiny', [])).resolves.toEqual({ vectors: [], refused: new Map(), tokenCounts: [] });
+      await expect(provider.embed([])).resolves.toEqual({ vectors: [], refused: new Map(), tokenCounts: [] });
     });
   });
 
