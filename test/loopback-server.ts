@@ -12,7 +12,8 @@ export interface LoopbackServer {
 }
 
 export async function loopbackServer(): Promise<LoopbackServer> {
-  const loopback = { handler: (() => undefined) as Handler } as LoopbackServer;
+  const noAnswer: Handler = () => undefined;
+  const loopback = { handler: noAnswer } as LoopbackServer;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
