@@ -105,7 +105,7 @@ export function invalidInput(message: string | Phrase, field: string, index?: nu
   return new EmbeddingError(EmbeddingErrorCode.InvalidInput, message, { field, index });
 }
 
-/** What a back end without an optional capability (see EmbeddingProvider) answers. */
+/** What EmbeddingService answers for a capability a model lacks (see EmbeddingModel's optional capabilities). */
 export function unsupportedOperation(model: string, operation: string): EmbeddingError {
   return new EmbeddingError(
     EmbeddingErrorCode.UnsupportedOperation,

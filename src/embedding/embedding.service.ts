@@ -43,7 +43,7 @@ export interface EmbedOutcome {
   model: string;
   dimensions: number;
   vectors: Float32Array[];
-  /** From the model's tokenizer; about one token per 4 characters when the provider cannot count. */
+  /** From the model's tokenizer; about one token per 4 characters when the back end cannot count. */
   promptTokens: number;
 }
 
@@ -66,7 +66,7 @@ export interface EmbedEachOutcome {
   tokens: number[];
 }
 
-/** The provider names options in camelCase; callers sent snake_case. */
+/** The models name options in camelCase; callers sent snake_case. */
 const REQUEST_FIELDS: Record<string, string> = { promptName: 'prompt_name' };
 
 /**

@@ -93,7 +93,7 @@ function answer(id: number, outcome: ChunkOutcome | undefined): BatchItemDto {
   }
 }
 
-/** The request's snake_case options in the provider's terms. */
+/** The request's snake_case options in the models' terms (EmbedOptions). */
 function toOptions(dto: EmbedOptionsDto & { prompt?: string }): EmbedOptions {
   return {
     normalize: dto.normalize,
