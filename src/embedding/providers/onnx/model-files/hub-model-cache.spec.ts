@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { env } from '@huggingface/transformers';
 import { EmbeddingErrorCode } from '../../../embedding.errors';
-import { allEmbedded } from '../../embedding-provider';
+import { allEmbedded } from '../../embedding-model';
 import { ensureHubModelFiles } from './hub-model-cache';
-import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
+import { OnnxModel } from '../onnx-model';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
 
 const REPO = 'acme/tiny-embedder';
@@ -64,11 +64,11 @@ describe(ensureHubModelFiles.name, () => {
     }
     expect(requests).toContain(`/${REPO}/resolve/main/onnx/model.onnx`);
 
-    const hub = new OnnxEmbeddingProvider({ models: [{ id: 'hub', hubId: REPO }], hub: { cacheDir } });
-    const local = new OnnxEmbeddingProvider({ models: [{ id: 'local', path: modelDir }] });
-    await Promise.all([hub.init(), local.init()]);
-    const [fromHub] = allEmbedded(await hub.embed('hub', ['hello']));
-    expect([...fromHub]).toEqual([...allEmbedded(await local.embed('local', ['hello']))[0]]);
+    const hub = new OnnxModel({ id: 'hub', hubId: REPO }, { hub: { cacheDir } });
+    const local = new OnnxModel({ id: 'local', path: modelDir });
+    await Promise.all([hub.load(), local.load()]);
+    const [fromHub] = allEmbedded(await hub.embed(['hello']));
+    expect([...fromHub]).toEqual([...allEmbedded(await local.embed(['hello']))[0]]);
     await Promise.all([hub.close(), local.close()]);
   });
 

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
-import { EmbeddingLogger } from '../../embedding-provider';
+import { EmbeddingLogger } from '../../embedding-model';
 import { readJsonIfExists } from './json-file';
 import { EmbeddingModelSource, modelFilesUnavailable, onnxFileCandidates } from './model-source';
 
