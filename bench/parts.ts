@@ -1,6 +1,7 @@
 import { embeddingPart } from './embedding';
 import { gpuPart } from './gpu';
 import { BenchPart } from './lib/part';
+import { limitPart } from './limit';
 import { livenessPart } from './liveness';
 import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
@@ -18,4 +19,5 @@ export const PARTS: BenchPart[] = [
   scalePart,
   rolesPart,
   livenessPart,
+  limitPart,
 ];
