@@ -3,6 +3,7 @@ import { gpuPart } from './gpu';
 import { BenchPart } from './lib/part';
 import { limitPart } from './limit';
 import { livenessPart } from './liveness';
+import { peersPart } from './peers';
 import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
 import { rolesPart } from './roles';
@@ -20,4 +21,5 @@ export const PARTS: BenchPart[] = [
   rolesPart,
   livenessPart,
   limitPart,
+  peersPart,
 ];
