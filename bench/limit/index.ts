@@ -70,7 +70,9 @@ async function runLimitBench(options: BenchOptions): Promise<void> {
   const feed = await SqlFeed.connect(app.databaseUrl);
   try {
     const cases: CaseResult[] = [];
-    for (const model of models) cases.push(...(await measureModel(model, app, feed, limits, rounds, log)));
+    if (process.env.BENCH_LIMIT_CASES !== '0') {
+      for (const model of models) cases.push(...(await measureModel(model, app, feed, limits, rounds, log)));
+    }
     const sweeps = process.env.BENCH_LIMIT_SWEEP === '0' ? undefined : await runSweeps(models, limits, rounds, log);
     load.note('end');
     const results: LimitResults = {

@@ -26,9 +26,11 @@ export function printReport(results: LimitResults, path: string): void {
   load.forEach(({ at, load: values }) => console.log(`  ${at}: ${formatLoad(values)}`));
   console.log('\nShare of the attainable GEMM rate (useful FLOPs: each text at its own length, no padding).');
   console.log('Each cell: median of the rounds / best round / per CPU-second of this process (median).');
-  console.log(renderTable(caseHeader(results.cases), results.cases.map(caseRow)));
-  console.log('\nWhere the time goes (median shares of each pass):');
-  console.log(renderTable(stageHeader, results.cases.map(stageRow)));
+  if (results.cases.length > 0) {
+    console.log(renderTable(caseHeader(results.cases), results.cases.map(caseRow)));
+    console.log('\nWhere the time goes (median shares of each pass):');
+    console.log(renderTable(stageHeader, results.cases.map(stageRow)));
+  }
   for (const target of targetLines(results.cases)) console.log(target);
   for (const sweep of results.sweeps ?? []) {
     console.log(`\n${sweep.title} (${sweep.texts} texts)`);
