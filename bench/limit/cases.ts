@@ -97,13 +97,11 @@ export async function runCase(input: CaseInput): Promise<CaseResult> {
   return summarise(input.label, counts, useful, { attainable, cpuAttainable }, contenders, passes);
 }
 
-/** One GEMM mix measurement, long enough (about half a second) to ride out a short burst of load. */
+/** One GEMM mix measurement (about 0.2 s per shape). */
 async function gemmRate(gemm: GemmMix): Promise<{ wall: number; cpu: number }> {
-  const { mixGflops, cpuMixGflops } = await gemm.measure(GEMM_REPEATS);
+  const { mixGflops, cpuMixGflops } = await gemm.measure();
   return { wall: mixGflops * 1e9, cpu: cpuMixGflops * 1e9 };
 }
-
-const GEMM_REPEATS = 8;
 
 function summarise(
   label: string,

@@ -53,20 +53,23 @@ export class GemmMix {
     return mix;
   }
 
-  async measure(repeats = 3): Promise<GemmRoofline> {
+  /** One timing of each shape, about `seconds` long (at least one product): short enough to sit between passes. */
+  async measure(seconds = 0.2): Promise<GemmRoofline> {
     const rates: (GemmShapeRate & { flops: number; seconds: number; cpuSeconds: number })[] = [];
     for (const [index, { k, n, count }] of this.shapes.entries()) {
+      const product = this.products[index];
+      const repeats = Math.max(1, Math.round(seconds / product.lastSeconds));
       const cpuBefore = cpuSeconds();
-      const seconds = await this.products[index].run(repeats);
+      const each = await product.run(repeats);
       const cpu = (cpuSeconds() - cpuBefore) / repeats;
       const flops = 2 * GEMM_ROWS * k * n;
       rates.push({
         shape: `${GEMM_ROWS} × ${k} × ${n}`,
         count,
         flops,
-        seconds,
+        seconds: each,
         cpuSeconds: cpu,
-        gflops: flops / seconds / 1e9,
+        gflops: flops / each / 1e9,
       });
     }
     const totalFlops = sum(rates.map(({ flops, count }) => flops * count));
@@ -96,6 +99,8 @@ export function cpuSeconds(): number {
 interface TimedMatMul {
   /** Seconds per product, from `repeats` products in a row. */
   run(repeats: number): Promise<number>;
+  /** What the last run measured per product. */
+  readonly lastSeconds: number;
   release(): Promise<void>;
 }
 
@@ -113,14 +118,17 @@ async function openMatMul(k: number, n: number, precision: GemmPrecision): Promi
   const session = await InferenceSession.create(model, sessionOptions({ device: 'cpu' }, ['cpu']));
   const input = new SeededRandom(n).normals(GEMM_ROWS * k, 0, 1);
   const feeds = { x: new Tensor('float32', input, [GEMM_ROWS, k]) };
-  return {
-    run: async (repeats) => {
+  const timed = {
+    lastSeconds: Infinity,
+    run: async (repeats: number) => {
       const started = performance.now();
       for (let index = 0; index < repeats; index++) await session.run(feeds);
-      return (performance.now() - started) / 1000 / repeats;
+      timed.lastSeconds = (performance.now() - started) / 1000 / repeats;
+      return timed.lastSeconds;
     },
     release: () => session.release(),
   };
+  return timed;
 }
 
 /** y = x · W, W a [k, n] weight of the model's spread, x [rows, k]. */
