@@ -1,8 +1,6 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
-import { TextTokenizer } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
-import { ensureModel } from '../../test/fixtures/model/make-model';
 import { RawSession } from '../embedding/raw-session';
 import { makeCorpus } from '../lib/corpus';
 import { Contender, perRoundRatio, timeInterleaved } from '../lib/interleave';
@@ -47,7 +45,6 @@ const LIMIT_VARIANTS: BatchLimits[] = [
 /** The embedding part's mix: 5 to 180 words, from a few tokens to past the 256-token limit. */
 const MIXED = { minWords: 5, maxWords: 180, seed: 20240611 };
 const MEDIUM = { minWords: 80, maxWords: 120, seed: 20240612 };
-const SHORT = { minWords: 8, maxWords: 24, seed: 20240613 };
 
 /** Spending the gap: settings measured side by side against the service's own, `rounds` interleaved rounds each. */
 export async function runSweeps(
@@ -66,13 +63,7 @@ export async function runSweeps(
     const mixed = makeCorpus({ ...MIXED, texts: Math.round(minilm.tokens / 140) });
     sweeps.push(await limitsSweep(minilm, mixed, limits, rounds, log));
     sweeps.push(await bucketingSweep(minilm, mixed, limits, rounds, log));
-    for (const shape of [SHORT, MIXED]) {
-      const texts = makeCorpus({ ...shape, texts: Math.round(minilm.tokens / (shape === SHORT ? 26 : 140)) });
-      sweeps.push(await tokenizerSweep('minilm', minilm.dir, texts, limits, rounds, log));
-    }
   }
-  const tiny = await ensureModel('tiny');
-  sweeps.push(await tokenizerSweep('tiny', tiny, makeCorpus({ ...SHORT, texts: 2048 }), limits, rounds, log));
   return sweeps;
 }
 
@@ -171,46 +162,6 @@ async function bucketingSweep(
     );
   } finally {
     await raw.release();
-  }
-}
-
-/** provider.embed with the JavaScript WordPiece fast path (fast-wordpiece.ts) against the native tokenizer alone. */
-async function tokenizerSweep(
-  size: string,
-  dir: string,
-  texts: string[],
-  limits: BatchLimits,
-  rounds: number,
-  log: (line: string) => void,
-): Promise<Sweep> {
-  const fast = new OnnxEmbeddingProvider({ models: [{ id: size, path: dir }], ...limits });
-  await fast.init();
-  const native = new OnnxEmbeddingProvider({ models: [{ id: size, path: dir }], ...limits });
-  await withNativeTokenizer(() => native.init());
-  try {
-    const contender = (name: string, provider: OnnxEmbeddingProvider): Contender => ({
-      name,
-      warmUp: async () => void (await provider.embed(size, texts.slice(0, 16))),
-      run: async () => void (await provider.embed(size, texts)),
-    });
-    const contenders = [contender('service: fast-wordpiece path', fast), contender('native tokenizers only', native)];
-    const words = Math.round(texts.reduce((total, text) => total + text.split(' ').length, 0) / texts.length);
-    const title = `tokenizer: provider.embed, ${size}, texts of ${words} words on average`;
-    return await sweep(title, size, texts, contenders, rounds, log);
-  } finally {
-    await fast.close();
-    await native.close();
-  }
-}
-
-/** Loads models while TextTokenizer.fromFile is told to skip its fast path (a bench-only switch). */
-async function withNativeTokenizer(load: () => Promise<void>): Promise<void> {
-  const original = TextTokenizer.fromFile.bind(TextTokenizer);
-  TextTokenizer.fromFile = (path, options) => original(path, { ...options, fastPath: false });
-  try {
-    await load();
-  } finally {
-    TextTokenizer.fromFile = original;
   }
 }
 
