@@ -56,24 +56,19 @@ export async function runSweeps(
   const sweeps: Sweep[] = [];
   for (const model of models) {
     const texts = makeCorpus({ ...MEDIUM, texts: Math.round(model.tokens / 2 / 152) });
-    sweeps.push(await sessionSweep(model, texts, limits, rounds, log));
+    sweeps.push(await sessionSweep({ model, texts, limits, rounds, log }));
   }
   const minilm = models.find((model) => model.size === 'minilm');
   if (minilm) {
     const mixed = makeCorpus({ ...MIXED, texts: Math.round(minilm.tokens / 140) });
-    sweeps.push(await limitsSweep(minilm, mixed, limits, rounds, log));
-    sweeps.push(await bucketingSweep(minilm, mixed, limits, rounds, log));
+    sweeps.push(await limitsSweep({ model: minilm, texts: mixed, limits, rounds, log }));
+    sweeps.push(await bucketingSweep({ model: minilm, texts: mixed, limits, rounds, log }));
   }
   return sweeps;
 }
 
-async function sessionSweep(
-  model: ModelSetup,
-  texts: string[],
-  limits: BatchLimits,
-  rounds: number,
-  log: (line: string) => void,
-): Promise<Sweep> {
+async function sessionSweep(input: SweepInput): Promise<Sweep> {
+  const { model, texts, limits } = input;
   const sessions = await Promise.all(
     SESSION_VARIANTS.map(({ options }) => RawSession.open(model.dir, { overrides: options })),
   );
@@ -84,26 +79,14 @@ async function sessionSweep(
       warmUp: () => sessions[index].runAll(batches.slice(0, 2)),
       run: () => sessions[index].runAll(batches),
     }));
-    return await sweep(
-      `session options: session.run, ${model.size} medium texts`,
-      model.size,
-      texts,
-      contenders,
-      rounds,
-      log,
-    );
+    return await sweep(`session options: session.run, ${model.size} medium texts`, input, contenders);
   } finally {
     await Promise.all(sessions.map((session) => session.release()));
   }
 }
 
-async function limitsSweep(
-  model: ModelSetup,
-  texts: string[],
-  limits: BatchLimits,
-  rounds: number,
-  log: (line: string) => void,
-): Promise<Sweep> {
+async function limitsSweep(input: SweepInput): Promise<Sweep> {
+  const { model, texts, limits } = input;
   const variants = [limits, ...LIMIT_VARIANTS];
   const providers = variants.map(
     (variant) => new OnnxEmbeddingProvider({ models: [{ id: model.size, path: model.dir }], ...variant }),
@@ -115,27 +98,15 @@ async function limitsSweep(
       warmUp: async () => void (await providers[index].embed(model.size, texts.slice(0, 16))),
       run: async () => void (await providers[index].embed(model.size, texts)),
     }));
-    return await sweep(
-      'batch limits: provider.embed, minilm mixed lengths',
-      model.size,
-      texts,
-      contenders,
-      rounds,
-      log,
-    );
+    return await sweep('batch limits: provider.embed, minilm mixed lengths', input, contenders);
   } finally {
     await Promise.all(providers.map((provider) => provider.close()));
   }
 }
 
 /** The provider's length-sorted plan against batches of the same size in arrival order (no bucketing). */
-async function bucketingSweep(
-  model: ModelSetup,
-  texts: string[],
-  limits: BatchLimits,
-  rounds: number,
-  log: (line: string) => void,
-): Promise<Sweep> {
+async function bucketingSweep(input: SweepInput): Promise<Sweep> {
+  const { model, texts, limits } = input;
   const raw = await RawSession.open(model.dir);
   try {
     const planned = await raw.prepareBatches(texts, limits);
@@ -152,27 +123,22 @@ async function bucketingSweep(
         run: () => raw.runAll(unsorted),
       },
     ];
-    return await sweep(
-      'length bucketing: session.run, minilm mixed lengths',
-      model.size,
-      texts,
-      contenders,
-      rounds,
-      log,
-    );
+    return await sweep('length bucketing: session.run, minilm mixed lengths', input, contenders);
   } finally {
     await raw.release();
   }
 }
 
-async function sweep(
-  title: string,
-  model: string,
-  texts: string[],
-  contenders: Contender[],
-  rounds: number,
-  log: (line: string) => void,
-): Promise<Sweep> {
+interface SweepInput {
+  model: ModelSetup;
+  texts: string[];
+  limits: BatchLimits;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+async function sweep(title: string, input: SweepInput, contenders: Contender[]): Promise<Sweep> {
+  const { texts, rounds, log } = input;
   log(`${title} (${texts.length} texts, ${contenders.length} variants)`);
   const timings = await timeInterleaved(contenders, { rounds });
   const variants = timings.map(({ name, samples, medianSeconds }) => ({
@@ -183,5 +149,5 @@ async function sweep(
   variants.forEach((v) =>
     log(`  ${v.name.padEnd(70)} ${v.chunksPerSecond.toFixed(1)} texts/s, × ${v.ratio.toFixed(3)}`),
   );
-  return { title, model, texts: texts.length, variants };
+  return { title, model: input.model.size, texts: texts.length, variants };
 }
