@@ -17,7 +17,7 @@ export interface EmbeddedPostgresOptions {
 // process, before the application has drained its work. The service stops the server itself, after the app has
 // closed (main.ts), so those handlers are removed. The module is shared, so this unhooks exactly its events.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const exitHook: { hookedEvents(): string[]; unhookEvent(event: string): void } = require('async-exit-hook');
+const exitHook = require('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 const SUPERUSER = 'postgres';
@@ -138,7 +138,6 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-
 
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
