@@ -3,7 +3,6 @@ import { readDefaults } from '../../src/config/config.loader';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { ensureModel } from '../../test/fixtures/model/make-model';
-import { ModelSize } from '../../test/fixtures/model/model-blueprints';
 import { RawSession } from '../embedding/raw-session';
 import { BenchApp, startBenchApp } from '../lib/bench-app';
 import { uniqueCorpus } from '../lib/corpus';
@@ -57,7 +56,7 @@ async function runLimitBench(options: BenchOptions): Promise<void> {
   const models: ModelSetup[] = [];
   for (const size of sizes) {
     if (size !== 'minilm' && size !== 'base') throw new Error(`BENCH_LIMIT_MODELS: minilm or base, not ${size}`);
-    const dir = await ensureModel(size as ModelSize);
+    const dir = await ensureModel(size);
     models.push({ size, dir, shape: readEncoderShape(dir), tokens: size === 'base' ? scale / 4 : scale });
   }
   log(`\n== limit: ${models.map((m) => m.size).join(', ')}; ${rounds} rounds; ${load.note('start')} ==`);
