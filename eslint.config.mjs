@@ -52,12 +52,8 @@ export default tseslint.config(
     },
   },
   {
-    // Owned by other changes in flight: the hub download code is being replaced by @huggingface/hub (issue 21) and
-    // fast-wordpiece.ts is being measured for keep-or-delete (issue 26). Their findings wait for those changes.
-    files: [
-      'src/embedding/providers/onnx/model-files/hub-model-cache*.ts',
-      'src/embedding/providers/tokenizer/fast-wordpiece*.ts',
-    ],
+    // Owned by a change in flight: the hub download code is being replaced by @huggingface/hub (issue 21).
+    files: ['src/embedding/providers/onnx/model-files/hub-model-cache*.ts'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -1,7 +1,9 @@
 import { embeddingPart } from './embedding';
 import { gpuPart } from './gpu';
 import { BenchPart } from './lib/part';
+import { limitPart } from './limit';
 import { livenessPart } from './liveness';
+import { peersPart } from './peers';
 import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
 import { rolesPart } from './roles';
@@ -20,4 +22,6 @@ export const PARTS: BenchPart[] = [
   rolesPart,
   livenessPart,
   searchPart,
+  limitPart,
+  peersPart,
 ];

@@ -1,7 +1,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { inspectGraph } from '../../src/embedding/providers/onnx/graph-signature';
 import { readModelFiles } from '../../src/embedding/providers/onnx/model-files/model-files';
-import { createOnnxSession } from '../../src/embedding/providers/onnx/onnx-session';
+import { createOnnxSession, sessionOptions } from '../../src/embedding/providers/onnx/onnx-session';
 import { TextTokenizer } from '../../src/embedding/providers/tokenizer/text-tokenizer';
 import { TokenizedText, truncateTokens } from '../../src/embedding/providers/tokenizer/tokenized-text';
 import { BatchLimits, padBatch, planBatches, runCostTokens } from '../../src/embedding/providers/onnx/token-batches';
@@ -22,12 +22,21 @@ export class RawSession {
     private readonly feedsTokenTypes: boolean,
   ) {}
 
-  static async open(modelDir: string): Promise<RawSession> {
-    const files = await readModelFiles('raw', modelDir);
+  /**
+   * `modelFile`: another ONNX file of the folder (EMBEDDING_MODEL_FILE); `overrides`: session options over the
+   * provider's, for benchmarks that compare settings.
+   */
+  static async open(
+    modelDir: string,
+    { modelFile, overrides }: { modelFile?: string; overrides?: InferenceSession.SessionOptions } = {},
+  ): Promise<RawSession> {
+    const files = await readModelFiles('raw', modelDir, modelFile);
     const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
-    // The provider's defaults: every core for intra-op threads.
-    const { session } = await createOnnxSession({ cpu: files.onnxPath }, { device: 'cpu' });
+    // The provider's defaults (every core for intra-op threads), with the overrides on top.
+    const session = overrides
+      ? await InferenceSession.create(files.onnxPath, { ...sessionOptions({ device: 'cpu' }, ['cpu']), ...overrides })
+      : (await createOnnxSession({ cpu: files.onnxPath }, { device: 'cpu' })).session;
     const graph = inspectGraph('raw', session);
     return new RawSession(session, tokenizer, files.maxTokens, padId, graph.outputName, graph.feedsTokenTypes);
   }
@@ -41,6 +50,11 @@ export class RawSession {
     return (await this.tokenizer.encode(texts)).map((text) => text.ids.length);
   }
 
+  /** Token counts after truncation to the model's limit: what the model computes on. */
+  async truncatedLengths(texts: string[]): Promise<number[]> {
+    return (await this.tokenize(texts)).map((text) => text.ids.length);
+  }
+
   async tokenize(texts: string[]): Promise<TokenizedText[]> {
     return (await this.tokenizer.encode(texts)).map((text) => truncateTokens(text, this.maxTokens));
   }
@@ -50,6 +64,21 @@ export class RawSession {
     const tokenized = await this.tokenize(texts);
     const lengths = tokenized.map((text) => text.ids.length);
     const plan = planBatches(lengths, limits, runCostTokens('cpu', limits));
+    return plan.map((indexes) => {
+      const batch = padBatch(tokenized, indexes, this.padId);
+      return this.feeds(batch.inputIds, batch.attentionMask, batch.tokenTypeIds, [
+        batch.batchSize,
+        batch.sequenceLength,
+      ]);
+    });
+  }
+
+  /** The batches in corpus order, `size` texts each, as a caller that does not sort by length pads them. */
+  async prepareUnsorted(texts: string[], size: number): Promise<Feeds[]> {
+    const tokenized = await this.tokenize(texts);
+    const plan = Array.from({ length: Math.ceil(texts.length / size) }, (_, batch) =>
+      tokenized.slice(batch * size, (batch + 1) * size).map((_, row) => batch * size + row),
+    );
     return plan.map((indexes) => {
       const batch = padBatch(tokenized, indexes, this.padId);
       return this.feeds(batch.inputIds, batch.attentionMask, batch.tokenTypeIds, [

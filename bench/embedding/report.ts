@@ -186,7 +186,7 @@ function tokenizationSection({ tokenization, settings }: EmbeddingBenchResults):
       ['tokenizer', 'chunks/s', 'runs s', 'best chunks/s'],
       [
         [
-          'provider TextTokenizer (fast path + native)',
+          'provider TextTokenizer (native tokenizers)',
           formatNumber(native.chunksPerSecond, 0),
           runs(native.samplesSeconds),
           formatNumber(native.bestChunksPerSecond, 0),

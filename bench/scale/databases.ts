@@ -3,10 +3,15 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source.options';
 import { startThrowawayPostgres } from '../lib/bench-app';
 
-/** How big the history is; BENCH_SCALE_* set it (the README's 10M run: BENCH_SCALE_LINKS=10000000). */
+/**
+ * How big the history is; BENCH_SCALE_* set it. BENCH_SCALE_LINKS lists the history sides' sizes (default
+ * "1000000,10000000": one database of each); the largest is the one the claim, API, export and size figures use.
+ */
 export interface HistoryShape {
-  /** Done links in one finished task. */
+  /** Done links in one finished task, on the largest side. */
   links: number;
+  /** Every history side's links, smallest first. */
+  sides: number[];
   /** Finished tasks of 5 done links each. */
   tasks: number;
   /** Stored vectors for the first links of the big task (the export reads them). */
@@ -18,12 +23,23 @@ export interface HistoryShape {
 export const HISTORY_MODEL = 'history';
 
 export function historyShape(env: NodeJS.ProcessEnv): HistoryShape {
-  const links = Number(env.BENCH_SCALE_LINKS || 1_000_000);
+  const sides = (env.BENCH_SCALE_LINKS || '1000000,10000000')
+    .split(',')
+    .map(Number)
+    .sort((a, b) => a - b);
+  if (sides.some((links) => !Number.isInteger(links) || links < 1)) {
+    throw new Error(`BENCH_SCALE_LINKS: positive integers separated by commas, got ${env.BENCH_SCALE_LINKS}`);
+  }
+  const links = sides[sides.length - 1];
   return {
     links,
+    sides,
     tasks: Number(env.BENCH_SCALE_TASKS || 20_000),
     vectors: Number(env.BENCH_SCALE_VECTORS || Math.min(links, 1_000_000)),
-    dimensions: Number(env.BENCH_SCALE_DIMENSIONS || 384),
+    // The tiny model's size: the pipeline stores its vectors beside the history's, as a one-model deployment does.
+    // Larger history vectors leave room in each page that the free space map hands to the pipeline's small ones:
+    // every few vectors a cold page read and a full-page WAL image (BENCH_SCALE_DIMENSIONS=384 shows it).
+    dimensions: Number(env.BENCH_SCALE_DIMENSIONS || 32),
   };
 }
 
@@ -31,8 +47,10 @@ export interface ScaleDatabases {
   server: string;
   /** Migrated, empty: the "before" side (10k done links are added for the API comparison). */
   small: string;
-  /** Migrated, with the history. */
+  /** Migrated, with the largest history. */
   history: string;
+  /** Every history side by its links, the largest (history) included. */
+  histories: Map<number, string>;
   close(): Promise<void>;
 }
 
@@ -43,10 +61,12 @@ export interface ScaleDatabases {
  */
 export async function createDatabases(
   serverUrl: string | undefined,
+  sides: number[],
   log: (line: string) => void,
 ): Promise<ScaleDatabases> {
   const server = serverUrl ? { url: serverUrl, stop: async () => undefined } : await startThrowawayPostgres(log);
-  const names = { small: `bench_scale_small_${process.pid}`, history: `bench_scale_history_${process.pid}` };
+  const names: Record<string, string> = { small: `bench_scale_small_${process.pid}` };
+  for (const links of sides) names[links] = `bench_scale_history_${links}_${process.pid}`;
   const admin = async (sql: string) => {
     const client = new Client({ connectionString: withDatabase(server.url, 'postgres') });
     await client.connect();
@@ -63,7 +83,8 @@ export async function createDatabases(
   return {
     server: serverUrl ? 'BENCH_DATABASE_URL' : 'embedded PostgreSQL (temporary)',
     small: withDatabase(server.url, names.small),
-    history: withDatabase(server.url, names.history),
+    history: withDatabase(server.url, names[sides[sides.length - 1]]),
+    histories: new Map(sides.map((links) => [links, withDatabase(server.url, names[links])])),
     close: async () => {
       for (const name of Object.values(names)) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await server.stop();
@@ -89,7 +110,12 @@ export async function connect(url: string, name: string): Promise<Client> {
  * stored vector), and `tasks` finished tasks of 5 done links, then ANALYZE. In slices of 1M links, so a 10M run
  * does not hold one huge transaction.
  */
-export async function buildHistory(client: Client, shape: HistoryShape, log: (line: string) => void): Promise<number> {
+export async function buildHistory(
+  client: Client,
+  shape: HistoryShape,
+  log: (line: string) => void,
+  settle: boolean,
+): Promise<number> {
   const started = performance.now();
   const big = await client.query(
     `INSERT INTO mgmt.task (name, model, started_at) VALUES ('history', $1, now()) RETURNING id`,
@@ -133,7 +159,23 @@ export async function buildHistory(client: Client, shape: HistoryShape, log: (li
   log(
     `  history: ${shape.tasks} finished tasks of 5 links, ANALYZE (${Math.round((performance.now() - started) / 1000)} s)`,
   );
+  if (settle) await settleAfterBulkLoad(client, log);
   return taskId;
+}
+
+/**
+ * What a database that grew over months has long done and one bulk-loaded a minute ago has not: its autovacuum of the
+ * new rows (PostgreSQL 13+ vacuums a table after autovacuum_vacuum_insert_threshold inserts, which sets hint bits
+ * and the visibility map over every new page) and the checkpoint of the gigabytes written. Left to run on their own,
+ * both run for minutes on a 2-core machine during the timed runs (BENCH_SCALE_SETTLE=0 shows it).
+ */
+async function settleAfterBulkLoad(client: Client, log: (line: string) => void): Promise<void> {
+  const started = performance.now();
+  await client.query('VACUUM (ANALYZE) mgmt.embed_chunk, mgmt.embedding, mgmt.task, mgmt.embed_task_chunk');
+  await client.query('CHECKPOINT');
+  log(
+    `  history: VACUUM (ANALYZE) and CHECKPOINT after the bulk load (${Math.round((performance.now() - started) / 1000)} s)`,
+  );
 }
 
 /** One finished task of `links` done links with no vectors: the small side of the API comparison. */

@@ -1,28 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from 'tokenizers';
-import { FastWordPiece, TokenizerJson } from './fast-wordpiece';
 import { TextToken } from '../embedding-model';
 import { TokenizedText } from './tokenized-text';
 
 /**
- * Hugging Face's native (Rust) tokenizer, run without its own truncation and padding: batching does both. BERT
- * WordPiece tokenizers take an exact JavaScript path (fast-wordpiece.ts) for the texts it covers, several times faster
- * than the native one; the native tokenizer encodes the rest meanwhile, off the main thread.
+ * Hugging Face's native (Rust) tokenizer, run without its own truncation and padding: batching does both. It encodes
+ * off the main thread. (A hand-written WordPiece path was dropped: with the benchmark models it made embedding no
+ * faster end to end, since tokenising is about 1 % of an embed call; docs/performance.md has the figures.)
  */
 export class TextTokenizer {
-  private constructor(
-    private readonly tokenizer: Tokenizer,
-    private readonly fastPath?: FastWordPiece,
-  ) {
+  private constructor(private readonly tokenizer: Tokenizer) {
     // tokenizer.json files often carry the settings they were saved with (all-MiniLM-L6-v2's truncates to 128).
     tokenizer.disableTruncation();
     tokenizer.disablePadding();
   }
 
-  static fromFile(path: string, options: { fastPath?: boolean } = {}): TextTokenizer {
-    const json = readFileSync(path, 'utf8');
-    const fastPath = options.fastPath === false ? undefined : FastWordPiece.fromJson(JSON.parse(json) as TokenizerJson);
-    return new TextTokenizer(Tokenizer.fromString(json), fastPath);
+  static fromFile(path: string): TextTokenizer {
+    return new TextTokenizer(Tokenizer.fromString(readFileSync(path, 'utf8')));
   }
 
   tokenId(token: string): number | undefined {
@@ -54,20 +48,6 @@ export class TextTokenizer {
   }
 
   async encode(texts: string[]): Promise<TokenizedText[]> {
-    const { fastPath } = this;
-    const fast = texts.map((text) => fastPath?.supports(text) ?? false);
-    const nativeIndexes = texts.flatMap((_, index) => (fast[index] ? [] : [index]));
-    // Started first, so the native tokenizer's threads work while the fast path runs on this one.
-    const native = nativeIndexes.length > 0 ? this.encodeNatively(nativeIndexes.map((index) => texts[index])) : [];
-    // Awaited below; until then a failure must not count as an unhandled rejection.
-    Promise.resolve(native).catch(() => undefined);
-    const results = new Array<TokenizedText>(texts.length);
-    await this.encodeFast(texts, fast, results);
-    (await native).forEach((encoded, position) => (results[nativeIndexes[position]] = encoded));
-    return results;
-  }
-
-  private async encodeNatively(texts: string[]): Promise<TokenizedText[]> {
     const encodings = await this.tokenizer.encodeBatch(texts);
     return encodings.map((encoding) => ({
       ids: encoding.getIds(),
@@ -75,26 +55,7 @@ export class TextTokenizer {
       closingSpecialTokens: countTrailingOnes(encoding.getSpecialTokensMask()),
     }));
   }
-
-  /** Yields to the event loop now and then, so a huge request does not stall every other one. */
-  private async encodeFast(texts: string[], fast: boolean[], results: TokenizedText[]): Promise<void> {
-    let charsSinceYield = 0;
-    for (let index = 0; index < texts.length; index++) {
-      if (!fast[index]) {
-        continue;
-      }
-      if (charsSinceYield > CHARS_PER_SLICE) {
-        await new Promise((resolve) => setImmediate(resolve));
-        charsSinceYield = 0;
-      }
-      results[index] = this.fastPath!.encode(texts[index]);
-      charsSinceYield += texts[index].length;
-    }
-  }
 }
-
-/** A few milliseconds of fast-path work between yields, even on slow cores. */
-const CHARS_PER_SLICE = 100_000;
 
 /**
  * The UTF-8 byte offset of each code point (and of the end). The native tokenizer reports offsets in code
