@@ -1,6 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded } from '../../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { RawSession } from '../embedding/raw-session';
 import { postJson } from '../lib/post-json';
@@ -69,18 +69,13 @@ export class StageTally {
 }
 
 /** provider.embed on the whole round in one call, as the sender calls it with a batch of chunks. */
-export function providerContender(
-  name: string,
-  provider: OnnxEmbeddingProvider,
-  model: string,
-  tally: StageTally,
-): LimitContender {
+export function providerContender(name: string, provider: OnnxModel, tally: StageTally): LimitContender {
   return {
     name,
     pass: async (texts) => {
       tally.reset();
       const started = performance.now();
-      const vectors = allEmbedded(await provider.embed(model, texts));
+      const vectors = allEmbedded(await provider.embed(texts));
       const seconds = secondsSince(started);
       if (vectors.length !== texts.length) throw new Error(`${name}: ${vectors.length} vectors for ${texts.length}`);
       const { tokenizeSeconds, runSeconds, paddedFlops: flops } = tally;

@@ -1,6 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
 import { readDefaults } from '../../src/config/config.loader';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { RawSession } from '../embedding/raw-session';
@@ -105,7 +105,7 @@ async function measureModel(
   try {
     const contenders = [
       rawContender(fp32.raw, limits, model.shape),
-      providerContender('provider.embed', fp32.provider, model.size, fp32.tally),
+      providerContender('provider.embed', fp32.provider, fp32.tally),
       httpContender(app.baseUrl, model.size),
       pipelineContender(app.baseUrl, feed, model.size),
     ];
@@ -131,7 +131,7 @@ async function measureModel(
   try {
     const contenders = [
       rawContender(int8.raw, limits, model.shape),
-      providerContender('provider.embed', int8.provider, model.size, int8.tally),
+      providerContender('provider.embed', int8.provider, int8.tally),
     ];
     for (const contender of contenders) await contender.pass(corpus(model, 'medium', -1).slice(0, 8), -1);
     results.push(
@@ -155,12 +155,8 @@ async function measureModel(
 async function openPrecision(model: ModelSetup, limits: BatchLimits, precision: 'fp32' | 'int8') {
   const modelFile = precision === 'int8' ? 'onnx/model_quantized.onnx' : undefined;
   const tally = new StageTally(model.shape);
-  const provider = new OnnxEmbeddingProvider({
-    models: [{ id: model.size, path: model.dir, modelFile }],
-    ...limits,
-    onStage: tally.observe,
-  });
-  await provider.init();
+  const provider = new OnnxModel({ id: model.size, path: model.dir, modelFile }, { ...limits, onStage: tally.observe });
+  await provider.load();
   const raw = await RawSession.open(model.dir, { modelFile });
   const gemm = await GemmMix.open(model.shape, precision);
   return {

@@ -1,5 +1,5 @@
 import { InferenceSession } from 'onnxruntime-node';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { RawSession } from '../embedding/raw-session';
 import { makeCorpus } from '../lib/corpus';
@@ -88,15 +88,13 @@ async function sessionSweep(input: SweepInput): Promise<Sweep> {
 async function limitsSweep(input: SweepInput): Promise<Sweep> {
   const { model, texts, limits } = input;
   const variants = [limits, ...LIMIT_VARIANTS];
-  const providers = variants.map(
-    (variant) => new OnnxEmbeddingProvider({ models: [{ id: model.size, path: model.dir }], ...variant }),
-  );
-  for (const provider of providers) await provider.init();
+  const providers = variants.map((variant) => new OnnxModel({ id: model.size, path: model.dir }, { ...variant }));
+  for (const provider of providers) await provider.load();
   try {
     const contenders = variants.map((variant, index) => ({
       name: `${variant === limits ? 'service: ' : ''}${variant.maxBatchTokens} tokens / ${variant.maxBatchSize} texts`,
-      warmUp: async () => void (await providers[index].embed(model.size, texts.slice(0, 16))),
-      run: async () => void (await providers[index].embed(model.size, texts)),
+      warmUp: async () => void (await providers[index].embed(texts.slice(0, 16))),
+      run: async () => void (await providers[index].embed(texts)),
     }));
     return await sweep('batch limits: provider.embed, minilm mixed lengths', input, contenders);
   } finally {
