@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig, OnnxModelEntry } from '../../../config/app-config';
 import { MetricsService } from '../../../metrics/metrics.service';
+import { HubCacheOptions } from './model-files/hub-model-cache';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 
 /** EMBEDDING_PROVIDER=onnx: the configured models, in-process on CPU or CUDA. */
@@ -14,7 +15,7 @@ export function createOnnxProvider({ embedding }: AppConfig, metrics?: MetricsSe
     intraOpNumThreads: embedding.threads,
     maxBatchTokens: embedding.maxBatchTokens,
     maxBatchSize: embedding.maxBatchSize,
-    hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
+    hub: hubOptions(embedding),
     logger: new Logger('Embedding'),
     onStage: metrics && ((stats) => metrics.embeddingStage(stats)),
   });
@@ -34,8 +35,12 @@ export function createOnnxEntryProvider(
     intraOpNumThreads: embedding.threads,
     maxBatchTokens: embedding.maxBatchTokens,
     maxBatchSize: embedding.maxBatchSize,
-    hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
+    hub: hubOptions(embedding),
     logger: new Logger('Embedding'),
     onStage: metrics && ((stats) => metrics.embeddingStage(stats)),
   });
+}
+
+function hubOptions({ cacheDir, offline, hubUrl, hubToken }: AppConfig['embedding']): HubCacheOptions {
+  return { cacheDir, offline, hubUrl, accessToken: hubToken };
 }
