@@ -118,15 +118,26 @@ class HubModelFiles {
     try {
       const [name, revision] = [this.source.hubId, this.revision];
       const { sha } = await modelInfo({ ...this.hub(), name, revision, additionalFields: ['sha'] });
-      await this.writeRef(sha);
+      await this.writeRef(this.checkedCommit(sha));
       return sha;
     } catch (error) {
       return this.cachedCommitAfter(error);
     }
   }
 
+  /** A commit id names a folder of the cache: anything else (a mirror's mistake, `..`) never reaches a path. */
+  private checkedCommit(commit: unknown): string {
+    if (typeof commit === 'string' && COMMIT.test(commit)) {
+      return commit;
+    }
+    throw this.hubFailure(new Error(`${JSON.stringify(commit)} is not a commit id`));
+  }
+
   /** The hub did not answer: like huggingface_hub, serve what is cached for this revision, with a warning. */
   private async cachedCommitAfter(error: unknown): Promise<string> {
+    if (error instanceof EmbeddingError) {
+      throw error;
+    }
     if (error instanceof HubApiError) {
       throw this.hubFailure(error);
     }
@@ -178,7 +189,7 @@ class HubModelFiles {
 
   private async cachedRef(): Promise<string | undefined> {
     const ref = await readFile(join(this.storage, 'refs', this.revision), 'utf8').catch(() => undefined);
-    return ref?.trim();
+    return ref === undefined ? undefined : this.checkedCommit(ref.trim());
   }
 
   /**
