@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { parse } from 'yaml';
 import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
 import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
 import { createEmptyDatabase, TestDatabase } from '../database';
 import { FakeHub } from '../fake-hub';
 import { ensureModel } from '../fixtures/model/make-model';
 import { freePort } from '../ports';
-import { buildImage, describeWithDocker, docker, imageSize, inspect, until } from './docker';
+import { buildImage, describeWithDocker, docker, imageSize, inspect, root, until } from './docker';
 
 /**
  * docker/Dockerfile built and run the way its docs say: as the image's user, read-only root filesystem, a fresh named
@@ -83,6 +87,23 @@ describeWithDocker()('docker/Dockerfile (the CPU image, built and run)', () => {
     expect(failure).toContain('(1)');
     expect(failure).toContain('DATABASE_URL is unset and this installation has no embedded PostgreSQL');
   }, 90_000);
+
+  it("runs the Kubernetes migration Job's command", async () => {
+    const job = parse(readFileSync(join(root, 'deploy/kubernetes/base/migrate/job.yaml'), 'utf8'));
+    const command: string[] = job.spec.template.spec.containers[0].command;
+    const target = await createEmptyDatabase();
+    try {
+      const run = ['run', '--rm', '--pull', 'never', '--network', 'host', '--read-only', '--tmpfs', '/tmp'];
+      await docker([...run, '--env', `DATABASE_URL=${target.url}`, IMAGE, ...command], { timeoutMs: 120_000 });
+      const client = new Client({ connectionString: target.url });
+      await client.connect();
+      const { rows } = await client.query(`SELECT to_regclass('mgmt.task') IS NOT NULL AS migrated`);
+      await client.end();
+      expect(rows).toEqual([{ migrated: true }]);
+    } finally {
+      await target.drop();
+    }
+  }, 180_000);
 
   it(`weighs at most ${LIMIT_MB} MB on the official node:22-bookworm-slim`, async () => {
     const [image, base] = [await imageSize(IMAGE), await imageSize('node:22-bookworm-slim')];
