@@ -3,7 +3,8 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { EmbeddingApiModule } from './embedding/api/embedding-api.module';
+import { ENTITIES } from './entities';
+import { ApiModule } from './api/api.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { LoggingModule } from './logging/logging.module';
@@ -20,10 +21,10 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule,
-        DatabaseModule.forRoot(),
+        DatabaseModule.forRoot(ENTITIES),
         MetricsModule,
         AuthModule,
-        EmbeddingApiModule,
+        ApiModule,
         ReceiverEndpointModule.register(config.receiver.enabled),
         HealthModule,
         TaskModule,

@@ -48,12 +48,14 @@ export async function startTinyModelApp(env: Record<string, string> = {}): Promi
  * The real app serving the tiny model, listening on loopback, whose sender delivers over HTTP to a TestReceiver that
  * forwards to this same app's built-in receiver: deliveries can then be slowed down, refused and counted.
  */
-export async function startAppWithTestReceiver(env: Record<string, string> = {}): Promise<{ t: TestApp; receiver: TestReceiver }> {
+export async function startAppWithTestReceiver(
+  env: Record<string, string> = {},
+): Promise<{ t: TestApp; receiver: TestReceiver }> {
   const receiver = new TestReceiver('');
   await receiver.start();
   const t = await startTinyModelApp({ RECEIVER_URL: receiver.url, ...env });
   receiver.forwardTo = await t.listen();
-  const close = t.close;
+  const close = t.close.bind(t);
   t.close = async () => {
     await close();
     await receiver.stop();

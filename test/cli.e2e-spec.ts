@@ -31,8 +31,8 @@ function startCli(args: string[], env: Record<string, string>): CliRun {
   let stdout = '';
   let stderr = '';
   let output = '';
-  child.stdout.on('data', (data: Buffer) => ((stdout += data), (output += data)));
-  child.stderr.on('data', (data: Buffer) => ((stderr += data), (output += data)));
+  child.stdout.on('data', (data: Buffer) => ((stdout += data.toString()), (output += data.toString())));
+  child.stderr.on('data', (data: Buffer) => ((stderr += data.toString()), (output += data.toString())));
   const done = new Promise<{ code: number | null; stdout: string; stderr: string; output: string }>((resolve) =>
     child.once('close', (code) => resolve({ code, stdout, stderr, output })),
   );

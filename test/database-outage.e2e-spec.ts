@@ -116,8 +116,8 @@ describe('Start-up while the database is down (e2e)', () => {
       process.stdout.write(data); // the test's own output, shown when it fails
       listeners.forEach((listener) => listener());
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const sees = (pattern: RegExp) =>
       new Promise<boolean>((resolve) => {

@@ -184,6 +184,6 @@ function emptyStats(): FakeOpenAiStats {
 
 function countDown(faults: FakeOpenAiFaults, key: 'drops' | 'unavailable'): boolean {
   if (!faults[key]) return false;
-  faults[key]!--;
+  faults[key]--;
   return true;
 }

@@ -190,7 +190,6 @@ interface EmbedBody {
 
 function countDown(faults: FakeTeiFaults, key: 'resets' | 'unavailable' | 'overloaded'): boolean {
   if (!faults[key]) return false;
-  faults[key]!--;
+  faults[key]--;
   return true;
 }
-

@@ -50,8 +50,8 @@ export function shell(script: string, cwd: string, env: Record<string, string | 
     output += data.toString();
     process.stdout.write(data); // the test's own output, shown when it fails
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
   return { child, output: () => output, exited };
 }

@@ -8,7 +8,6 @@ import { adminQuery, withDatabase } from './database';
 import { freePort } from './ports';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __embeddedPostgres: { server: EmbeddedPostgresServer; dir: string } | undefined;
 }
 

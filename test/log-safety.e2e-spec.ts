@@ -188,12 +188,13 @@ async function query(url: string, sql: string): Promise<void> {
 
 /** A receiver that fails every delivery, echoing the request (and the chunk text it might know) in its error. */
 async function echoingReceiver(): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    const body = req.method === 'POST' ? await readBody(req) : '';
+  const server = createServer((req, res) => {
     if (req.method !== 'POST') return void res.writeHead(200).end('ok');
-    res
-      .writeHead(500, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ message: `cannot store "${MARKER}": ${body.slice(0, 200)}` }));
+    void readBody(req).then((body) =>
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: `cannot store "${MARKER}": ${body.slice(0, 200)}` })),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;

@@ -41,8 +41,8 @@ describe('npm start on the embedded defaults (e2e)', () => {
         process.stdout.write(data); // the test's own output, shown when it fails
         if (output.includes('Listening on')) resolve();
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => reject(new Error(`exited with ${code} before listening:\n${output}`)));
     });
     return { child, ready, output: () => output };
@@ -108,6 +108,8 @@ describe('npm start on the embedded defaults (e2e)', () => {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     expect(await exited(child)).toBe(1);
-    expect(output).toContain('Invalid environment variables: PORT must be an integer between 1 and 65535 (got "eighty")');
+    expect(output).toContain(
+      'Invalid environment variables: PORT must be an integer between 1 and 65535 (got "eighty")',
+    );
   }, 60_000);
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
-import { OpenAiCompatibleProvider } from '../src/embedding/providers/openai-compatible/openai-compatible-provider';
+import { OpenAiCompatibleProvider } from '../src/embedding/providers/remote/openai-compatible/openai-compatible-provider';
 import { RoutingEmbeddingProvider } from '../src/embedding/providers/routing/routing-provider';
 import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { ensureModel } from './fixtures/model/make-model';
@@ -111,7 +111,7 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
   }
 
   function budgetOf(app: TestApp) {
-    const router = app.app.get(EmbeddingProvider) as RoutingEmbeddingProvider;
+    const router = app.app.get<EmbeddingProvider, RoutingEmbeddingProvider>(EmbeddingProvider);
     return (router.backend(MODEL) as OpenAiCompatibleProvider).budgetSnapshot();
   }
 

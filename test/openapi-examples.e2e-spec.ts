@@ -1,7 +1,7 @@
 import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 
-// Every request example of the embedding routes (src/embedding/api/embedding-api-examples.ts), sent as Swagger UI
+// Every request example of the embedding routes (src/api/embedding-api-examples.ts), sent as Swagger UI
 // would send it, to an instance serving the tiny test model under the README model's name.
 
 const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';

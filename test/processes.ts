@@ -25,11 +25,11 @@ export async function startService(env: Record<string, string>, readyLine = 'Lis
       output += data.toString();
       if (output.includes(readyLine)) resolve();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     // Into the test's own output, which the test environment shows only when the test fails.
-    child.stdout!.on('data', (data: Buffer) => process.stdout.write(data));
-    child.stderr!.on('data', (data: Buffer) => process.stderr.write(data));
+    child.stdout.on('data', (data: Buffer) => process.stdout.write(data));
+    child.stderr.on('data', (data: Buffer) => process.stderr.write(data));
     void exited.then((code) => reject(new Error(`service exited with ${code} before "${readyLine}":\n${output}`)));
   });
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
@@ -105,10 +105,13 @@ export class TestReceiver {
     this.arrivals.push(Date.now());
     if (this.behaviour.delayMs) await sleep(this.behaviour.delayMs);
     if (gone) return;
-    if (this.requests <= (this.behaviour.failFirst ?? 0)) return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
+    if (this.requests <= (this.behaviour.failFirst ?? 0))
+      return void res.writeHead(503, { 'retry-after': '0' }).end('busy');
     const delivery = JSON.parse(body) as Delivery;
     const { rejectChunk, rejectContentHash } = this.behaviour;
-    const index = delivery.items.findIndex((item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash);
+    const index = delivery.items.findIndex(
+      (item) => item.chunk_id === rejectChunk || item.content_hash === rejectContentHash,
+    );
     if (index >= 0) return void res.writeHead(422).end(JSON.stringify({ message: `items[${index}]: not wanted here` }));
     if (delivery.items.some((item) => item.content_hash === this.behaviour.breakOnContentHash)) {
       return void res.writeHead(500).end('cannot store this one');

@@ -64,7 +64,10 @@ describe('Senders in separate processes (e2e)', () => {
   }
 
   const taskStatus = async (id: number) => {
-    const body = (await (await fetch(`${apiUrl()}/tasks/${id}`)).json()) as { status: string; progress: Record<string, number> };
+    const body = (await (await fetch(`${apiUrl()}/tasks/${id}`)).json()) as {
+      status: string;
+      progress: Record<string, number>;
+    };
     return body;
   };
 
@@ -79,7 +82,7 @@ describe('Senders in separate processes (e2e)', () => {
     const counter = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: model }] });
     await counter.init();
     try {
-      const counts = (await counter.countTokens('tiny', texts))!;
+      const counts = await counter.countTokens('tiny', texts);
       const [row] = await sql.query(`SELECT tokens, saved_tokens FROM mgmt.task WHERE id = $1`, [taskId]);
       expect(row).toEqual({ tokens: counts.reduce((sum, count) => sum + count, 0), saved_tokens: 0 });
     } finally {

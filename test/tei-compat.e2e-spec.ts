@@ -1,3 +1,4 @@
+import packageJson from '../package.json';
 import { InferenceSession } from 'onnxruntime-node';
 import { allEmbedded, EmbeddingProvider, EmbedOptions } from '../src/embedding/providers/embedding-provider';
 import { ensureModel } from './fixtures/model/make-model';
@@ -331,7 +332,7 @@ describe('TEI-compatible routes (e2e)', () => {
         max_client_batch_size: 5,
         auto_truncate: true,
         tokenization_workers: expect.any(Number),
-        version: require('../package.json').version,
+        version: packageJson.version,
         sha: null,
         docker_label: null,
       });

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
 import { ensureModel } from './fixtures/model/make-model';
-import { TeiEmbeddingProvider } from '../src/embedding/providers/tei/tei-embedding-provider';
+import { TeiEmbeddingProvider } from '../src/embedding/providers/remote/tei/tei-embedding-provider';
 import { startTestApp, TestApp } from './app';
 import { FakeTei } from './fake-tei';
 import { TestReceiver } from './processes';
@@ -67,7 +67,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
     });
     receiver.forwardTo = await t.listen();
     sql = t.app.get(DataSource);
-    provider = t.app.get(EmbeddingProvider) as TeiEmbeddingProvider;
+    provider = t.app.get<EmbeddingProvider, TeiEmbeddingProvider>(EmbeddingProvider);
   });
   afterEach(() => (tei.faults = {}));
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
 import { ensureModel } from './fixtures/model/make-model';
-import { TeiEmbeddingProvider } from '../src/embedding/providers/tei/tei-embedding-provider';
+import { TeiEmbeddingProvider } from '../src/embedding/providers/remote/tei/tei-embedding-provider';
 import { startTestApp, TestApp } from './app';
 import { waitFor } from './wait';
 
@@ -47,7 +47,7 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
   }
 
   it("serves TEI's model, described from /info and a warm-up /embed, with the window derived from /info", () => {
-    const provider = t.app.get(EmbeddingProvider) as TeiEmbeddingProvider;
+    const provider = t.app.get<EmbeddingProvider, TeiEmbeddingProvider>(EmbeddingProvider);
     const info = provider.describe(MODEL);
     expect(provider.models().map((model) => model.id)).toEqual([MODEL]);
     expect(info).toMatchObject({

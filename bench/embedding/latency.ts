@@ -1,4 +1,3 @@
-import { Tensor } from 'onnxruntime-node';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { startBenchApp } from '../lib/bench-app';
 import { quantile } from '../lib/stats';
@@ -42,7 +41,7 @@ export async function measureLatency(input: LatencyInput): Promise<LatencyResult
   const { modelDir, text, raw, limits, requests, warmUpRequests, databaseUrl, log } = input;
   const [feeds] = await raw.prepareBatches([text], limits);
   const runRaw = () => raw.runAll([feeds]);
-  const textInfo = { words: text.split(' ').length, tokens: (feeds.input_ids as Tensor).dims[1] };
+  const textInfo = { words: text.split(' ').length, tokens: feeds.input_ids.dims[1] };
   let app;
   try {
     app = await startBenchApp({

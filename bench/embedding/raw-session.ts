@@ -2,8 +2,8 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { inspectGraph } from '../../src/embedding/providers/onnx/graph-signature';
 import { readModelFiles } from '../../src/embedding/providers/onnx/model-files/model-files';
 import { createOnnxSession } from '../../src/embedding/providers/onnx/onnx-session';
-import { TextTokenizer } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
-import { TokenizedText, truncateTokens } from '../../src/embedding/providers/onnx/tokenizer/tokenized-text';
+import { TextTokenizer } from '../../src/embedding/providers/tokenizer/text-tokenizer';
+import { TokenizedText, truncateTokens } from '../../src/embedding/providers/tokenizer/tokenized-text';
 import { BatchLimits, padBatch, planBatches, runCostTokens } from '../../src/embedding/providers/onnx/token-batches';
 
 type Feeds = Record<string, Tensor>;

@@ -1,5 +1,5 @@
-import { TextTokenizer } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
-import { truncateTokens } from '../../src/embedding/providers/onnx/tokenizer/tokenized-text';
+import { TextTokenizer } from '../../src/embedding/providers/tokenizer/text-tokenizer';
+import { truncateTokens } from '../../src/embedding/providers/tokenizer/tokenized-text';
 import { ContenderTiming, timeInterleaved } from '../lib/interleave';
 import { loadTransformersJsTokenizer } from './transformers-js';
 

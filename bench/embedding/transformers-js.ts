@@ -75,9 +75,9 @@ export async function loadTransformersJsPipeline(modelDir: string, maxLength: nu
 
 export async function loadTransformersJsTokenizer(modelDir: string): Promise<TransformersJsTokenizer> {
   const { AutoTokenizer } = await loadLibrary();
-  return (await AutoTokenizer.from_pretrained(modelDir, {
+  return await AutoTokenizer.from_pretrained(modelDir, {
     local_files_only: true,
-  })) as unknown as TransformersJsTokenizer;
+  });
 }
 
 /** The longest sequence transformers.js feeds for `texts` (to check that the max length took effect). */

@@ -128,7 +128,7 @@ export function printReport(results: PipelineBenchResults, path: string): void {
   const lines = [
     '',
     'pipeline — SQL insert → claim → embed → in-process receiver (mgmt.embedding), beside provider.embed alone',
-    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; ${settings.database}`,
+    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; ${String(settings.database)}`,
     `sender: ${JSON.stringify(settings.sender)}; batch limits ${JSON.stringify(settings.batchLimits)}; ` +
       `corpus ${JSON.stringify(settings.corpus)}, a fresh corpus per round`,
     ...results.models.flatMap(modelSection),

@@ -221,8 +221,8 @@ function printReport(results: RemoteBenchResults, path: string): void {
       '',
       'remote — a task through the OpenAI-compatible provider against a server that enforces a tokens-per-minute ' +
         'limit (429 + Retry-After); ratios are accepted tokens per minute ÷ the limit',
-      `server ${JSON.stringify(results.settings.server)}; ${results.settings.chunksPerRun} chunks per run; ` +
-        `${results.settings.database}`,
+      `server ${JSON.stringify(results.settings.server)}; ${String(results.settings.chunksPerRun)} chunks per run; ` +
+        `${String(results.settings.database)}`,
       renderTable(['run', 'steady ÷ limit', 'end to end ÷ limit', '429s', 'requests', 'tokens', 'seconds'], rows),
       '',
       ...results.targets.map((t) => `  ${t.pass ? 'PASS' : 'MISS'} ${t.name}: ${t.ratio.toFixed(3)} (≥ ${t.target})`),

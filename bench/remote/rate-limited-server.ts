@@ -10,7 +10,7 @@
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeFloat32Base64 } from '../../src/common/float32-base64';
-import { TextTokenizer } from '../../src/embedding/providers/onnx/tokenizer/text-tokenizer';
+import { TextTokenizer } from '../../src/embedding/providers/tokenizer/text-tokenizer';
 import { serveChild } from '../lib/child-server';
 
 const TPM = Number(process.env.TPM);

@@ -136,8 +136,8 @@ async function startRole(env: Record<string, string>, readyLine: string): Promis
       output += data.toString();
       if (output.includes(readyLine)) resolve();
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     void exited.then((code) => reject(new Error(`dist/main.js exited with ${code}:\n${output.slice(-2000)}`)));
   });
   return { child, url: `http://127.0.0.1:${port}`, exited };

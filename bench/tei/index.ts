@@ -270,7 +270,7 @@ function printReport(results: TeiBenchResults, path: string): void {
       `tei — a TEI-protocol server with a fixed service time (it answers one fixed real vector of the tiny model for ` +
         'every input: this measures the client and the pipeline, not a model)',
       `server ${JSON.stringify(settings.server)}; sender ${JSON.stringify(settings.sender)}; ` +
-        `${settings.chunksPerRun} chunks per run; ${settings.database}`,
+        `${String(settings.chunksPerRun)} chunks per run; ${String(settings.database)}`,
       renderTable(['figure', 'inputs/s (median)', 'runs'], rows),
       `server counters: ${JSON.stringify(results.server)}`,
       '',

@@ -99,7 +99,7 @@ export class SenderFleet {
   async close(): Promise<void> {
     this.closing = true;
     for (const slot of this.slots) if (isRunning(slot.child)) slot.child!.kill('SIGTERM');
-    await Promise.race([Promise.all(this.slots.map((slot) => slot.exited)), sleep(30_000)]);
+    await Promise.race([Promise.all(this.slots.flatMap((slot) => (slot.exited ? [slot.exited] : []))), sleep(30_000)]);
     for (const slot of this.slots) if (isRunning(slot.child)) slot.child!.kill('SIGKILL');
     await Promise.all(this.loops);
   }

@@ -1,7 +1,9 @@
 import { INestApplication, Type } from '@nestjs/common';
 import { MetadataScanner, ModulesContainer, Reflector } from '@nestjs/core';
 import { OpenAPIObject } from '@nestjs/swagger';
-import { isPublicRoute } from './public.decorator';
+import { Handler, isPublicRoute } from './public.decorator';
+
+type Operation = NonNullable<OpenAPIObject['paths'][string]['get']>;
 
 /** Operation ids as `Controller_method`, so a document operation can be traced back to its handler. */
 export const operationId = (controller: string, method: string) => `${controller}_${method}`;
@@ -13,7 +15,7 @@ export const operationId = (controller: string, method: string) => `${controller
 export function markOpenRoutes(app: INestApplication, document: OpenAPIObject): void {
   const open = openOperationIds(app);
   for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item)) {
+    for (const operation of Object.values(item) as (Operation | undefined)[]) {
       if (!operation?.operationId || !open.has(operation.operationId)) continue;
       operation.security = [];
       delete operation.responses?.['401'];
@@ -28,8 +30,9 @@ function openOperationIds(app: INestApplication): Set<string> {
   for (const module of app.get(ModulesContainer).values()) {
     for (const { metatype } of module.controllers.values()) {
       const controller = metatype as Type<unknown>;
-      for (const method of scanner.getAllMethodNames(controller.prototype)) {
-        if (isPublicRoute(reflector, controller.prototype[method], controller)) {
+      const handlers = controller.prototype as Record<string, Handler>;
+      for (const method of scanner.getAllMethodNames(handlers)) {
+        if (isPublicRoute(reflector, handlers[method], controller)) {
           open.add(operationId(controller.name, method));
         }
       }

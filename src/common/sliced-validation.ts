@@ -20,7 +20,8 @@ type Sliced = Map<string, () => Class>;
 /** Like `@ValidateNested({ each: true }) @Type(type)` on an array property, transformed and validated in slices. */
 export function ValidateEachInSlices(type: () => Class): PropertyDecorator {
   const mark: PropertyDecorator = (target, property) => {
-    const known: Sliced = Reflect.getMetadata(SLICED, target.constructor) ?? new Map();
+    const known =
+      (Reflect.getMetadata(SLICED, target.constructor) as Sliced | undefined) ?? new Map<string, () => Class>();
     Reflect.defineMetadata(SLICED, new Map([...known, [String(property), type]]), target.constructor);
   };
   // Type documents the item class to class-transformer's readers; the arrays never reach its recursion (see below).
@@ -28,7 +29,8 @@ export function ValidateEachInSlices(type: () => Class): PropertyDecorator {
 }
 
 const slicedOf = (target: unknown): Sliced =>
-  (typeof target === 'function' && Reflect.getMetadata(SLICED, target)) || new Map();
+  (typeof target === 'function' && (Reflect.getMetadata(SLICED, target) as Sliced | undefined)) ||
+  new Map<string, () => Class>();
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 

@@ -15,7 +15,9 @@ interface Described {
 }
 
 const property = ({ optional, ...rest }: Described, extra: Record<string, unknown>) =>
-  optional ? applyDecorators(ApiPropertyOptional({ ...rest, ...extra }), IsOptional()) : ApiProperty({ ...rest, ...extra });
+  optional
+    ? applyDecorators(ApiPropertyOptional({ ...rest, ...extra }), IsOptional())
+    : ApiProperty({ ...rest, ...extra });
 
 /**
  * Ids are bigint in PostgreSQL and numbers here (data-source.options.ts parses bigint as a number): exact up to
@@ -49,7 +51,9 @@ export function IntField(options: IntOptions) {
  */
 export function IntQueryField(options: IntOptions) {
   return applyDecorators(
-    Transform(({ value }) => (typeof value === 'string' && /^(0|-?[1-9]\d{0,15})$/.test(value) ? Number(value) : value)),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string' && /^(0|-?[1-9]\d{0,15})$/.test(value) ? Number(value) : value,
+    ),
     ...intRules(options),
   );
 }
@@ -117,7 +121,7 @@ export function BooleanQueryField(options: Described & { default?: boolean }) {
   const { default: defaultValue, ...described } = options;
   return applyDecorators(
     property(described, { type: 'boolean', default: defaultValue }),
-    Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value)),
     IsBoolean({ message: '$property must be true or false' }),
   );
 }

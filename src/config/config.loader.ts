@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { AppConfig, ModelSourceConfig } from './app-config';
 import { EnvDto } from './env.dto';
 import { InvalidModelsFileError, readModelsFile } from './models-file';
-import { receiverBaseUrl } from '../common/receiver-url';
+import { receiverBaseUrl } from './receiver-url';
 
 export class InvalidConfigError extends Error {}
 
@@ -36,7 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     // One message per variable, quoting what was given rather than what the conversion made of it.
     const messages = errors.map(
-      (error) => `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
+      (error) =>
+        `${Object.values(error.constraints ?? {})[0]} (got "${merged[error.property as keyof typeof merged]}")`,
     );
     throw new InvalidConfigError(`Invalid environment variables: ${messages.join('; ')}`);
   }

@@ -25,7 +25,10 @@ const compose =
 
 /** An integer variable in [min, max]; the message names the variable and the range it accepts. */
 function IntRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
-  const message = max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer >= ${min}` : `${name} must be an integer between ${min} and ${max}`;
+  const message =
+    max === Number.MAX_SAFE_INTEGER
+      ? `${name} must be an integer >= ${min}`
+      : `${name} must be an integer between ${min} and ${max}`;
   return compose([
     Transform(({ value }) => (value === undefined ? undefined : Number(value))),
     IsInt({ message }),
@@ -35,13 +38,18 @@ function IntRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER): Pro
 }
 
 function Bool(name: string): PropertyDecorator {
-  const parse = ({ value }: { value: unknown }) => ({ true: true, '1': true, false: false, '0': false })[String(value)] ?? value;
+  const parse = ({ value }: { value: unknown }) =>
+    ({ true: true, '1': true, false: false, '0': false })[String(value)] ?? value;
   return compose([Transform(parse), IsBoolean({ message: `${name} must be true or false` })]);
 }
 
 /** Empty strings mean "unset", so `API_KEY=` in a file does not enable an empty key. */
 function OptionalString(): PropertyDecorator {
-  return compose([Transform(({ value }) => (value === '' ? undefined : value)), IsOptional(), IsString()]);
+  return compose([
+    Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value)),
+    IsOptional(),
+    IsString(),
+  ]);
 }
 
 /** Every environment variable the service reads, with what it accepts. Defaults live in config/defaults.env. */

@@ -103,7 +103,7 @@ function validate(document: unknown, context: ReadContext): ModelEntryDto[] {
   }
   const extra = Object.keys(root).filter((key) => key !== 'models');
   if (extra.length > 0) throw invalid(context.path, [`unknown top-level field ${extra.join(', ')} (only models)`]);
-  const list = Array.isArray(root.models) ? root.models : undefined;
+  const list = Array.isArray(root.models) ? (root.models as unknown[]) : undefined;
   const notMappings = (list ?? []).flatMap((entry, index) =>
     typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? [] : [`models[${index}] must be a mapping`],
   );
@@ -111,7 +111,9 @@ function validate(document: unknown, context: ReadContext): ModelEntryDto[] {
   const dto = plainToInstance(ModelsFileDto, root);
   const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, stopAtFirstError: true });
   const problems = errors.flatMap((error) => describe(error, '', list));
-  dto.models?.forEach((entry, index) => problems.push(...misplacedFields(entry, index, list![index])));
+  dto.models?.forEach((entry, index) =>
+    problems.push(...misplacedFields(entry, index, list![index] as Record<string, unknown>)),
+  );
   if (problems.length > 0) throw invalid(context.path, problems);
   return dto.models;
 }
@@ -256,7 +258,7 @@ function readApiKey(entry: ModelEntryDto, context: ReadContext): string | undefi
     if (!key) throw new Error('it is empty');
     return key;
   } catch (error) {
-    throw new Error(`api_key_file ${file} cannot be read: ${(error as Error).message}`);
+    throw new Error(`api_key_file ${file} cannot be read: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -1,12 +1,14 @@
 import { types } from 'pg';
 import { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { SafeTypeOrmLogger } from './safe-typeorm-logger';
 
 // Ids and counters are bigint; parse them (and counts) as numbers, exact up to 2^53, which no table here reaches.
 // Set here, where every data source (app, CLI, tests, benchmarks) gets its options.
 types.setTypeParser(types.builtins.INT8, (value) => Number(value));
+
+/** The entity classes a data source maps. */
+export type EntityList = NonNullable<DataSourceOptions['entities']>;
 
 export const MIGRATIONS_TABLE = 'migrations';
 export const SCHEMA = 'mgmt';
@@ -20,12 +22,16 @@ export interface DatabaseConnection {
   connectTimeoutMs?: number;
 }
 
-/** The one place that turns a connection into TypeORM options: app, CLI and tests share it. */
-export function dataSourceOptions(connection: DatabaseConnection): DataSourceOptions {
+/**
+ * The one place that turns a connection into TypeORM options: app, CLI and tests share it. The entities come from
+ * the caller (src/entities.ts for the whole service, a feature's own list in its repository tests): this layer sits
+ * below the features and names none of them. Migrations need none.
+ */
+export function dataSourceOptions(connection: DatabaseConnection, entities: EntityList = []): DataSourceOptions {
   return {
     type: 'postgres',
     url: connection.url,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     // The migrations table lives in public: the first migration creates the mgmt schema itself.
     migrationsTableName: MIGRATIONS_TABLE,

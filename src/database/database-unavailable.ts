@@ -43,6 +43,6 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
     return true;
   }
   if (typeof message === 'string' && DRIVER_MESSAGES.test(message)) return true;
-  const nested = [driverError, cause, ...(Array.isArray(errors) ? errors : [])];
+  const nested = [driverError, cause, ...(Array.isArray(errors) ? (errors as unknown[]) : [])];
   return nested.some((inner) => inner !== error && isDatabaseUnavailable(inner, depth + 1));
 }

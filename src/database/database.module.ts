@@ -1,12 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source.options';
+import { dataSourceOptions, EntityList } from './data-source.options';
 
 /** TypeORM on the server named by the configuration (main.ts starts the embedded one when none is named). */
 @Module({})
 export class DatabaseModule {
-  static forRoot(): DynamicModule {
+  /** `entities`: every entity of the service (src/entities.ts), named by the app above this layer. */
+  static forRoot(entities: EntityList): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
@@ -16,7 +17,11 @@ export class DatabaseModule {
             if (!database.url) throw new Error('database.url is unset: main.ts starts the embedded server first');
             // main.ts has waited for the server already (logging as it goes); TypeORM's own retries log only once
             // the app is up, so they stay short.
-            return { ...dataSourceOptions({ ...database, url: database.url }), retryAttempts: 2, retryDelay: 1000 };
+            return {
+              ...dataSourceOptions({ ...database, url: database.url }, entities),
+              retryAttempts: 2,
+              retryDelay: 1000,
+            };
           },
         }),
       ],

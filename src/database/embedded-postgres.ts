@@ -14,7 +14,7 @@ export interface EmbeddedPostgresOptions {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const exitHook: { hookedEvents(): string[]; unhookEvent(event: string): void } = require('async-exit-hook');
+const exitHook = require('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 
 const SUPERUSER = 'postgres';
 const STOP_TIMEOUT_MS = 15_000;
@@ -157,7 +157,6 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-
 
 function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;

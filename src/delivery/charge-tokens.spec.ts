@@ -1,6 +1,15 @@
-import { ClaimedChunk } from '../sender/sender.repository';
 import { chargeTokens as chargeItems } from './charge-tokens';
-import { EmbeddedChunks } from './delivery.service';
+import { EmbeddedChunks } from './embedded-chunks';
+
+/** A task link, as the sender claims it. */
+interface ClaimedChunk {
+  linkId: number;
+  taskId: number;
+  chunkId: number;
+  attempts: number;
+  text: string;
+  contentHash: string;
+}
 
 /** By link id, as the sender uses it. */
 function chargeTokens(items: ClaimedChunk[], done: Set<number>, embedded: EmbeddedChunks) {

@@ -1,4 +1,4 @@
-import { EmbeddedChunks } from './delivery.service';
+import { EmbeddedChunks } from './embedded-chunks';
 
 /** What one done link cost, and what reuse saved it. */
 export interface LinkTokens {

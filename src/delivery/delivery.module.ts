@@ -5,7 +5,6 @@ import { ErrorStatus, MetricsService } from '../metrics/metrics.service';
 import { ReceiverModule } from '../receiver/receiver.module';
 import { ReceiverService } from '../receiver/receiver.service';
 import { DeliveryService } from './delivery.service';
-import { DependencyBreakers } from './dependency-breakers';
 import { HttpReceiverClient } from './http-receiver.client';
 import { InProcessReceiverClient } from './in-process-receiver.client';
 import { IsolatingDelivery } from './isolating-delivery';
@@ -37,8 +36,7 @@ export function createReceiverClient(
     { provide: ReceiverClient, inject: [AppConfig, ReceiverService, MetricsService], useFactory: createReceiverClient },
     IsolatingDelivery,
     DeliveryService,
-    DependencyBreakers,
   ],
-  exports: [DeliveryService, ReceiverClient, DependencyBreakers],
+  exports: [DeliveryService, ReceiverClient],
 })
 export class DeliveryModule {}

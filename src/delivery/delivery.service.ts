@@ -3,6 +3,7 @@ import { EmbedCall, EmbeddingService } from '../embedding/embedding.service';
 import { EmbedOptions } from '../embedding/providers/embedding-provider';
 import { VectorReuse } from '../receiver/vector-reuse';
 import { chargeTokens, LinkTokens } from './charge-tokens';
+import { EmbeddedChunks } from './embedded-chunks';
 import { DeliveryReport, IsolatingDelivery } from './isolating-delivery';
 
 /** A chunk to embed and deliver. */
@@ -25,21 +26,6 @@ export interface EmbedChunksRequest {
   requestLimits: boolean;
   /** Take vectors already stored for the same text and model instead of embedding again, where the store can tell. */
   reuse: boolean;
-}
-
-/** One vector per distinct text, or why the model refused it, by content hash. */
-export interface EmbeddedChunks {
-  model: string;
-  dimensions: number;
-  vectors: Map<string, Float32Array>;
-  refused: Map<string, string>;
-  /** The texts the model embedded for this request; the others were reused. */
-  embedded: Set<string>;
-  /**
-   * Tokens of each text with a vector: for an embedded one what embedding it cost (the back end's count, a remote's
-   * usage apportioned over its texts), for a reused one what embedding it would have cost (what reuse saved).
-   */
-  tokens: Map<string, number>;
 }
 
 export interface DeliveredChunks {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { backoffMs, retryAfterMs, sleep } from '../common/backoff';
 import { encodeFloat32Base64 } from '../common/float32-base64';
 import { messageOf } from '../common/message-of';
-import { receiverEndpoint } from '../common/receiver-url';
+import { receiverEndpoint } from '../config/receiver-url';
 import {
   DeliveryBatch,
   DeliveryError,
@@ -122,7 +122,10 @@ function acknowledged(response: Response, text: string, sent: number): PostOutco
     return { ok: false, error: retryLater(`receiver answered ${response.status} with a broken JSON body`) };
   }
   if (stored === undefined || stored === sent) return { ok: true };
-  return { ok: false, error: retryLater(`receiver answered stored: ${String(stored).slice(0, 20)} for ${sent} sent`) };
+  return {
+    ok: false,
+    error: retryLater(`receiver answered stored: ${JSON.stringify(stored).slice(0, 20)} for ${sent} sent`),
+  };
 }
 
 function classify(response: Response, text: string): PostOutcome {

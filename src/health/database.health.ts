@@ -27,8 +27,8 @@ export class DatabaseHealthIndicator {
 
   private async pendingMigrations(): Promise<string[]> {
     const table = this.dataSource.options.migrationsTableName ?? 'migrations';
-    const applied = await this.dataSource.query(`SELECT name FROM "${table}"`).catch(() => []);
-    const names = new Set(applied.map((row: { name: string }) => row.name));
+    const applied = await this.dataSource.query<{ name: string }[]>(`SELECT name FROM "${table}"`).catch(() => []);
+    const names = new Set(applied.map((row) => row.name));
     return this.dataSource.migrations.map((migration) => migration.name ?? '').filter((name) => !names.has(name));
   }
 }

@@ -1,7 +1,7 @@
 import { withoutBody } from '../logging/safe-error';
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { DependencyBreakers } from '../delivery/dependency-breakers';
+import { DependencyBreakers } from '../sender/dependency-breakers';
 
 /**
  * The sender's dependencies by their circuit breakers: down while one is open (claims for it paused), with the

@@ -89,7 +89,7 @@ function pgFieldsOf(error: Error): PgFields | undefined {
 function pgSummary({ code, constraint, table, column }: PgFields): string {
   const names = Object.entries({ constraint, table, column })
     .filter(([, value]) => typeof value === 'string' && value.length > 0)
-    .map(([key, value]) => `${key} ${value}`);
+    .map(([key, value]) => `${key} ${value as string}`);
   return `(sqlstate ${String(code)}${names.length ? `, ${names.join(', ')}` : ''})`;
 }
 

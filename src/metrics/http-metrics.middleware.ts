@@ -31,6 +31,6 @@ export class HttpMetricsMiddleware implements NestMiddleware {
  * too, and is the last route a request that matched no handler went through: a wildcard is no template.
  */
 function routeOf(request: Request): string {
-  const path: unknown = request.route?.path;
+  const path = (request.route as { path?: unknown } | undefined)?.path;
   return typeof path === 'string' && !path.includes('*') ? path : UNMATCHED_ROUTE;
 }

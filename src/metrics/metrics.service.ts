@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppConfig, configuredModelIds } from '../config/app-config';
-import { EmbeddingStageStats } from '../embedding/providers/embedding-provider';
-import { QUEUE_STATUSES, QueueDepthRepository } from './queue-depth.repository';
 import { describeError } from '../logging/safe-error';
 
 export const METRICS_PREFIX = 'embedding_tasks_';
@@ -32,6 +30,19 @@ export type RetryReason = (typeof RETRY_REASONS)[number];
  */
 export const TOKEN_KINDS = ['embedded', 'saved', 'unused'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+export const QUEUE_STATUSES = ['pending', 'in_progress', 'done', 'failed'] as const;
+export type QueueStatus = (typeof QUEUE_STATUSES)[number];
+/** Task links by status over all tasks. */
+export type QueueDepth = Record<QueueStatus, number>;
+
+/**
+ * What one step of embedding cost, for metrics: tokenising the texts of one embed call, or one inference batch
+ * (`paddedTokens`: batch size x its longest text, what the model computed). Warm-up runs are not reported.
+ */
+export type EmbeddingStageStats =
+  | { stage: 'tokenize'; model: string; texts: number; seconds: number }
+  | { stage: 'inference'; model: string; texts: number; paddedTokens: number; seconds: number };
 
 /** An HTTP status code, or what went wrong before one came back. */
 export type ErrorStatus = number | 'network' | 'timeout' | 'error';
@@ -110,10 +121,10 @@ export class MetricsService {
     SECONDS,
   );
 
-  constructor(
-    config: AppConfig,
-    private readonly queue: QueueDepthRepository,
-  ) {
+  /** Set by the task feature, which owns the tables (TaskModule); until then a scrape leaves the gauge empty. */
+  private readQueueDepth?: () => Promise<QueueDepth>;
+
+  constructor(config: AppConfig) {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
     const queueDepth: Gauge<'status'> = new Gauge({
       name: `${METRICS_PREFIX}queue_depth`,
@@ -124,6 +135,11 @@ export class MetricsService {
     });
     STAGES.forEach((stage) => this.stageDuration.zero({ stage }));
     this.addModels(configuredModelIds(config));
+  }
+
+  /** Where the queue_depth gauge reads on each scrape. */
+  readQueueDepthWith(read: () => Promise<QueueDepth>): void {
+    this.readQueueDepth = read;
   }
 
   /** Creates a model's series at zero, so dashboards see it before its first chunk; known models are skipped. */
@@ -206,8 +222,9 @@ export class MetricsService {
 
   /** A failed read keeps the last values and logs: a scrape must not fail because the database is slow or down. */
   private async refreshQueueDepth(gauge: Gauge<'status'>): Promise<void> {
+    if (!this.readQueueDepth) return;
     try {
-      const depth = await this.queue.depth();
+      const depth = await this.readQueueDepth();
       QUEUE_STATUSES.forEach((status) => gauge.set({ status }, depth[status]));
     } catch (error) {
       this.logger.warn(`reading the queue depth failed: ${describeError(error)}`);

@@ -16,7 +16,10 @@ export class ReceiverItemDto {
 
   @ApiProperty({
     description: 'The vector: an array of numbers, or base64 of little-endian float32 values',
-    oneOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string', format: 'byte' }],
+    oneOf: [
+      { type: 'array', items: { type: 'number' } },
+      { type: 'string', format: 'byte' },
+    ],
   })
   @IsDefined()
   // Over HTTP a number array or base64; the in-process client hands over the vector itself.
@@ -31,10 +34,11 @@ function repeatedChunk(items: unknown): string | undefined {
   if (!Array.isArray(items)) return undefined;
   const first = new Map<unknown, number>();
   for (const [index, item] of items.entries()) {
-    const id = (item as { chunk_id?: unknown } | null)?.chunk_id;
+    const id: unknown = (item as { chunk_id?: unknown } | null)?.chunk_id;
     if (id === undefined) continue;
     const earlier = first.get(id);
-    if (earlier !== undefined) return `items[${index}].chunk_id ${id} repeats items[${earlier}]; one vector per chunk per batch`;
+    if (earlier !== undefined)
+      return `items[${index}].chunk_id ${id as string} repeats items[${earlier}]; one vector per chunk per batch`;
     first.set(id, index);
   }
   return undefined;

@@ -22,7 +22,7 @@ export class ReceiverService {
       const rows = batch.items.map((item, index) => ({
         chunkId: item.chunk_id,
         contentHash: item.content_hash,
-        vector: vectors[index]!,
+        vector: vectors[index],
       }));
       const result = await this.repository.upsertIfValid(batch.model, batch.dimensions, rows);
       if (result.stored) return { stored: rows.length };

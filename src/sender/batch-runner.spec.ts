@@ -1,7 +1,6 @@
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { QueueDepthRepository } from '../metrics/queue-depth.repository';
-import { DependencyBreakers } from '../delivery/dependency-breakers';
+import { DependencyBreakers } from './dependency-breakers';
 import { EmbeddingError, EmbeddingErrorCode } from '../embedding/embedding.errors';
 import { BatchRunner } from './batch-runner';
 import { ClaimedChunk, SenderRepository } from './sender.repository';
@@ -31,7 +30,7 @@ describe('BatchRunner metrics', () => {
 
   beforeEach(() => {
     jest.clearAllMocks();
-    metrics = new MetricsService(config, {} as QueueDepthRepository);
+    metrics = new MetricsService(config);
     breakers = new DependencyBreakers(config, metrics);
     runner = new BatchRunner(repository, config, metrics, breakers);
   });

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { backoffMs } from '../common/backoff';
 import { messageOf } from '../common/message-of';
 import { AppConfig, pricePerMillionTokens } from '../config/app-config';
-import { DependencyBreakers, embeddingDependency } from '../delivery/dependency-breakers';
+import { DependencyBreakers, embeddingDependency } from './dependency-breakers';
 import { EmbeddingError, EmbeddingErrorCode } from '../embedding/embedding.errors';
 import { BatchCounts, FailureReason, MetricsService, RetryReason, TokenKind } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { chargeTokens } from '../delivery/charge-tokens';
-import { DeliveryService, EmbeddedChunks } from '../delivery/delivery.service';
-import { embeddingDependency, RECEIVER_DEPENDENCY } from '../delivery/dependency-breakers';
+import { DeliveryService } from '../delivery/delivery.service';
+import { EmbeddedChunks } from '../delivery/embedded-chunks';
+import { embeddingDependency, RECEIVER_DEPENDENCY } from './dependency-breakers';
 import { DeliveryReport } from '../delivery/isolating-delivery';
 import { EmbeddingService } from '../embedding/embedding.service';
 import { MetricsService } from '../metrics/metrics.service';

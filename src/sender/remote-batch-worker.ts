@@ -7,7 +7,7 @@ import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
 import { RemoteAnswer, RemoteEmbeddingClient } from './remote-embedding.client';
 import { ClaimedBatch, ClaimedChunk, SenderRepository } from './sender.repository';
-import { REMOTE_DEPENDENCY } from '../delivery/dependency-breakers';
+import { REMOTE_DEPENDENCY } from './dependency-breakers';
 import { withoutBody } from '../logging/safe-error';
 
 /**

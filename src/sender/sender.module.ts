@@ -6,6 +6,7 @@ import { DeliveryModule } from '../delivery/delivery.module';
 import { EmbeddingModule } from '../embedding/embedding.module';
 import { BatchRunner } from './batch-runner';
 import { BatchWorker } from './batch-worker';
+import { DependencyBreakers } from './dependency-breakers';
 import { LocalBatchWorker } from './local-batch-worker';
 import { RemoteBatchWorker } from './remote-batch-worker';
 import { SenderRepository } from './sender.repository';
@@ -23,6 +24,8 @@ export function createBatchWorker(config: AppConfig, refs: ModuleRef): Promise<B
     BatchRunner,
     { provide: BatchWorker, inject: [AppConfig, ModuleRef], useFactory: createBatchWorker },
     SenderService,
+    DependencyBreakers,
   ],
+  exports: [DependencyBreakers],
 })
 export class SenderModule {}

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { retryOnConflict } from '../database/retry-conflicts';
-import { TASK_GATE_SHARED_SQL } from '../database/task-gate';
+import { TASK_GATE_SHARED_SQL } from '../task/task-gate';
 import { Slots } from '../common/slots';
 
 /** One claimed link with what embedding it needs. */
@@ -255,18 +255,20 @@ export class SenderRepository {
     return this.gates.run(() =>
       this.dataSource.transaction(async (manager) => {
         await manager.query(TASK_GATE_SHARED_SQL, [taskId]);
-        const open = await manager.query(`SELECT 1 FROM mgmt.task WHERE id = $1 AND status <> 'cancelled'`, [taskId]);
+        const open = await manager.query<unknown[]>(`SELECT 1 FROM mgmt.task WHERE id = $1 AND status <> 'cancelled'`, [
+          taskId,
+        ]);
         return open.length > 0 ? deliver() : undefined;
       }),
     );
   }
 
   async cancelledTasks(taskIds: number[]): Promise<Set<number>> {
-    const rows = await this.dataSource.query(
+    const rows = await this.dataSource.query<{ id: number }[]>(
       `SELECT id FROM mgmt.task WHERE id = ANY($1::bigint[]) AND status = 'cancelled'`,
       [taskIds],
     );
-    return new Set(rows.map((row: { id: number }) => row.id));
+    return new Set(rows.map((row) => row.id));
   }
 
   /**

@@ -1,8 +1,7 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../config/app-config';
-import { DependencyBreakers } from '../delivery/dependency-breakers';
+import { DependencyBreakers } from './dependency-breakers';
 import { MetricsService } from '../metrics/metrics.service';
-import { QueueDepthRepository } from '../metrics/queue-depth.repository';
 import { waitFor } from '../../test/wait';
 import { BatchWorker } from './batch-worker';
 import { SenderRepository } from './sender.repository';
@@ -32,7 +31,7 @@ describe('SenderService claiming with breakers', () => {
       claim: jest.fn(async ({ models }: { models: string[] }) => void claims.push(models)),
     } as unknown as SenderRepository;
     const worker = { servedModels: async () => ['a', 'b'] } as unknown as BatchWorker;
-    const metrics = new MetricsService(config, {} as QueueDepthRepository);
+    const metrics = new MetricsService(config);
     breakers = new DependencyBreakers(config, metrics);
     service = new SenderService(repository, worker, new SchedulerRegistry(), config, metrics, breakers);
   });

@@ -5,7 +5,7 @@ import { deadline } from '../common/backoff';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchWorker } from './batch-worker';
 import { ClaimedBatch, SenderRepository } from './sender.repository';
-import { DependencyBreakers } from '../delivery/dependency-breakers';
+import { DependencyBreakers } from './dependency-breakers';
 import { WorkNotifier } from './work-notifier';
 import { describeError, describeWithStack } from '../logging/safe-error';
 

@@ -1,10 +1,7 @@
-import { Controller, Get, Query, UseFilters } from '@nestjs/common';
+import { Controller, Get, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { IdParam } from '../common/id.pipe';
-import { ReceiverExceptionFilter } from '../receiver/receiver-exception.filter';
-import { EmbeddingQueryDto, StoredEmbeddingDto } from '../receiver/receiver.dto';
-import { ReceiverService } from '../receiver/receiver.service';
 import { ChunkResponseDto } from './task.dto';
 import { TaskExceptionFilter } from './task-exception.filter';
 import { TaskService } from './task.service';
@@ -13,10 +10,7 @@ import { TaskService } from './task.service';
 @Controller('chunks')
 @UseFilters(TaskExceptionFilter)
 export class ChunkController {
-  constructor(
-    private readonly service: TaskService,
-    private readonly vectors: ReceiverService,
-  ) {}
+  constructor(private readonly service: TaskService) {}
 
   @Get(':id')
   @ApiOperation({ summary: 'A chunk with its status in each task it belongs to' })
@@ -24,15 +18,5 @@ export class ChunkController {
   @ApiErrors(400, 404)
   get(@IdParam() id: number): Promise<ChunkResponseDto> {
     return this.service.getChunk(id);
-  }
-
-  /** Read from the built-in receiver's store, which holds the vectors. */
-  @Get(':id/embedding')
-  @UseFilters(ReceiverExceptionFilter)
-  @ApiOperation({ summary: "A chunk's stored vector" })
-  @ApiOkResponse({ type: StoredEmbeddingDto })
-  @ApiErrors(400, 404)
-  embedding(@IdParam() id: number, @Query() query: EmbeddingQueryDto): Promise<StoredEmbeddingDto> {
-    return this.vectors.find(id, query.model);
   }
 }

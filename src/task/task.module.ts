@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { ReceiverModule } from '../receiver/receiver.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChunkController } from './chunk.controller';
+import { QueueDepthRepository } from './queue-depth.repository';
 import { TaskCountsController } from './task-counts.controller';
 import { TaskCountsService } from './task-counts.service';
 import { TaskController } from './task.controller';
@@ -9,9 +10,13 @@ import { TaskService } from './task.service';
 import { TaskTallyRepository } from './task-tally.repository';
 
 @Module({
-  imports: [ReceiverModule],
   controllers: [TaskCountsController, TaskController, ChunkController],
-  providers: [TaskService, TaskCountsService, TaskRepository, TaskTallyRepository],
+  providers: [TaskService, TaskCountsService, TaskRepository, TaskTallyRepository, QueueDepthRepository],
   exports: [TaskService, TaskRepository, TaskTallyRepository],
 })
-export class TaskModule {}
+export class TaskModule {
+  /** The queue_depth gauge reads the task tables, which this feature owns; metrics, below it, cannot name them. */
+  constructor(metrics: MetricsService, queue: QueueDepthRepository) {
+    metrics.readQueueDepthWith(() => queue.depth());
+  }
+}

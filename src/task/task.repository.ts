@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { retryOnConflict } from '../database/retry-conflicts';
-import { TASK_GATE_EXCLUSIVE_SQL } from '../database/task-gate';
+import { TASK_GATE_EXCLUSIVE_SQL } from './task-gate';
 import { ChunkStatus, CHUNK_STATUSES, TaskStatus } from './task-status';
 
 /**
@@ -193,7 +193,7 @@ export class TaskRepository {
   }
 
   async insertTask(manager: EntityManager, task: NewTask): Promise<number> {
-    const rows = await manager.query(
+    const rows = await manager.query<{ id: number }[]>(
       `INSERT INTO mgmt.task (name, model, priority, metadata) VALUES ($1, $2, $3, $4) RETURNING id`,
       [task.name, task.model, task.priority, task.metadata],
     );
@@ -202,12 +202,14 @@ export class TaskRepository {
 
   /** Locks the task row so concurrent appends, cancels and retries see one another's effects in order. */
   async lockTask(manager: EntityManager, id: number): Promise<TaskRow | undefined> {
-    const rows = await manager.query(`SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE t.id = $1 FOR UPDATE`, [id]);
+    const rows = await manager.query<TaskRow[]>(`SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE t.id = $1 FOR UPDATE`, [
+      id,
+    ]);
     return rows[0];
   }
 
   async findTask(id: number, manager: EntityManager = this.dataSource.manager): Promise<TaskRow | undefined> {
-    const rows = await manager.query(`SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE t.id = $1`, [id]);
+    const rows = await manager.query<TaskRow[]>(`SELECT ${TASK_COLUMNS} FROM mgmt.task t WHERE t.id = $1`, [id]);
     return rows[0];
   }
 
@@ -236,7 +238,7 @@ export class TaskRepository {
 
   /** One statement: the chunks, and their links to the task. */
   private async insertChunkSlice(manager: EntityManager, taskId: number, chunks: NewChunk[]): Promise<number> {
-    const rows = await manager.query(
+    const rows = await manager.query<unknown[]>(
       `WITH new_chunk AS (
          INSERT INTO mgmt.embed_chunk (text, metadata)
          SELECT u.text, u.metadata FROM unnest($2::text[], $3::jsonb[]) AS u(text, metadata)
@@ -251,7 +253,7 @@ export class TaskRepository {
   /** Links existing chunks; a chunk already in the task is left as it is. Returns how many were added. */
   async linkChunks(manager: EntityManager, taskId: number, chunkIds: number[]): Promise<number> {
     if (chunkIds.length === 0) return 0;
-    const rows = await manager.query(
+    const rows = await manager.query<unknown[]>(
       `INSERT INTO mgmt.embed_task_chunk (task_id, chunk_id)
        SELECT $1, id FROM unnest($2::bigint[]) AS u(id)
        ON CONFLICT (task_id, chunk_id) DO NOTHING RETURNING id`,
@@ -262,12 +264,12 @@ export class TaskRepository {
 
   async findMissingChunkIds(manager: EntityManager, chunkIds: number[]): Promise<number[]> {
     if (chunkIds.length === 0) return [];
-    const rows = await manager.query(
+    const rows = await manager.query<{ id: number }[]>(
       `SELECT u.id FROM unnest($1::bigint[]) AS u(id)
        WHERE NOT EXISTS (SELECT 1 FROM mgmt.embed_chunk c WHERE c.id = u.id) ORDER BY u.id`,
       [chunkIds],
     );
-    return rows.map((row: { id: number }) => row.id);
+    return rows.map((row) => row.id);
   }
 
   /** Waits for the task's deliveries in flight and keeps new ones out until the transaction ends (task-gate.ts). */
@@ -285,7 +287,7 @@ export class TaskRepository {
    */
   async requeueFailed(manager: EntityManager, id: number): Promise<number> {
     // TypeORM answers an UPDATE with [rows, affected].
-    const [, requeued] = await manager.query(
+    const [, requeued] = await manager.query<[unknown, number]>(
       `UPDATE mgmt.embed_task_chunk
        SET status = 'pending', attempts = 0, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL,
            available_at = now()
@@ -319,7 +321,7 @@ export class TaskRepository {
   }
 
   async findChunk(id: number): Promise<ChunkRow | undefined> {
-    const rows = await this.dataSource.query(
+    const rows = await this.dataSource.query<ChunkRow[]>(
       `SELECT id, text, content_hash, metadata, created_at FROM mgmt.embed_chunk WHERE id = $1`,
       [id],
     );
@@ -343,7 +345,7 @@ export class TaskRepository {
    */
   async *exportLines(taskId: number, shape: ExportShape): AsyncGenerator<Buffer> {
     const runner = this.dataSource.createQueryRunner();
-    const client: PoolClient = await runner.connect();
+    const client = (await runner.connect()) as PoolClient;
     try {
       await runner.startTransaction();
       await runner.query(`DECLARE task_export NO SCROLL CURSOR FOR ${exportSql(shape)}`, [taskId, shape.model]);
@@ -367,7 +369,7 @@ export class TaskRepository {
    * of them without `taskId`): an operator's check, not something to run on every request.
    */
   async findCountDrift(taskId?: number): Promise<{ checked: number; drifted: CountDriftRow[] }> {
-    const [row] = await this.dataSource.query(
+    const [row] = await this.dataSource.query<{ checked: number; drifted: CountDriftRow[] }[]>(
       `WITH counted AS (${RECOUNT} WHERE $1::bigint IS NULL OR task_id = $1 GROUP BY task_id),
        compared AS (
          SELECT t.id, ARRAY[t.pending, t.in_progress, t.done, t.failed] AS stored,

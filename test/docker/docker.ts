@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { messageOf } from '../../src/common/message-of';
 
 export const root = join(__dirname, '../..');
 
@@ -28,8 +29,8 @@ export function docker(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
   return new Promise((resolve, reject) => {
     const child = spawn('docker', args, { cwd: root, env: { ...process.env, ...options.env } });
     let [stdout, output] = ['', ''];
-    child.stdout.on('data', (data: Buffer) => ((stdout += data), (output += data)));
-    child.stderr.on('data', (data: Buffer) => (output += data));
+    child.stdout.on('data', (data: Buffer) => ((stdout += data.toString()), (output += data.toString())));
+    child.stderr.on('data', (data: Buffer) => (output += data.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -67,5 +68,5 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${messageOf(last)}` : ''}`);
 }

@@ -10,7 +10,6 @@ export const root = findProjectRoot();
 export const kubernetesDir = join(root, 'deploy/kubernetes');
 
 // Loose shapes: the schemas are checked by kubernetes-models (validate-objects.mjs), these only read fields.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export type K8sObject = {
   apiVersion: string;
   kind: string;

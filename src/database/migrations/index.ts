@@ -1,3 +1,4 @@
+import { MigrationInterface } from 'typeorm';
 import { InitialSchema1764028800000 } from './1764028800000-initial-schema';
 import { Pipeline1764115200000 } from './1764115200000-pipeline';
 import { FailedIndex1764201600000 } from './1764201600000-failed-index';
@@ -6,7 +7,7 @@ import { LinkIndexes1764288000001 } from './1764288000001-link-indexes';
 import { TaskTokens1764374400000 } from './1764374400000-task-tokens';
 
 /** Every migration in order; a new one is appended here. */
-export const MIGRATIONS: Function[] = [
+export const MIGRATIONS: (new () => MigrationInterface)[] = [
   InitialSchema1764028800000,
   Pipeline1764115200000,
   FailedIndex1764201600000,

@@ -3,9 +3,9 @@ import { EmbeddingProviderKind } from '../../config/env.dto';
 import { MetricsService } from '../../metrics/metrics.service';
 import { EmbeddingProvider } from './embedding-provider';
 import { createOnnxEntryProvider, createOnnxProvider } from './onnx/create-onnx-provider';
-import { createOpenAiCompatibleProvider } from './openai-compatible/create-openai-compatible-provider';
+import { createOpenAiCompatibleProvider } from './remote/openai-compatible/create-openai-compatible-provider';
 import { ModelRoute, RoutingEmbeddingProvider } from './routing/routing-provider';
-import { createTeiEntryProvider, createTeiProvider } from './tei/create-tei-provider';
+import { createTeiEntryProvider, createTeiProvider } from './remote/tei/create-tei-provider';
 
 type ProviderFactory = (config: AppConfig, metrics?: MetricsService) => EmbeddingProvider;
 type EntryFactory<B extends ModelBackend> = (

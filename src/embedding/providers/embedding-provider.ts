@@ -1,3 +1,4 @@
+import type { EmbeddingStageStats } from '../../metrics/metrics.service';
 import { EmbeddingError, invalidInput, unsupportedOperation } from '../embedding.errors';
 
 export type PoolingMode = 'mean' | 'cls' | 'lasttoken' | 'sentence_embedding';
@@ -97,14 +98,6 @@ export interface TextToken {
   start: number | null;
   stop: number | null;
 }
-
-/**
- * What one step of embedding cost, for metrics: tokenising the texts of one embed call, or one inference batch
- * (`paddedTokens`: batch size x its longest text, what the model computed). Warm-up runs are not reported.
- */
-export type EmbeddingStageStats =
-  | { stage: 'tokenize'; model: string; texts: number; seconds: number }
-  | { stage: 'inference'; model: string; texts: number; paddedTokens: number; seconds: number };
 
 /** Called synchronously after each step; it must be cheap and must not throw. */
 export type EmbeddingStageObserver = (stats: EmbeddingStageStats) => void;

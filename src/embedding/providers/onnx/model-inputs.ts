@@ -1,8 +1,8 @@
 import { invalidInput } from '../../embedding.errors';
 import { EmbedInput, isText, TextToken, TokenIds } from '../embedding-provider';
 import { ModelFiles } from './model-files/model-files';
-import { TextTokenizer } from './tokenizer/text-tokenizer';
-import { TokenizedText, truncateTokens } from './tokenizer/tokenized-text';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { TokenizedText, truncateTokens } from '../tokenizer/tokenized-text';
 
 /** What a request asks of tokenising: the prompt (already resolved) and whether to cut to the model's limit. */
 export interface InputRequest {
@@ -30,7 +30,7 @@ export class ModelInputs {
     });
     const decode = request.prefix !== '' && !inputs.every(isText);
     const texts = decode
-      ? await Promise.all(inputs.map((input) => (isText(input) ? input : this.tokenizer.decode(input, true))))
+      ? await Promise.all(inputs.map(async (input) => (isText(input) ? input : this.tokenizer.decode(input, true))))
       : inputs;
     const encoded = await this.encodeTexts(texts, request.prefix);
     return request.truncate ? encoded.map((text) => truncateTokens(text, this.files.maxTokens)) : encoded;
@@ -48,7 +48,9 @@ export class ModelInputs {
   /** Texts go through the tokenizer in one batch; ids pass as they are (type ids 0, as for a single sequence). */
   private async encodeTexts(inputs: EmbedInput[], prefix: string): Promise<TokenizedText[]> {
     const textIndexes = inputs.flatMap((input, index) => (isText(input) ? [index] : []));
-    const encoded = await this.tokenizer.encode(textIndexes.map((index) => this.prepared(prefix + inputs[index])));
+    const encoded = await this.tokenizer.encode(
+      textIndexes.map((index) => this.prepared(prefix + (inputs[index] as string))),
+    );
     const results = inputs.map((input) => (isText(input) ? undefined : asTokenized(input)));
     textIndexes.forEach((index, position) => (results[index] = encoded[position]));
     return results as TokenizedText[];

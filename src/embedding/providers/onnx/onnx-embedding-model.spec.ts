@@ -1,4 +1,4 @@
-import { EmbeddingStageStats } from '../embedding-provider';
+import { EmbeddingStageStats } from '../../../metrics/metrics.service';
 import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
 import { ensureModel } from '../../../../test/fixtures/model/make-model';
 

@@ -24,10 +24,10 @@ import { outputFloats } from './output-floats';
 import { poolTokenVectors, splitRows } from './pooling';
 import { ResolvedOptions, resolveOptions } from './resolve-options';
 import { RunLane, RunScheduler } from './run-scheduler';
-import { TextTokenizer } from './tokenizer/text-tokenizer';
-import { TokenizedText } from './tokenizer/tokenized-text';
+import { TextTokenizer } from '../tokenizer/text-tokenizer';
+import { TokenizedText } from '../tokenizer/tokenized-text';
 import { BatchLimits, padBatch, planBatches, runCostTokens, TokenBatch } from './token-batches';
-import { finishVector } from './vector-math';
+import { finishVector } from '../vector-math';
 
 const WARM_UP_TEXT = 'Warm-up: the first run allocates buffers and picks kernels.';
 

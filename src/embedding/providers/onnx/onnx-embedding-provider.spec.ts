@@ -10,7 +10,7 @@ import {
   transformersJsPipeline,
   transformersJsWordPieces,
 } from '../../../../test/fixtures/model/reference-embeddings';
-import { l2Normalize } from './vector-math';
+import { l2Normalize } from '../vector-math';
 
 const TOLERANCE = 1e-5;
 const CLS_ID = 2;

@@ -1,4 +1,4 @@
-import { TokenizedText } from './tokenizer/tokenized-text';
+import { TokenizedText } from '../tokenizer/tokenized-text';
 import { padBatch, planBatches, runCostTokens } from './token-batches';
 
 describe(planBatches.name, () => {

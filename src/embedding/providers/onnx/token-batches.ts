@@ -1,5 +1,5 @@
 import { ExecutionDevice } from '../embedding-provider';
-import { TokenizedText } from './tokenizer/tokenized-text';
+import { TokenizedText } from '../tokenizer/tokenized-text';
 
 export interface BatchLimits {
   /** Upper bound on padded tokens per batch: batch size x longest text in the batch. */

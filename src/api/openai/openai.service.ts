@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { encodeFloat32Base64 } from '../../common/float32-base64';
+import { unknownModel } from '../../embedding/embedding.errors';
+import { EmbeddingService } from '../../embedding/embedding.service';
+import { toInputs } from '../embedding-fields';
+import {
+  EncodingFormat,
+  OpenAiEmbeddingRequestDto,
+  OpenAiEmbeddingResponseDto,
+  OpenAiModelDto,
+  OpenAiModelListDto,
+} from './openai.dto';
+
+/** OpenAI's embeddings and models APIs over EmbeddingService: their request and response shapes, nothing more. */
+@Injectable()
+export class OpenAiService {
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly embeddings: EmbeddingService) {}
+
+  /** The configured models (what a SENDER_MODE=remote sender claims tasks for); empty on an API-only instance. */
+  models(): OpenAiModelListDto {
+    return { object: 'list', data: this.embeddings.servedModels().map((id) => this.modelObject(id)) };
+  }
+
+  /** A served model (loaded or not), else UnknownModel (404 model_not_found). */
+  model(id: string): OpenAiModelDto {
+    const served = this.embeddings.servedModels();
+    if (!served.includes(id)) throw unknownModel(id, served);
+    return this.modelObject(id);
+  }
+
+  async create(dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
+    const { inputs, single } = toInputs(dto.input);
+    const { model, vectors, promptTokens } = await this.embeddings.embed({
+      model: dto.model,
+      texts: inputs,
+      options: { dimensions: dto.dimensions },
+      field: 'input',
+      label: (index) => (single ? 'input' : `input[${index}]`),
+    });
+    const format = dto.encoding_format ?? 'float';
+    return {
+      object: 'list',
+      data: vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(vector, format) })),
+      model,
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    };
+  }
+
+  private modelObject(id: string): OpenAiModelDto {
+    return { id, object: 'model', created: this.startedAt, owned_by: 'embedding-tasks' };
+  }
+}
+
+/** base64 holds the float32 values as little-endian bytes, which is what the OpenAI SDKs decode. */
+function encode(vector: Float32Array, format: EncodingFormat): number[] | string {
+  return format === 'float' ? Array.from(vector) : encodeFloat32Base64(vector);
+}

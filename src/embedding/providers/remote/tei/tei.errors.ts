@@ -1,0 +1,18 @@
+import { EmbeddingError, EmbeddingErrorCode, invalidConfiguration } from '../../../embedding.errors';
+
+/**
+ * TEI could not embed now (overloaded, down, timing out) even after the provider's own retries: transient, so the
+ * sender puts the chunks back for a later attempt. The message keeps TEI's own error.
+ */
+export function teiUnavailable(message: string): EmbeddingError {
+  return new EmbeddingError(EmbeddingErrorCode.BackendUnavailable, message);
+}
+
+/** EMBEDDING_MODELS names a model that the TEI server does not serve: refusing beats storing wrong vectors. */
+export function teiModelMismatch(configured: string, served: string, url: string): EmbeddingError {
+  return invalidConfiguration(
+    `EMBEDDING_MODELS names "${configured}" but the TEI server at ${url} serves "${served}" (GET /info model_id): ` +
+      `set EMBEDDING_MODELS=${served}, leave it empty to take whatever TEI serves, or point TEI_URL at a server ` +
+      `running ${configured}`,
+  );
+}
