@@ -10,6 +10,8 @@ const LAYERS = [
   ['(root)', 'cli'],
   // Every HTTP dialect of the embedding routes, and the app-wide exception filter.
   ['api'],
+  // POST /search over the stored vectors: embeds queries with the models.
+  ['search'],
   ['health'],
   ['sender'],
   // One embed-and-deliver path, over the models and the receiver.

@@ -6,6 +6,7 @@ import { pipelinePart } from './pipeline';
 import { remotePart } from './remote';
 import { rolesPart } from './roles';
 import { scalePart } from './scale';
+import { searchPart } from './search';
 import { teiPart } from './tei';
 
 /** Every part, in the order `npm run bench` runs them; later parts are added here. */
@@ -18,4 +19,5 @@ export const PARTS: BenchPart[] = [
   scalePart,
   rolesPart,
   livenessPart,
+  searchPart,
 ];

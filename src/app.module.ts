@@ -9,6 +9,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { LoggingModule } from './logging/logging.module';
 import { ReceiverEndpointModule } from './receiver/receiver-endpoint.module';
+import { SearchModule } from './search/search.module';
 import { SenderModule } from './sender/sender.module';
 import { TaskModule } from './task/task.module';
 
@@ -28,6 +29,7 @@ export class AppModule {
         ReceiverEndpointModule.register(config.receiver.enabled),
         HealthModule,
         TaskModule,
+        SearchModule,
         SenderModule,
       ],
     };

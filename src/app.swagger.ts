@@ -10,6 +10,7 @@ export const API_TAGS: readonly [name: string, description: string][] = [
   ['openai', 'OpenAI-compatible embeddings and model list, for OpenAI’s SDKs'],
   ['tei', 'Hugging Face Text Embeddings Inference-compatible routes, for TEI clients'],
   ['receiver', 'The built-in receiver that stores delivered vectors'],
+  ['search', 'The chunks nearest to a text or a vector, from the stored vectors; pgvector indexes'],
   ['health', 'Liveness and readiness probes (open without the key)'],
   ['metrics', 'Prometheus scrape target (open without the key)'],
 ];

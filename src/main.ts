@@ -7,6 +7,7 @@ import { EmbeddedPostgresMissingError, EmbeddedPostgresServer } from './database
 import { DatabaseUnreachableError, waitForDatabase } from './database/wait-for-database';
 import { EmbeddingError } from './embedding/embedding.errors';
 import { describeWithStack, maskQuoted } from './logging/safe-error';
+import { PgvectorMissingError } from './search/search-backend';
 
 const logger = new Logger('Main');
 
@@ -73,7 +74,10 @@ function onShutdownSignal(shutdown: () => Promise<void>): void {
 bootstrap().catch((error) => {
   // Configuration and model problems are the operator's to fix: their message says it all, a stack would bury it.
   const known =
-    error instanceof InvalidConfigError || error instanceof EmbeddingError || error instanceof DatabaseUnreachableError;
+    error instanceof InvalidConfigError ||
+    error instanceof EmbeddingError ||
+    error instanceof DatabaseUnreachableError ||
+    error instanceof PgvectorMissingError;
   const message = known ? error.message : describeWithStack(error);
   logger.error(message);
   process.exit(1);

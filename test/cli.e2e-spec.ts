@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureModel } from './fixtures/model/make-model';
 import { splitText } from '../src/cli/split-text';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 import { startTestApp, TestApp } from './app';
 import { Scrape } from './metrics';
 import { freePort } from './ports';
@@ -125,7 +125,7 @@ describe('CLI (e2e)', () => {
     expect(submitted.stderr).toMatch(new RegExp(`task ${id} completed: 40 done, 0 failed of 40`));
     // What the 40 texts cost, the model's own count, on the closing line and in status.
     const texts = lines.map((line) => (typeof line === 'string' ? line : line.text));
-    const counts = (await embedding.app.get(EmbeddingProvider).countTokens('tiny', texts))!;
+    const counts = (await embedding.app.get(EmbeddingService).countTokens('tiny', texts));
     const tokens = counts.reduce((sum, count) => sum + count, 0).toLocaleString('en-US');
     expect(submitted.stderr).toMatch(new RegExp(`completed: 40 done, 0 failed of 40 in \\S+; ${tokens} tokens\n`));
     expect((await cli(['status', String(id)], envA)).stdout).toContain(`  tokens     ${tokens} tokens\n`);

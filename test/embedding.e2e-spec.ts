@@ -1,5 +1,6 @@
-import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { allEmbedded, EmbeddingModel } from '../src/embedding/providers/embedding-model';
 import { startTestApp, startTinyModelApp, TestApp } from './app';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */
 const NO_SENDER = { SENDER_ENABLED: 'false' };
@@ -10,11 +11,11 @@ const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings are v
 
 describe('Embedding endpoints (e2e)', () => {
   let t: TestApp;
-  let provider: EmbeddingProvider;
+  let provider: EmbeddingModel;
   const post = (path: string, body: object) => t.http().post(path).send(body);
   const single = async (body: object) => (await post('/embeddings/single', body).expect(200)).body.embedding;
   const providerVectors = async (texts: string[], options = {}) =>
-    allEmbedded(await provider.embed('tiny', texts, options)).map((vector) => Array.from(vector));
+    allEmbedded(await provider.embed(texts, options)).map((vector) => Array.from(vector));
 
   beforeAll(async () => {
     t = await startTinyModelApp({
@@ -22,7 +23,7 @@ describe('Embedding endpoints (e2e)', () => {
       EMBED_MAX_INPUT_CHARS: '1000',
       ...NO_SENDER,
     });
-    provider = t.app.get(EmbeddingProvider);
+    provider = t.app.get(EmbeddingService).model('tiny');
   });
   afterAll(() => t.close());
 

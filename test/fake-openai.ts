@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { encodeFloat32Base64 } from '../src/common/float32-base64';
 import { messageOf } from '../src/common/message-of';
-import { EmbeddingProvider, firstRefusal } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingModel, firstRefusal } from '../src/embedding/providers/embedding-model';
 import { freePort } from './ports';
 import { readBody } from './processes';
 
@@ -50,7 +50,7 @@ export class FakeOpenAi {
   private readonly started = performance.now();
 
   constructor(
-    private readonly provider: EmbeddingProvider,
+    private readonly provider: EmbeddingModel,
     private readonly localModel: string,
   ) {}
 
@@ -102,7 +102,7 @@ export class FakeOpenAi {
     if (badIndex >= 0) {
       return this.answer(res, 400, error(`'$.input[${badIndex}]' is invalid: it holds forbidden text`, 'input'));
     }
-    const result = await this.provider.embed(this.localModel, inputs, { truncate: true, dimensions: body.dimensions });
+    const result = await this.provider.embed(inputs, { truncate: true, dimensions: body.dimensions });
     const refused = firstRefusal(result.refused);
     if (refused) return this.answer(res, 400, error(refused.message, 'input'));
     const tokens = result.tokenCounts!.reduce((sum, count) => sum + count, 0);

@@ -1,6 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { EmbeddingError } from '../src/embedding/embedding.errors';
-import { EmbeddingProvider, firstRefusal } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingModel, firstRefusal } from '../src/embedding/providers/embedding-model';
 import { sleep } from '../src/common/backoff';
 import { messageOf } from '../src/common/message-of';
 import { freePort } from './ports';
@@ -50,7 +50,7 @@ export class FakeTei {
   private inFlight = 0;
 
   constructor(
-    private readonly provider: EmbeddingProvider,
+    private readonly provider: EmbeddingModel,
     /** The provider's id of the model that TEI serves. */
     private readonly localModel: string,
     readonly info: { model_id: string; max_client_batch_size: number; max_concurrent_requests: number },
@@ -91,7 +91,7 @@ export class FakeTei {
     this.stats.mostInFlight = Math.max(this.stats.mostInFlight, this.inFlight);
     try {
       if (this.faults.slow && this.faults.slow.count-- > 0) await sleep(this.faults.slow.delayMs);
-      const { vectors, refused } = await this.provider.embed(this.localModel, inputs, {
+      const { vectors, refused } = await this.provider.embed(inputs, {
         truncate: request.truncate ?? false,
         normalize: request.normalize ?? true,
         promptName: request.prompt_name,

@@ -5,7 +5,7 @@ import { startTestApp } from './app';
 import { adminQuery, serverUrl, withDatabase } from './database';
 import request from 'supertest';
 import { createServer } from 'node:http';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 import { ensureModel } from './fixtures/model/make-model';
 import { freePort } from './ports';
 
@@ -22,7 +22,11 @@ describe('Health (e2e)', () => {
     const name = `et_empty_${randomBytes(4).toString('hex')}`;
     await adminQuery(`CREATE DATABASE "${name}"`);
     const app = await createApp(
-      loadConfig({ LOG_LEVEL: 'error', DATABASE_URL: withDatabase(serverUrl(), name), DATABASE_MIGRATIONS_RUN: 'false' }),
+      loadConfig({
+        LOG_LEVEL: 'error',
+        DATABASE_URL: withDatabase(serverUrl(), name),
+        DATABASE_MIGRATIONS_RUN: 'false',
+      }),
     );
     const res = await request(app.getHttpServer()).get('/health/ready').expect(503);
     expect(res.body.error.database).toMatchObject({ status: 'down' });
@@ -56,7 +60,10 @@ describe('Readiness of the embedding model and the receiver (e2e)', () => {
     const model = await ensureModel('tiny');
     const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_ENABLED: 'false' });
     const ready = await t.http().get('/health/ready').expect(200);
-    expect(ready.body.details.embedding).toMatchObject({ status: 'up', models: [{ id: 'tiny', loaded: true, warmedUp: true }] });
+    expect(ready.body.details.embedding).toMatchObject({
+      status: 'up',
+      models: [{ id: 'tiny', loaded: true, warmedUp: true }],
+    });
     expect(ready.body.details.receiver).toMatchObject({ status: 'up', target: 'in-process' });
     await t.close();
   });
@@ -65,7 +72,7 @@ describe('Readiness of the embedding model and the receiver (e2e)', () => {
     const model = await ensureModel('tiny');
     const t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_ENABLED: 'false' });
     // Closing the provider puts the model back to "not loaded", as it is before start-up finishes loading it.
-    await t.app.get(EmbeddingProvider).close();
+    await t.app.get(EmbeddingService).close();
     const res = await t.http().get('/health/ready').expect(503);
     expect(res.body.error.embedding).toMatchObject({ status: 'down', message: 'not ready: tiny loading' });
     await t.close();

@@ -365,7 +365,7 @@ describeWithKubectl('Kubernetes manifests (deploy/kubernetes)', () => {
       const command: string[] = mainContainer(job).command;
       expect(command.slice(0, 3)).toEqual(['node', 'node_modules/typeorm/cli.js', 'migration:run']);
       const dataSource = command[command.indexOf('-d') + 1];
-      // npm run build (tsc) compiles src/ to dist/ (tsconfig.build.json): the file the Job names is built from this one.
+      // npm run build (nest build) compiles src/ to dist/ (tsconfig.build.json): the file the Job names is built from this one.
       expect(statSync(join(root, dataSource.replace(/^dist\//, 'src/').replace(/\.js$/, '.ts'))).isFile()).toBe(true);
     },
   );

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { Client } from 'pg';
-import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../src/embedding/providers/onnx/onnx-model';
 import { createTestDatabase, TestDatabase } from './database';
 import { FakeTei } from './fake-tei';
 import { ensureModel } from './fixtures/model/make-model';
@@ -23,7 +23,7 @@ const REFUSED = 'refuse-this-row';
 describe('No chunk text or metadata in any log line (e2e)', () => {
   let db: TestDatabase;
   let proxy: TcpProxy;
-  let local: OnnxEmbeddingProvider;
+  let local: OnnxModel;
   let tei: FakeTei;
   let receiver: Server;
   let service: ServiceProcess;
@@ -37,11 +37,8 @@ describe('No chunk text or metadata in any log line (e2e)', () => {
     const target = new URL(db.url);
     proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
     await proxy.start();
-    local = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path: await ensureModel('tiny') }],
-      intraOpNumThreads: 1,
-    });
-    await local.init();
+    local = new OnnxModel({ id: 'tiny', path: await ensureModel('tiny') }, { intraOpNumThreads: 1 });
+    await local.load();
     tei = new FakeTei(local, 'tiny', { model_id: MODEL, max_client_batch_size: 8, max_concurrent_requests: 16 });
     // TEI refuses an input holding the marker, quoting it in its message ("cannot tokenize an input holding …").
     tei.faults = { badInput: { contains: MARKER, status: 422 } };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { startAppWithTestReceiver, startTestApp, TestApp } from './app';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 import { Scrape } from './metrics';
 import { TestReceiver } from './processes';
 import { waitFor } from './wait';
@@ -106,8 +106,8 @@ describe('Metrics (e2e)', () => {
     expect(after.value('embedding_tasks_queue_depth', { status: 'done' })).toBe(20);
     expect(after.value('embedding_tasks_queue_depth', { status: 'pending' })).toBe(0);
     // Exactly the model's token counts of the 20 texts, each charged once.
-    const counts = await t.app.get(EmbeddingProvider).countTokens('tiny', texts);
-    const tokens = counts!.reduce((sum, count) => sum + count, 0);
+    const counts = await t.app.get(EmbeddingService).countTokens('tiny', texts);
+    const tokens = counts.reduce((sum, count) => sum + count, 0);
     expect(after.value('embedding_tasks_tokens_total', { model: 'tiny', kind: 'embedded' })).toBe(tokens);
     expect(after.value('embedding_tasks_tokens_total', { model: 'tiny', kind: 'saved' })).toBe(0);
     expect(after.value('embedding_tasks_queue_depth', { status: 'in_progress' })).toBe(0);
@@ -127,7 +127,7 @@ describe('Metrics (e2e)', () => {
     expect(after.value('embedding_tasks_chunks_delivered_total', { model: 'tiny' })).toBe(22);
     expect(after.value('embedding_tasks_queue_depth', { status: 'failed' })).toBe(1);
     // The refused chunk's vector was computed for nothing.
-    const [refused] = (await t.app.get(EmbeddingProvider).countTokens('tiny', ['refuse me']))!;
+    const [refused] = (await t.app.get(EmbeddingService).countTokens('tiny', ['refuse me']));
     const unused = (s: Scrape) => s.value('embedding_tasks_tokens_total', { model: 'tiny', kind: 'unused' })!;
     expect(unused(after) - unused(before)).toBe(refused);
   });

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
-import { OpenAiCompatibleProvider } from '../src/embedding/providers/remote/openai-compatible/openai-compatible-provider';
-import { RoutingEmbeddingProvider } from '../src/embedding/providers/routing/routing-provider';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { OnnxModel } from '../src/embedding/providers/onnx/onnx-model';
+import { OpenAiCompatibleModel } from '../src/embedding/providers/remote/openai-compatible/openai-compatible-model';
+
 import { ensureModel } from './fixtures/model/make-model';
 import { FakeOpenAi, FakeOpenAiFaults } from './fake-openai';
 import { startTestApp, TestApp } from './app';
 import { waitFor } from './wait';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 const MODEL = 'remote-tiny';
 /** 2,000 tokens a second: a task of 300 chunks (about 12,000 tiny-model tokens) takes several seconds of budget. */
@@ -22,14 +22,14 @@ const TPM = 120_000;
  * server's message; 429s and dropped connections cost no attempt.
  */
 describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)', () => {
-  let local: OnnxEmbeddingProvider;
+  let local: OnnxModel;
   let server: FakeOpenAi;
   let dir: string;
   let t: TestApp | undefined;
 
   beforeAll(async () => {
-    local = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: await ensureModel('tiny') }] });
-    await local.init();
+    local = new OnnxModel({ id: 'tiny', path: await ensureModel('tiny') });
+    await local.load();
     server = new FakeOpenAi(local, 'tiny');
     await server.start();
     dir = mkdtempSync(join(tmpdir(), 'openai-faults-'));
@@ -111,8 +111,7 @@ describe('OpenAI-compatible provider against a rate-limited, faulty server (e2e)
   }
 
   function budgetOf(app: TestApp) {
-    const router = app.app.get<EmbeddingProvider, RoutingEmbeddingProvider>(EmbeddingProvider);
-    return (router.backend(MODEL) as OpenAiCompatibleProvider).budgetSnapshot();
+    return (app.app.get(EmbeddingService).model(MODEL) as OpenAiCompatibleModel).budgetSnapshot();
   }
 
   const faults = (more: FakeOpenAiFaults = {}): FakeOpenAiFaults => ({

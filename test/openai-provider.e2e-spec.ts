@@ -2,12 +2,13 @@ import { cpSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { allEmbedded } from '../src/embedding/providers/embedding-model';
 import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 import { Scrape } from './metrics';
 import { waitFor } from './wait';
 import { cosine as cosineOf } from '../src/common/cosine';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 const REMOTE = 'remote-tiny';
 const LOCAL = 'tiny';
@@ -91,8 +92,8 @@ describe('OpenAI-compatible provider against a second instance of this service (
 
   /** What the texts cost, each once: the tiny model's own counts (what the peer reports as usage). */
   async function tokensOf(chunkTexts: string[]): Promise<number> {
-    const counts = await t.app.get(EmbeddingProvider).countTokens(LOCAL, chunkTexts);
-    return counts!.reduce((sum, count) => sum + count, 0);
+    const counts = await t.app.get(EmbeddingService).countTokens(LOCAL, chunkTexts);
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   /** The requests the peer answered at /v1/embeddings, from its own metrics. */
@@ -151,10 +152,10 @@ describe('OpenAI-compatible provider against a second instance of this service (
     expect(rows).toHaveLength(300);
     expect(rows.every((row) => row.n === 1)).toBe(true);
     const local = allEmbedded(
-      await t.app.get(EmbeddingProvider).embed(
-        LOCAL,
-        rows.map((row) => row.text),
-      ),
+      await t.app
+        .get(EmbeddingService)
+        .model(LOCAL)
+        .embed(rows.map((row) => row.text)),
     );
     rows.forEach((row, i) => expect(cosine(row.embedding, local[i])).toBeGreaterThanOrEqual(0.99999));
     // The remote's usage, apportioned by the same tokenizer, gives each text its own count; at 0.5 per million.

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingModel } from '../src/embedding/providers/embedding-model';
 import { startTinyModelApp, TestApp } from './app';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 /** These tests call the endpoints only; the background sender would just add work and timers. */
 const NO_SENDER = { SENDER_ENABLED: 'false' };
@@ -21,7 +22,7 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
   let t: TestApp;
   let client: OpenAI;
   let baseURL: string;
-  let provider: EmbeddingProvider;
+  let provider: EmbeddingModel;
   const create = (body: object) => t.http().post('/v1/embeddings').send(body);
   const single = async (text: string) =>
     (await t.http().post('/embeddings/single').send({ text }).expect(200)).body.embedding as number[];
@@ -34,13 +35,13 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
     });
     baseURL = await listen(t);
     client = new OpenAI({ baseURL, apiKey: 'x', maxRetries: 0 });
-    provider = t.app.get(EmbeddingProvider);
+    provider = t.app.get(EmbeddingService).model('tiny');
   });
   afterAll(() => t.close());
 
   it("answers OpenAI's body with float vectors equal to /embeddings/single, and the token usage", async () => {
     const res = await create({ input: TEXTS, model: 'tiny', user: 'someone' }).expect(200);
-    const { tokenCounts } = await provider.embed('tiny', TEXTS);
+    const { tokenCounts } = await provider.embed(TEXTS);
     const tokens = tokenCounts!.reduce((total, count) => total + count, 0);
     expect(res.body).toEqual({
       object: 'list',

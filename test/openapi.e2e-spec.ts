@@ -87,6 +87,7 @@ describe('OpenAPI document (e2e)', () => {
       'openai',
       'tei',
       'receiver',
+      'search',
       'health',
       'metrics',
     ]);

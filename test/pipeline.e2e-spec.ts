@@ -1,20 +1,25 @@
 import { DataSource } from 'typeorm';
 import { ensureModel } from './fixtures/model/make-model';
-import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { allEmbedded, EmbeddingModel } from '../src/embedding/providers/embedding-model';
 import { startTestApp, TestApp } from './app';
 import { waitFor } from './wait';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 /** The whole pipeline in one process: work goes in (REST or SQL), every chunk comes out as one stored vector. */
 describe('Pipeline (e2e)', () => {
   let t: TestApp;
   let sql: DataSource;
-  let provider: EmbeddingProvider;
+  let provider: EmbeddingModel;
 
   beforeAll(async () => {
     const model = await ensureModel('tiny');
-    t = await startTestApp({ EMBEDDING_MODELS: `tiny=${model}`, SENDER_BATCH_SIZE: '32', SENDER_POLL_INTERVAL_MS: '200' });
+    t = await startTestApp({
+      EMBEDDING_MODELS: `tiny=${model}`,
+      SENDER_BATCH_SIZE: '32',
+      SENDER_POLL_INTERVAL_MS: '200',
+    });
     sql = t.app.get(DataSource);
-    provider = t.app.get(EmbeddingProvider);
+    provider = t.app.get(EmbeddingService).model('tiny');
   });
   afterAll(() => t.close());
 
@@ -38,7 +43,7 @@ describe('Pipeline (e2e)', () => {
     );
     expect(rows).toHaveLength(chunkTexts.length);
     expect(rows.every((row) => row.n === 1)).toBe(true);
-    const expected = allEmbedded(await provider.embed('tiny', rows.map((row) => row.text)));
+    const expected = allEmbedded(await provider.embed(rows.map((row) => row.text)));
     rows.forEach((row, i) => row.embedding.forEach((value, j) => expect(value).toBeCloseTo(expected[i][j], 6)));
   }
 
@@ -71,11 +76,18 @@ describe('Pipeline (e2e)', () => {
   });
 
   it('serves the stored vector, equal to POST /embeddings/single on the same text', async () => {
-    const created = await t.http().post('/tasks').send({ name: 'one', model: 'tiny', chunks: [{ text: 'a single chunk' }] });
+    const created = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'one', model: 'tiny', chunks: [{ text: 'a single chunk' }] });
     await finished(created.body.id);
     const chunks = await t.http().get(`/tasks/${created.body.id}/chunks`).expect(200);
     const stored = await t.http().get(`/chunks/${chunks.body.items[0].chunkId}/embedding?model=tiny`).expect(200);
-    const single = await t.http().post('/embeddings/single').send({ text: 'a single chunk', model: 'tiny' }).expect(200);
+    const single = await t
+      .http()
+      .post('/embeddings/single')
+      .send({ text: 'a single chunk', model: 'tiny' })
+      .expect(200);
     const reference: number[] = single.body.embedding;
     expect(stored.body.dimensions).toBe(reference.length);
     stored.body.embedding.forEach((value: number, i: number) => expect(value).toBeCloseTo(reference[i], 6));
@@ -83,7 +95,10 @@ describe('Pipeline (e2e)', () => {
 
   it('does not embed again a text already stored for the model (content-hash reuse), yet completes', async () => {
     const embed = jest.spyOn(provider, 'embed');
-    const created = await t.http().post('/tasks').send({ name: 'again', model: 'tiny', chunks: [{ text: 'a single chunk' }] });
+    const created = await t
+      .http()
+      .post('/tasks')
+      .send({ name: 'again', model: 'tiny', chunks: [{ text: 'a single chunk' }] });
     expect((await finished(created.body.id)).status).toBe('completed');
     expect(embed).not.toHaveBeenCalled();
     embed.mockRestore();

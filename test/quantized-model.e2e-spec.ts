@@ -1,5 +1,5 @@
-import { allEmbedded } from '../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded } from '../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../src/embedding/providers/onnx/onnx-model';
 import { startTinyModelApp, TestApp } from './app';
 import { ensureModel } from './fixtures/model/make-model';
 import { waitFor } from './wait';
@@ -10,12 +10,12 @@ const TEXTS = ['The quick brown fox jumps over the lazy dog.', 'Embeddings are v
 /** The app serving the generated model's int8 file (EMBEDDING_MODEL_FILE), through every path a model takes. */
 describe('An int8 model (model_quantized.onnx) served end to end (e2e)', () => {
   let t: TestApp;
-  let fp32: OnnxEmbeddingProvider;
+  let fp32: OnnxModel;
 
   beforeAll(async () => {
     t = await startTinyModelApp({ EMBEDDING_MODEL_FILE: 'model_quantized.onnx' });
-    fp32 = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: await ensureModel('tiny') }] });
-    await fp32.init();
+    fp32 = new OnnxModel({ id: 'tiny', path: await ensureModel('tiny') });
+    await fp32.load();
   });
   afterAll(async () => {
     await fp32.close();
@@ -28,7 +28,7 @@ describe('An int8 model (model_quantized.onnx) served end to end (e2e)', () => {
 
   it('answers /v1/embeddings with int8 vectors close to the fp32 model’s', async () => {
     const res = await t.http().post('/v1/embeddings').send({ model: 'tiny', input: TEXTS }).expect(200);
-    const reference = allEmbedded(await fp32.embed('tiny', TEXTS));
+    const reference = allEmbedded(await fp32.embed(TEXTS));
     res.body.data.forEach(({ embedding }: { embedding: number[] }, index: number) => {
       expect(cosine(embedding, reference[index])).toBeGreaterThan(0.999);
       expect(embedding).not.toEqual(Array.from(reference[index]));

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../src/embedding/providers/onnx/onnx-model';
 import { ensureModel } from './fixtures/model/make-model';
 import { startTestApp, TestApp } from './app';
 import { expectNoCountDrift } from './counts';
@@ -79,10 +79,10 @@ describe('Senders in separate processes (e2e)', () => {
 
   /** The task's tokens are its texts' own counts, each once: exact however its batches went (crashes included). */
   async function expectTokensOf(taskId: number, texts: string[]): Promise<void> {
-    const counter = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: model }] });
-    await counter.init();
+    const counter = new OnnxModel({ id: 'tiny', path: model });
+    await counter.load();
     try {
-      const counts = await counter.countTokens('tiny', texts);
+      const counts = await counter.countTokens(texts);
       const [row] = await sql.query(`SELECT tokens, saved_tokens FROM mgmt.task WHERE id = $1`, [taskId]);
       expect(row).toEqual({ tokens: counts.reduce((sum, count) => sum + count, 0), saved_tokens: 0 });
     } finally {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createServer, RequestListener, Server } from 'node:http';
 import { Socket } from 'node:net';
 import { DataSource } from 'typeorm';
-import { EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 import { startAppWithTestReceiver, TestApp } from './app';
 import { ServiceProcess, startService, TestReceiver } from './processes';
 import { waitFor } from './wait';
@@ -99,10 +99,10 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
     it('delivers every vector and answers per chunk, with its tokens; what is stored equals the answer without deliver', async () => {
       const sent = await chunks(['direct one', 'direct two', 'direct three', 'direct one']);
       const res = await deliver({ chunks: sent }).expect(200);
-      const counts = (await t.app.get(EmbeddingProvider).countTokens(
+      const counts = (await t.app.get(EmbeddingService).countTokens(
         'tiny',
         sent.map((chunk) => chunk.text),
-      ))!;
+      ));
       // The repeated text is embedded once: charged to its first chunk, saved by the other.
       const charged = (i: number) =>
         i === 3 ? { tokens: 0, saved_tokens: counts[0] } : { tokens: counts[i], saved_tokens: 0 };

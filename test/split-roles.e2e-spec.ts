@@ -41,7 +41,7 @@ describe('API and workers as separate processes, as deployed (e2e)', () => {
     return { ...env, DATABASE_URL: db.url, EMBEDDING_MODELS: `tiny=${model}`, MODEL_CACHE_DIR: cacheDir, ...extra };
   }
 
-  /** The Job's command, run from the sources: dist/…js is what npm run build (tsc) makes of src/…ts. */
+  /** The Job's command, run from the sources: dist/…js is what npm run build (nest build) makes of src/…ts. */
   function runMigrationJob(): Promise<{ code: number | null; output: string }> {
     const [node, ...args] = mainContainer(baseManifest('migrate/job.yaml')).command as string[];
     expect(node).toBe('node');

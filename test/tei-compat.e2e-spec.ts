@@ -1,9 +1,10 @@
 import packageJson from '../package.json';
 import { InferenceSession } from 'onnxruntime-node';
-import { allEmbedded, EmbeddingProvider, EmbedOptions } from '../src/embedding/providers/embedding-provider';
+import { allEmbedded, EmbeddingModel, EmbedOptions } from '../src/embedding/providers/embedding-model';
 import { ensureModel } from './fixtures/model/make-model';
 import { maxAbsDifference, openRawSession, rawTokenVectors } from './fixtures/model/reference-embeddings';
 import { startTinyModelApp, TestApp } from './app';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 // Each route of Text Embeddings Inference 1.9 (router/src/http/server.rs and types.rs at v1.9.3, commit 0667015),
 // with TEI's request and response shapes, defaults, statuses and error bodies.
@@ -32,17 +33,17 @@ function cosine(a: number[], b: number[]): number {
 
 describe('TEI-compatible routes (e2e)', () => {
   let t: TestApp;
-  let provider: EmbeddingProvider;
+  let provider: EmbeddingModel;
   let rawSession: InferenceSession;
   const post = (path: string, body: object) => t.http().post(path).send(body);
   const providerVectors = async (texts: string[], options: EmbedOptions = {}) =>
-    allEmbedded(await provider.embed('tiny', texts, options)).map((vector) => Array.from(vector));
+    allEmbedded(await provider.embed(texts, options)).map((vector) => Array.from(vector));
   const idsOf = async (text: string) =>
     (await post('/tokenize', { inputs: text }).expect(200)).body[0].map((token: { id: number }) => token.id);
 
   beforeAll(async () => {
     t = await startTinyModelApp({ EMBED_MAX_INPUTS: '5', EMBED_MAX_INPUT_CHARS: '1000', ...NO_SENDER });
-    provider = t.app.get(EmbeddingProvider);
+    provider = t.app.get(EmbeddingService).model('tiny');
     rawSession = await openRawSession(await ensureModel('tiny'));
   });
   afterAll(async () => {

@@ -1,13 +1,14 @@
 import { DataSource } from 'typeorm';
-import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded } from '../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../src/embedding/providers/onnx/onnx-model';
 import { ensureModel } from './fixtures/model/make-model';
-import { TeiEmbeddingProvider } from '../src/embedding/providers/remote/tei/tei-embedding-provider';
+import { TeiModel } from '../src/embedding/providers/remote/tei/tei-model';
 import { startTestApp, TestApp } from './app';
 import { FakeTei } from './fake-tei';
 import { TestReceiver } from './processes';
 import { Scrape } from './metrics';
 import { waitFor } from './wait';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 
 const MODEL = 'test/tiny';
 const BATCH = 8;
@@ -29,20 +30,17 @@ interface LinkRow {
  * vector, or failed with TEI's message; none lost, none duplicated.
  */
 describe('TEI provider against a faulty TEI (e2e)', () => {
-  let local: OnnxEmbeddingProvider;
+  let local: OnnxModel;
   let tei: FakeTei;
   let receiver: TestReceiver;
   let t: TestApp;
   let sql: DataSource;
-  let provider: TeiEmbeddingProvider;
+  let provider: TeiModel;
   let caseNumber = 0;
 
   beforeAll(async () => {
-    local = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path: await ensureModel('tiny') }],
-      intraOpNumThreads: 1,
-    });
-    await local.init();
+    local = new OnnxModel({ id: 'tiny', path: await ensureModel('tiny') }, { intraOpNumThreads: 1 });
+    await local.load();
     tei = new FakeTei(local, 'tiny', {
       model_id: MODEL,
       max_client_batch_size: BATCH,
@@ -67,7 +65,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
     });
     receiver.forwardTo = await t.listen();
     sql = t.app.get(DataSource);
-    provider = t.app.get<EmbeddingProvider, TeiEmbeddingProvider>(EmbeddingProvider);
+    provider = t.app.get(EmbeddingService).model(MODEL) as TeiModel;
   });
   afterEach(() => (tei.faults = {}));
   afterAll(async () => {
@@ -114,7 +112,7 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
     expect(stored.map((row) => row.chunk_id).sort((a, b) => a - b)).toEqual(done.map((link) => link.chunk_id));
     const byChunk = new Map(stored.map((row) => [row.chunk_id, row.embedding]));
     const texts = done.map((link) => link.text);
-    const expected = allEmbedded(await local.embed('tiny', texts, { truncate: true, normalize: true }));
+    const expected = allEmbedded(await local.embed(texts, { truncate: true, normalize: true }));
     done.forEach((link, i) => {
       const vector = byChunk.get(link.chunk_id)!;
       vector.forEach((value, j) => expect(Math.abs(value - expected[i][j])).toBeLessThan(1e-5));
@@ -225,15 +223,12 @@ describe('TEI provider against a faulty TEI (e2e)', () => {
 });
 
 describe('TEI provider with an API key (e2e)', () => {
-  let local: OnnxEmbeddingProvider;
+  let local: OnnxModel;
   let tei: FakeTei;
 
   beforeAll(async () => {
-    local = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path: await ensureModel('tiny') }],
-      intraOpNumThreads: 1,
-    });
-    await local.init();
+    local = new OnnxModel({ id: 'tiny', path: await ensureModel('tiny') }, { intraOpNumThreads: 1 });
+    await local.load();
     const info = { model_id: MODEL, max_client_batch_size: BATCH, max_concurrent_requests: DECLARED_CAPACITY };
     tei = new FakeTei(local, 'tiny', info, 's3cret');
     await tei.start();
@@ -252,7 +247,7 @@ describe('TEI provider with an API key (e2e)', () => {
     });
     try {
       const res = await t.http().post('/embeddings/single').send({ text: 'with a key' }).expect(200);
-      expect(res.body).toMatchObject({ model: MODEL, dimensions: local.describe('tiny').dimensions });
+      expect(res.body).toMatchObject({ model: MODEL, dimensions: local.info().dimensions });
     } finally {
       await t.close();
     }

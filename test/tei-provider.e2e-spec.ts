@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
-import { allEmbedded, EmbeddingProvider } from '../src/embedding/providers/embedding-provider';
+import { allEmbedded, EmbeddingModel } from '../src/embedding/providers/embedding-model';
+import { EmbeddingService } from '../src/embedding/embedding.service';
 import { ensureModel } from './fixtures/model/make-model';
-import { TeiEmbeddingProvider } from '../src/embedding/providers/remote/tei/tei-embedding-provider';
+import { TeiModel } from '../src/embedding/providers/remote/tei/tei-model';
 import { startTestApp, TestApp } from './app';
 import { waitFor } from './wait';
 
@@ -14,7 +15,7 @@ const MODEL = 'test/tiny';
 describe('TEI provider against a TEI-compatible peer (e2e)', () => {
   let peer: TestApp;
   let peerUrl: string;
-  let local: EmbeddingProvider;
+  let local: EmbeddingModel;
   let t: TestApp;
   let sql: DataSource;
 
@@ -22,7 +23,7 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
     const model = await ensureModel('tiny');
     peer = await startTestApp({ EMBEDDING_MODELS: `${MODEL}=${model}`, SENDER_ENABLED: 'false' });
     peerUrl = await peer.listen();
-    local = peer.app.get(EmbeddingProvider);
+    local = peer.app.get(EmbeddingService).model(MODEL);
     // Batches of 16, so one sender batch becomes several requests in flight at once.
     t = await startTestApp({
       EMBEDDING_PROVIDER: 'tei',
@@ -47,12 +48,13 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
   }
 
   it("serves TEI's model, described from /info and a warm-up /embed, with the window derived from /info", () => {
-    const provider = t.app.get<EmbeddingProvider, TeiEmbeddingProvider>(EmbeddingProvider);
-    const info = provider.describe(MODEL);
-    expect(provider.models().map((model) => model.id)).toEqual([MODEL]);
+    const embeddings = t.app.get(EmbeddingService);
+    const provider = embeddings.model(MODEL) as TeiModel;
+    const info = provider.info();
+    expect(embeddings.readyModels()).toEqual([MODEL]);
     expect(info).toMatchObject({
       id: MODEL,
-      dimensions: local.describe(MODEL).dimensions,
+      dimensions: local.info().dimensions,
       maxTokens: 64,
       device: 'remote',
     });
@@ -81,19 +83,14 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
     );
     expect(rows).toHaveLength(300);
     expect(rows.every((row) => row.n === 1)).toBe(true);
-    const expected = allEmbedded(
-      await local.embed(
-        MODEL,
-        rows.map((row) => row.text),
-      ),
-    );
+    const expected = allEmbedded(await local.embed(rows.map((row) => row.text)));
     rows.forEach((row, i) => expectClose(row.embedding, expected[i]));
   });
 
   it("answers this service's own embedding routes through TEI, with the local vectors", async () => {
     const single = await t.http().post('/embeddings/single').send({ text: 'a single chunk' }).expect(200);
     expect(single.body.model).toBe(MODEL);
-    expectClose(single.body.embedding, allEmbedded(await local.embed(MODEL, ['a single chunk']))[0]);
+    expectClose(single.body.embedding, allEmbedded(await local.embed(['a single chunk']))[0]);
     const info = await t.http().get('/info').expect(200);
     expect(info.body.model_id).toBe(MODEL);
   });
@@ -130,12 +127,7 @@ describe('TEI provider against a TEI-compatible peer (e2e)', () => {
   it('starts when EMBEDDING_MODELS names the model TEI serves', async () => {
     const matching = await startTestApp({ EMBEDDING_PROVIDER: 'tei', TEI_URL: peerUrl, EMBEDDING_MODELS: MODEL });
     try {
-      expect(
-        matching.app
-          .get(EmbeddingProvider)
-          .models()
-          .map((model) => model.id),
-      ).toEqual([MODEL]);
+      expect(matching.app.get(EmbeddingService).readyModels()).toEqual([MODEL]);
     } finally {
       await matching.close();
     }

@@ -4,7 +4,7 @@
  * mark only ever grows: in the parent it would hold the largest configuration's peak for all of them.
  * Argument: a JSON ProbeRequest.
  */
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { chunk } from '../lib/chunk';
 import { CorpusOptions, makeCorpus } from '../lib/corpus';
 import { peakRssMiB } from '../lib/memory';
@@ -26,15 +26,11 @@ export interface ProbeResult {
 }
 
 async function probe({ modelDir, file, maxBatchTokens, maxBatchSize, callSize, corpus }: ProbeRequest) {
-  const provider = new OnnxEmbeddingProvider({
-    models: [{ id: 'probe', path: modelDir, modelFile: file }],
-    maxBatchTokens,
-    maxBatchSize,
-  });
-  await provider.init();
+  const provider = new OnnxModel({ id: 'probe', path: modelDir, modelFile: file }, { maxBatchTokens, maxBatchSize });
+  await provider.load();
   const loadedMiB = process.memoryUsage.rss() / 2 ** 20;
   const started = performance.now();
-  for (const texts of chunk(makeCorpus(corpus), callSize)) await provider.embed('probe', texts);
+  for (const texts of chunk(makeCorpus(corpus), callSize)) await provider.embed(texts);
   const result: ProbeResult = {
     loadedMiB,
     peakMiB: peakRssMiB(),

@@ -3,9 +3,9 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
+import { allEmbedded } from '../../src/embedding/providers/embedding-model';
 import { summarizeOnnxGraph } from '../../src/embedding/providers/onnx/model-files/onnx-graph-summary';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel, onnxModels } from '../../src/embedding/providers/onnx/onnx-model';
 import { sessionOptions } from '../../src/embedding/providers/onnx/onnx-session';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { OnnxVariant, writeOnnxVariant } from '../../test/fixtures/model/make-model';
@@ -93,15 +93,15 @@ export interface QuantizationInput {
 export async function measureQuantization(input: QuantizationInput): Promise<QuantizationResult> {
   const { modelDir, corpus, limits, rounds, callSize, warmUpTexts, log } = input;
   await writeMissingVariants(modelDir, log);
-  const models = VARIANTS.map(({ name, file }) => ({ id: name, path: modelDir, modelFile: file }));
-  const provider = new OnnxEmbeddingProvider({ models, ...limits });
-  await provider.init();
+  const sources = VARIANTS.map(({ name, file }) => ({ id: name, path: modelDir, modelFile: file }));
+  const models = new Map(onnxModels(sources, limits).map((model) => [model.id, model]));
+  for (const model of models.values()) await model.load();
   try {
     const slices = chunk(corpus, callSize);
     const contenders: Contender[] = VARIANTS.map(({ name }) => ({
       name,
-      warmUp: async () => void (await provider.embed(name, warmUpTexts)),
-      run: async (slice) => void (await provider.embed(name, slices[slice])),
+      warmUp: async () => void (await models.get(name)!.embed(warmUpTexts)),
+      run: async (slice) => void (await models.get(name)!.embed(slices[slice])),
     }));
     const timings = await timeInterleaved(contenders, {
       rounds,
@@ -109,7 +109,7 @@ export async function measureQuantization(input: QuantizationInput): Promise<Qua
       onRound: (name, round, seconds) =>
         log(`  round ${round + 1}/${rounds}  ${name.padEnd(18)} ${seconds.toFixed(2)} s`),
     });
-    const cosines = await cosinesToFp32(provider, corpus);
+    const cosines = await cosinesToFp32(models, corpus);
     const figures: QuantizationFigure[] = [];
     for (const [index, variant] of VARIANTS.entries()) {
       const { samples, medianSeconds, bestSeconds } = timings[index];
@@ -118,7 +118,7 @@ export async function measureQuantization(input: QuantizationInput): Promise<Qua
         label: variant.label,
         file: variant.file,
         fileMiB: (await stat(join(modelDir, variant.file))).size / 2 ** 20,
-        dtype: provider.describe(variant.name).dtype,
+        dtype: models.get(variant.name)!.info().dtype,
         samplesSeconds: samples,
         medianSeconds,
         chunksPerSecond: corpus.length / medianSeconds,
@@ -129,7 +129,7 @@ export async function measureQuantization(input: QuantizationInput): Promise<Qua
     }
     return { figures };
   } finally {
-    await provider.close();
+    await Promise.all([...models.values()].map((model) => model.close()));
   }
 }
 
@@ -141,9 +141,9 @@ async function writeMissingVariants(modelDir: string, log: (line: string) => voi
   }
 }
 
-async function cosinesToFp32(provider: OnnxEmbeddingProvider, corpus: string[]) {
+async function cosinesToFp32(models: Map<string, OnnxModel>, corpus: string[]) {
   const vectors = new Map<string, Float32Array[]>();
-  for (const { name } of VARIANTS) vectors.set(name, allEmbedded(await provider.embed(name, corpus)));
+  for (const { name } of VARIANTS) vectors.set(name, allEmbedded(await models.get(name)!.embed(corpus)));
   const reference = vectors.get('fp32')!;
   return new Map(
     [...vectors].map(([name, list]) => {
@@ -168,4 +168,3 @@ async function optimizedOps(path: string): Promise<Record<string, number>> {
     await rm(dir, { recursive: true, force: true });
   }
 }
-

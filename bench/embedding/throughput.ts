@@ -1,4 +1,4 @@
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { BatchLimits } from '../../src/embedding/providers/onnx/token-batches';
 import { chunk } from '../lib/chunk';
 import { Contender, timeInterleaved } from '../lib/interleave';
@@ -48,8 +48,8 @@ const LABELS: Record<string, string> = {
 export async function measureThroughput(input: ThroughputInput): Promise<ThroughputResult> {
   const { modelDir, corpus, limits, rounds, log } = input;
   // Defaults except the batch limits, given explicitly so they are the service's and match the other contenders.
-  const provider = new OnnxEmbeddingProvider({ models: [{ id: MODEL_ID, path: modelDir }], ...limits });
-  await provider.init();
+  const provider = new OnnxModel({ id: MODEL_ID, path: modelDir }, { ...limits });
+  await provider.load();
   const transformersJs = await loadTransformersJsPipeline(modelDir, input.raw.maxLength);
   try {
     const contenders = await contendersFor(input, provider, transformersJs);
@@ -78,7 +78,7 @@ export async function measureThroughput(input: ThroughputInput): Promise<Through
 
 async function contendersFor(
   { corpus, limits, callSize, raw, warmUpTexts }: ThroughputInput,
-  provider: OnnxEmbeddingProvider,
+  provider: OnnxModel,
   transformersJs: TransformersJsSetup,
 ): Promise<Contender[]> {
   const slices = chunk(corpus, callSize);
@@ -88,8 +88,8 @@ async function contendersFor(
   return [
     {
       name: 'provider',
-      warmUp: async () => void (await provider.embed(MODEL_ID, warmUpTexts)),
-      run: async (slice) => void (await provider.embed(MODEL_ID, slices[slice])),
+      warmUp: async () => void (await provider.embed(warmUpTexts)),
+      run: async (slice) => void (await provider.embed(slices[slice])),
     },
     { name: 'raw', warmUp: () => raw.runAll(rawWarmUp), run: (slice) => raw.runAll(rawBatches[slice]) },
     {

@@ -1,8 +1,8 @@
 import { availableParallelism, cpus } from 'node:os';
 import { readDefaults } from '../../src/config/config.loader';
 import { EmbeddingError, EmbeddingErrorCode } from '../../src/embedding/embedding.errors';
-import { allEmbedded, ExecutionDevice } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded, ExecutionDevice } from '../../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { missingCudaProviderFiles } from '../../src/embedding/providers/onnx/onnx-session';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { isModelSize, ModelSize } from '../../test/fixtures/model/model-blueprints';
@@ -80,9 +80,9 @@ async function cudaUnavailable(size: ModelSize): Promise<string | undefined> {
   if (missing.length > 0) {
     return `onnxruntime-node's CUDA provider files are not installed (missing ${missing.join(', ')})`;
   }
-  const probe = new OnnxEmbeddingProvider({ models: [{ id: 'probe', path: await ensureModel(size) }], device: 'cuda' });
+  const probe = new OnnxModel({ id: 'probe', path: await ensureModel(size) }, { device: 'cuda' });
   try {
-    await probe.init();
+    await probe.load();
     return undefined;
   } catch (error) {
     if (error instanceof EmbeddingError && error.code === EmbeddingErrorCode.DeviceUnavailable) return error.message;
@@ -104,21 +104,16 @@ async function measureThroughput(
   );
   const providers = configs.map(
     ({ file, maxBatchSize, maxBatchTokens }) =>
-      new OnnxEmbeddingProvider({
-        models: [{ id: 'gpu', path: modelDir, modelFile: file }],
-        device,
-        maxBatchSize,
-        maxBatchTokens,
-      }),
+      new OnnxModel({ id: 'gpu', path: modelDir, modelFile: file }, { device, maxBatchSize, maxBatchTokens }),
   );
   try {
     // One at a time: loading sessions in parallel only competes for the same device.
-    for (const provider of providers) await provider.init();
-    const tokens = (await providers[0].embed('gpu', corpus)).tokenCounts!.reduce((total, n) => total + n, 0);
+    for (const provider of providers) await provider.load();
+    const tokens = (await providers[0].embed(corpus)).tokenCounts!.reduce((total, n) => total + n, 0);
     const contenders: Contender[] = providers.map((provider, index) => ({
       name: String(index),
-      warmUp: async () => void allEmbedded(await provider.embed('gpu', corpus.slice(0, 512))),
-      run: async () => void (await provider.embed('gpu', corpus)),
+      warmUp: async () => void allEmbedded(await provider.embed(corpus.slice(0, 512))),
+      run: async () => void (await provider.embed(corpus)),
     }));
     const timings = await timeInterleaved(contenders, {
       rounds,
@@ -164,14 +159,12 @@ async function measurePipeline(
   };
   const app = await startBenchApp({ env, databaseUrl, log: (line) => console.log(line) });
   const feed = await SqlFeed.connect(app.databaseUrl);
-  const provider = new OnnxEmbeddingProvider({
-    models: [{ id: size, path: modelDir, modelFile: best.file }],
-    device,
-    maxBatchSize: best.maxBatchSize,
-    maxBatchTokens: best.maxBatchTokens,
-  });
+  const provider = new OnnxModel(
+    { id: size, path: modelDir, modelFile: best.file },
+    { device, maxBatchSize: best.maxBatchSize, maxBatchTokens: best.maxBatchTokens },
+  );
   try {
-    await provider.init();
+    await provider.load();
     // Fresh texts every run (a database kept across runs holds none of them), so nothing is reused.
     const salt = Date.now() % 100_000;
     const corpusOf = (round: number) => uniqueCorpus({ texts, ...CORPUS, seed: CORPUS.seed + salt * 100 + round + 2 });

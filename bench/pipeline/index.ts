@@ -1,6 +1,6 @@
 import { availableParallelism, cpus } from 'node:os';
 import { readDefaults } from '../../src/config/config.loader';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { ensureModel } from '../../test/fixtures/model/make-model';
 import { ModelSize } from '../../test/fixtures/model/model-blueprints';
 import { BenchApp, startBenchApp } from '../lib/bench-app';
@@ -110,12 +110,14 @@ async function benchModel(
   log(`${plan.size}: ${plan.chunks} chunks per run`);
   // The app's own limits and threads (config/defaults.env: EMBEDDING_THREADS=0 is every core).
   const defaults = readDefaults();
-  const provider = new OnnxEmbeddingProvider({
-    models: [{ id: plan.size, path: dir }],
-    maxBatchTokens: Number(defaults.EMBEDDING_MAX_BATCH_TOKENS),
-    maxBatchSize: Number(defaults.EMBEDDING_MAX_BATCH_SIZE),
-  });
-  await provider.init();
+  const provider = new OnnxModel(
+    { id: plan.size, path: dir },
+    {
+      maxBatchTokens: Number(defaults.EMBEDDING_MAX_BATCH_TOKENS),
+      maxBatchSize: Number(defaults.EMBEDDING_MAX_BATCH_SIZE),
+    },
+  );
+  await provider.load();
   try {
     const contenders: Contenders = { baseUrl: app.baseUrl, feed, provider, model: plan.size };
     // Seeds differ by model, round and bench run (BENCH_DATABASE_URL keeps what earlier runs stored): every run

@@ -1,5 +1,5 @@
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded } from '../../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { secondsSince } from '../lib/stats';
 import { SqlFeed } from './sql-feed';
 import { scrapeStages, StageTotals, stagesBetween } from './stage-metrics';
@@ -36,7 +36,7 @@ export interface Round {
 export interface Contenders {
   baseUrl: string;
   feed: SqlFeed;
-  provider: OnnxEmbeddingProvider;
+  provider: OnnxModel;
   model: string;
 }
 
@@ -67,9 +67,9 @@ export async function runPipeline(
 }
 
 /** The provider alone on the same texts: one embed call, which batches them under the same limits. */
-export async function runProvider({ provider, model }: Contenders, texts: string[]): Promise<ProviderRun> {
+export async function runProvider({ provider }: Contenders, texts: string[]): Promise<ProviderRun> {
   const started = performance.now();
-  const vectors = allEmbedded(await provider.embed(model, texts));
+  const vectors = allEmbedded(await provider.embed(texts));
   const seconds = secondsSince(started);
   if (vectors.length !== texts.length)
     throw new Error(`provider returned ${vectors.length} vectors for ${texts.length}`);

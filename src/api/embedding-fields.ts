@@ -3,7 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, ValidateBy } from 'class-validator';
 import { IntField } from '../common/validation';
-import { EmbedInput, isTokenIds, TokenIds } from '../embedding/providers/embedding-provider';
+import { EmbedInput, isTokenIds, TokenIds } from '../embedding/providers/embedding-model';
 
 /**
  * Field decorators of the embedding routes that src/common/validation.ts lacks, in its style: validation and the

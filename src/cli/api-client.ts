@@ -1,4 +1,5 @@
 import type { StoredEmbeddingDto } from '../receiver/receiver.dto';
+import type { SearchIndexDto, SearchIndexListDto, SearchRequestDto, SearchResponseDto } from '../search/search.dto';
 import type {
   ChunkResponseDto,
   TaskChunkPageDto,
@@ -17,6 +18,10 @@ export type TaskChunkPage = TaskChunkPageDto;
 export type Chunk = ChunkResponseDto;
 export type StoredEmbedding = StoredEmbeddingDto;
 export type CountCheck = TaskCountCheckDto;
+export type SearchRequest = SearchRequestDto;
+export type SearchAnswer = SearchResponseDto;
+export type SearchIndex = SearchIndexDto;
+export type SearchIndexList = SearchIndexListDto;
 
 export interface ExportQuery {
   model: string;
@@ -134,6 +139,18 @@ export class ApiClient {
   checkCounts(query: { taskId?: number; repair: boolean }): Promise<CountCheck> {
     const path = `/tasks/counts/${query.repair ? 'repair' : 'drift'}?${searchParams({ taskId: query.taskId })}`;
     return this.request(query.repair ? 'POST' : 'GET', path);
+  }
+
+  search(request: SearchRequest): Promise<SearchAnswer> {
+    return this.request('POST', '/search', request);
+  }
+
+  listSearchIndexes(): Promise<SearchIndexList> {
+    return this.request('GET', '/search/indexes');
+  }
+
+  buildSearchIndex(model: string): Promise<SearchIndex> {
+    return this.request('POST', '/search/indexes', { model });
   }
 
   cancelTask(id: number): Promise<Task> {

@@ -1,4 +1,4 @@
-import { EmbeddingDevice, EmbeddingProviderKind, LogFormat, LogLevel, SenderMode } from './env.dto';
+import { EmbeddingDevice, EmbeddingProviderKind, LogFormat, LogLevel, SearchMode, SenderMode } from './env.dto';
 
 /** One model to serve: a hub repository downloaded into the cache, or a local folder. */
 export interface ModelSourceConfig {
@@ -181,6 +181,16 @@ export class AppConfig {
     apiKey?: string;
     timeoutMs: number;
     maxRetries: number;
+  };
+  search: {
+    /** auto: pgvector's index where the extension is (or can be) installed, else exact; exact; pgvector: required. */
+    mode: SearchMode;
+    /** Time limit of one search's statements. */
+    timeoutMs: number;
+    /** How often a pgvector instance looks for models whose vectors have no index yet; 0: never (CLI only). */
+    indexIntervalMs: number;
+    /** pgvector's hnsw.ef_search (raised to k when k is larger). */
+    efSearch: number;
   };
 }
 

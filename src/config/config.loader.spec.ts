@@ -12,7 +12,12 @@ describe('loadConfig', () => {
   });
 
   it('lets environment variables override the defaults, with types converted', () => {
-    const config = loadConfig({ PORT: '8080', DATABASE_MIGRATIONS_RUN: 'false', API_KEY: 's3cret', LOG_LEVEL: 'debug' });
+    const config = loadConfig({
+      PORT: '8080',
+      DATABASE_MIGRATIONS_RUN: 'false',
+      API_KEY: 's3cret',
+      LOG_LEVEL: 'debug',
+    });
     expect(config.http.port).toBe(8080);
     expect(config.database.runMigrations).toBe(false);
     expect(config.http.apiKey).toBe('s3cret');
@@ -51,5 +56,87 @@ describe('loadConfig', () => {
     const readme = readFileSync(join(findProjectRoot(), 'README.md'), 'utf8');
     const missing = Object.keys(readDefaults()).filter((name) => !readme.includes(`| \`${name}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('SENDER_MODE', () => {
+  it('is local by default, without a remote', () => {
+    expect(loadConfig({}).sender).toMatchObject({ mode: 'local', remoteUrl: undefined, remoteTimeoutMs: 120000 });
+  });
+
+  it('remote takes the URL, key and time limit of the embedding instance', () => {
+    const env = {
+      SENDER_MODE: 'remote',
+      SENDER_REMOTE_URL: 'http://gpu-node:3000',
+      SENDER_REMOTE_API_KEY: 'k',
+      SENDER_REMOTE_TIMEOUT_MS: '5000',
+    };
+    expect(loadConfig(env).sender).toMatchObject({
+      mode: 'remote',
+      remoteUrl: 'http://gpu-node:3000',
+      remoteApiKey: 'k',
+      remoteTimeoutMs: 5000,
+    });
+  });
+
+  it.each([{}, { SENDER_REMOTE_URL: '' }])('remote without SENDER_REMOTE_URL (%j) is refused, naming both', (env) => {
+    const load = () => loadConfig({ SENDER_MODE: 'remote', ...env });
+    expect(load).toThrow(InvalidConfigError);
+    expect(load).toThrow(/SENDER_MODE=remote needs SENDER_REMOTE_URL/);
+  });
+
+  it('refuses an unknown mode and a remote URL that is not http(s)', () => {
+    expect(() => loadConfig({ SENDER_MODE: 'cloud' })).toThrow('SENDER_MODE must be one of: local, remote');
+    expect(() => loadConfig({ SENDER_MODE: 'remote', SENDER_REMOTE_URL: 'gpu-node:3000' })).toThrow(
+      'SENDER_REMOTE_URL must be an http:// or https:// URL',
+    );
+  });
+});
+
+describe('EMBEDDING_PROVIDER=tei configuration', () => {
+  it('has defaults for every TEI setting', () => {
+    const config = loadConfig({ EMBEDDING_PROVIDER: 'tei', TEI_URL: 'http://gpu-node:8080' });
+    expect(config.embedding.tei).toEqual({
+      url: 'http://gpu-node:8080',
+      apiKey: undefined,
+      timeoutMs: 60000,
+      maxConcurrency: 0,
+      batchSize: 0,
+      maxAttempts: 4,
+      retryBaseMs: 200,
+      startupWaitMs: 120000,
+    });
+  });
+
+  it.each([{}, { TEI_URL: '' }])('tei without TEI_URL (%j) is refused, naming both', (env) => {
+    const load = () => loadConfig({ EMBEDDING_PROVIDER: 'tei', ...env });
+    expect(load).toThrow(InvalidConfigError);
+    expect(load).toThrow(/EMBEDDING_PROVIDER=tei needs TEI_URL/);
+  });
+
+  it('takes at most one EMBEDDING_MODELS entry, a model id, not a folder', () => {
+    const base = { EMBEDDING_PROVIDER: 'tei', TEI_URL: 'http://gpu-node:8080' };
+    expect(loadConfig({ ...base, EMBEDDING_MODELS: 'BAAI/bge-small-en-v1.5' }).embedding.models).toEqual([
+      { id: 'BAAI/bge-small-en-v1.5', hubId: 'BAAI/bge-small-en-v1.5', revision: undefined },
+    ]);
+    expect(() => loadConfig({ ...base, EMBEDDING_MODELS: 'a/b,c/d' })).toThrow(/names the one model/);
+    expect(() => loadConfig({ ...base, EMBEDDING_MODELS: './models/x' })).toThrow(/not a folder/);
+  });
+
+  it('checks each setting', () => {
+    const base = { EMBEDDING_PROVIDER: 'tei', TEI_URL: 'http://gpu-node:8080' };
+    expect(() => loadConfig({ ...base, TEI_URL: 'gpu-node:8080' })).toThrow(
+      'TEI_URL must be an http:// or https:// URL',
+    );
+    expect(() => loadConfig({ ...base, TEI_MAX_ATTEMPTS: '0' })).toThrow(
+      'TEI_MAX_ATTEMPTS must be an integer between 1 and 100',
+    );
+    expect(() => loadConfig({ ...base, TEI_MAX_CONCURRENCY: '-1' })).toThrow(/TEI_MAX_CONCURRENCY/);
+    expect(loadConfig({ ...base, TEI_API_KEY: 's3cret' }).embedding.tei.apiKey).toBe('s3cret');
+  });
+
+  it('leaves the ONNX provider alone', () => {
+    expect(() => loadConfig({ EMBEDDING_PROVIDER: 'onnx' })).not.toThrow();
+    expect(() => loadConfig({ EMBEDDING_PROVIDER: 'gpu' })).toThrow('EMBEDDING_PROVIDER must be one of: onnx, tei');
   });
 });

@@ -177,6 +177,12 @@ function toAppConfig(env: EnvDto): AppConfig {
       timeoutMs: env.RECEIVER_TIMEOUT_MS,
       maxRetries: env.RECEIVER_MAX_RETRIES,
     },
+    search: {
+      mode: env.SEARCH_MODE,
+      timeoutMs: env.SEARCH_TIMEOUT_MS,
+      indexIntervalMs: env.SEARCH_INDEX_INTERVAL_MS,
+      efSearch: env.SEARCH_HNSW_EF_SEARCH,
+    },
   };
 }
 

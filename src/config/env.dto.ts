@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
@@ -11,17 +12,14 @@ const MODEL_LIST = /^(\s*[^,\s]+\s*(,\s*[^,\s]+\s*)*)?$/;
 export const SENDER_MODES = ['local', 'remote'] as const;
 export type SenderMode = (typeof SENDER_MODES)[number];
 
+export const SEARCH_MODES = ['auto', 'exact', 'pgvector'] as const;
+export type SearchMode = (typeof SEARCH_MODES)[number];
+
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-type PropertyDecorators = PropertyDecorator[];
-const compose =
-  (decorators: PropertyDecorators): PropertyDecorator =>
-  (target, key) =>
-    decorators.forEach((decorate) => decorate(target, key));
 
 /** An integer variable in [min, max]; the message names the variable and the range it accepts. */
 function IntRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER): PropertyDecorator {
@@ -29,27 +27,27 @@ function IntRange(name: string, min: number, max = Number.MAX_SAFE_INTEGER): Pro
     max === Number.MAX_SAFE_INTEGER
       ? `${name} must be an integer >= ${min}`
       : `${name} must be an integer between ${min} and ${max}`;
-  return compose([
+  return applyDecorators(
     Transform(({ value }) => (value === undefined ? undefined : Number(value))),
     IsInt({ message }),
     Min(min, { message }),
     Max(max, { message }),
-  ]);
+  );
 }
 
 function Bool(name: string): PropertyDecorator {
   const parse = ({ value }: { value: unknown }) =>
     ({ true: true, '1': true, false: false, '0': false })[String(value)] ?? value;
-  return compose([Transform(parse), IsBoolean({ message: `${name} must be true or false` })]);
+  return applyDecorators(Transform(parse), IsBoolean({ message: `${name} must be true or false` }));
 }
 
 /** Empty strings mean "unset", so `API_KEY=` in a file does not enable an empty key. */
 function OptionalString(): PropertyDecorator {
-  return compose([
+  return applyDecorators(
     Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value)),
     IsOptional(),
     IsString(),
-  ]);
+  );
 }
 
 /** Every environment variable the service reads, with what it accepts. Defaults live in config/defaults.env. */
@@ -261,4 +259,16 @@ export class EnvDto {
 
   @IntRange('RECEIVER_MAX_RETRIES', 0, 100)
   RECEIVER_MAX_RETRIES: number;
+
+  @IsIn(SEARCH_MODES, { message: `SEARCH_MODE must be one of: ${SEARCH_MODES.join(', ')}` })
+  SEARCH_MODE: SearchMode;
+
+  @IntRange('SEARCH_TIMEOUT_MS', 100)
+  SEARCH_TIMEOUT_MS: number;
+
+  @IntRange('SEARCH_INDEX_INTERVAL_MS', 0)
+  SEARCH_INDEX_INTERVAL_MS: number;
+
+  @IntRange('SEARCH_HNSW_EF_SEARCH', 1, 1000)
+  SEARCH_HNSW_EF_SEARCH: number;
 }

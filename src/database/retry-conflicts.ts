@@ -1,4 +1,5 @@
-import { backoffMs, sleep } from '../common/backoff';
+import { backoffMs } from '../common/backoff';
+import { retrying } from '../common/retry';
 
 /**
  * SQLSTATEs after which PostgreSQL asks the client to run the transaction again: deadlock_detected (two
@@ -8,14 +9,10 @@ import { backoffMs, sleep } from '../common/backoff';
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /** Runs `work` (one whole transaction or statement) again after a short random wait when PostgreSQL says to. */
-export async function retryOnConflict<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (attempt >= attempts || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
-      await sleep(backoffMs(attempt, 20));
-    }
-  }
+export function retryOnConflict<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  return retrying(work, (error, attempt) => {
+    const code = (error as { code?: unknown }).code;
+    if (attempt >= attempts || typeof code !== 'string' || !RETRYABLE.has(code)) throw error;
+    return backoffMs(attempt, 20);
+  });
 }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { sleep } from '../common/backoff';
+import { retrying } from '../common/retry';
 import { describeError } from '../logging/safe-error';
 import { isDatabaseUnavailable } from './database-unavailable';
 
@@ -28,17 +28,17 @@ export async function waitForDatabase(
 ): Promise<void> {
   const target = hostAndPort(url);
   const deadline = Date.now() + waitMs;
-  for (let attempt = 1; ; attempt++) {
-    const left = deadline - Date.now();
-    const error = await tryConnect(url, Math.max(1000, Math.min(5000, left)));
-    if (!error) {
-      if (attempt > 1) log(`Database at ${target} is reachable (attempt ${attempt})`);
-      return;
-    }
+  const connect = async (attempt: number) => {
+    await tryConnect(url, Math.max(1000, Math.min(5000, deadline - Date.now())));
+    if (attempt > 1) log(`Database at ${target} is reachable (attempt ${attempt})`);
+  };
+  await retrying(connect, (error, attempt) => {
     const reason = describeError(error);
-    if (!isDatabaseUnavailable(error))
+    if (!isDatabaseUnavailable(error)) {
       throw new DatabaseUnreachableError(`Database at ${target} refused the connection: ${reason}`);
-    if (Date.now() + retryMs > deadline) {
+    }
+    const left = deadline - Date.now();
+    if (left < retryMs) {
       throw new DatabaseUnreachableError(
         `Database at ${target} unreachable for ${Math.round(waitMs / 1000)} s (DATABASE_STARTUP_WAIT_MS), giving up: ${reason}`,
       );
@@ -46,19 +46,16 @@ export async function waitForDatabase(
     warn(
       `Database at ${target} not reachable (attempt ${attempt}: ${reason}); trying again for ${Math.ceil(left / 1000)} s more`,
     );
-    await sleep(retryMs);
-  }
+    return retryMs;
+  });
 }
 
-async function tryConnect(url: string, timeoutMs: number): Promise<unknown> {
+async function tryConnect(url: string, timeoutMs: number): Promise<void> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => undefined); // a connection that drops after the check is the pool's business
   try {
     await client.connect();
     await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return error;
   } finally {
     await client.end().catch(() => undefined);
   }

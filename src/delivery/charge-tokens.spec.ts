@@ -1,30 +1,20 @@
-import { chargeTokens as chargeItems } from './charge-tokens';
+import { ChargedTokens, chargeTokens as charge } from './charge-tokens';
 import { EmbeddedChunks } from './embedded-chunks';
 
-/** A task link, as the sender claims it. */
-interface ClaimedChunk {
-  linkId: number;
+/** A task link, as the sender claims it: `id` stands for its link id. */
+interface Link {
+  id: number;
   taskId: number;
-  chunkId: number;
-  attempts: number;
-  text: string;
   contentHash: string;
 }
 
-/** By link id, as the sender uses it. */
-function chargeTokens(items: ClaimedChunk[], done: Set<number>, embedded: EmbeddedChunks) {
-  const { byItem, unused } = chargeItems(items, (item) => done.has(item.linkId), embedded);
-  return { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
-}
+const link = (id: number, taskId: number, contentHash: string): Link => ({ id, taskId, contentHash });
 
-const link = (linkId: number, taskId: number, contentHash: string): ClaimedChunk => ({
-  linkId,
-  taskId,
-  chunkId: linkId,
-  attempts: 1,
-  text: contentHash,
-  contentHash,
-});
+/** The links that ended done, by id; the answer by link id, for reading. */
+function chargeTokens(items: Link[], done: Set<number>, embedded: EmbeddedChunks) {
+  const { byItem, unused }: ChargedTokens<Link> = charge(items, (item) => done.has(item.id), embedded);
+  return { byLink: new Map([...byItem].map(([item, tokens]) => [item.id, tokens])), unused };
+}
 
 function embedded(tokens: Record<string, number>, embeddedHashes: string[]): EmbeddedChunks {
   return {
@@ -63,7 +53,7 @@ describe('chargeTokens', () => {
   it('sums to what the embedding calls cost: charged tokens plus unused', () => {
     const items = Array.from({ length: 50 }, (_, i) => link(i + 1, (i % 3) + 1, `t${i % 17}`));
     const costs = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`t${i}`, i + 5]));
-    const done = new Set(items.filter((_, i) => i % 4 !== 0).map((item) => item.linkId));
+    const done = new Set(items.filter((_, i) => i % 4 !== 0).map((item) => item.id));
     const result = chargeTokens(items, done, embedded(costs, Object.keys(costs)));
     const charged = [...result.byLink.values()].reduce((sum, link) => sum + link.tokens, 0);
     expect(charged + result.unused).toBe(Object.values(costs).reduce((a, b) => a + b, 0));

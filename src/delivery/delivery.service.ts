@@ -1,24 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EmbedCall, EmbeddingService } from '../embedding/embedding.service';
-import { EmbedOptions } from '../embedding/providers/embedding-provider';
+import { EmbedOptions } from '../embedding/providers/embedding-model';
 import { VectorReuse } from '../receiver/vector-reuse';
-import { chargeTokens, LinkTokens } from './charge-tokens';
+import { ChargedTokens, chargeTokens, LinkTokens } from './charge-tokens';
 import { EmbeddedChunks } from './embedded-chunks';
 import { DeliveryReport, IsolatingDelivery } from './isolating-delivery';
 
-/** A chunk to embed and deliver. */
+/** A chunk of a task to embed and deliver. */
 export interface ChunkToDeliver {
+  taskId: number;
   chunkId: number;
   text: string;
   /** Hex sha-256 of the text: what the receiver checks, and what reuse looks vectors up by. */
   contentHash: string;
 }
 
-export interface EmbedChunksRequest {
+export interface EmbedChunksRequest<T extends ChunkToDeliver = ChunkToDeliver> {
   /** Default: the first served model. */
   model?: string;
   /** May hold one text several times (the same chunk in several tasks, or equal texts): each is embedded once. */
-  chunks: ChunkToDeliver[];
+  chunks: T[];
   options: EmbedOptions;
   /** The caller's terms for messages: the field holding the chunks, and how chunk `index`'s text is named. */
   terms: Pick<EmbedCall, 'field' | 'label'>;
@@ -28,18 +29,50 @@ export interface EmbedChunksRequest {
   reuse: boolean;
 }
 
-export interface DeliveredChunks {
+/**
+ * What became of one chunk. A retry's `countsAttempt`: the failure is the chunk's own (a 5xx for it alone), which uses
+ * one of its attempts; otherwise the receiver was unavailable (unreachable, 503, every part failing), which uses none.
+ */
+export type ChunkOutcome =
+  | { status: 'delivered'; tokens: LinkTokens }
+  | { status: 'refused'; by: 'model' | 'receiver'; error: string }
+  | { status: 'retry'; error: string; countsAttempt: boolean };
+
+export interface DeliveredChunks<T> {
   model: string;
   dimensions: number;
-  report: DeliveryReport;
-  /** What each delivered chunk cost or saved, by chunk id (see chargeTokens). */
-  tokens: Map<number, LinkTokens>;
+  /** Per chunk, for those of open tasks that were settled (a task closed meanwhile has none). */
+  outcomes: Map<T, ChunkOutcome>;
+  /** Tokens embedded for texts no chunk of which was delivered (refused, retried, their task closed). */
+  unusedTokens: number;
+}
+
+/**
+ * How a caller takes part in a delivery. The sender keeps each task's delivery behind the task's gate, releases the
+ * chunks of tasks cancelled meanwhile and counts as it goes; POST /embeddings/batch needs none of it.
+ */
+export interface DeliveryHooks<T> {
+  /** The model answered; `chunks` are those whose vector it computed now (not reused). */
+  embedded?(chunks: T[]): void;
+  /** The chunks of tasks still open, by task; default: all of them. */
+  openTasks?(chunks: T[]): Promise<Map<number, T[]>>;
+  /** Runs one task's delivery while the task is open; false: it closed meanwhile, nothing was sent. */
+  whileOpen?(taskId: number, deliver: () => Promise<void>): Promise<boolean>;
+  /**
+   * One task's chunks, settled; also when its delivery broke part-way, with what was settled before. `closed`: the
+   * task closed before anything was sent (whileOpen said so).
+   */
+  settled?(chunks: T[], outcomes: Map<T, ChunkOutcome>, closed: boolean): void;
+  /** The tokens, once every task is settled (or the delivery broke): what each delivered chunk cost or saved. */
+  charged?(tokens: ChargedTokens<T>): void;
 }
 
 /**
  * The one embed-and-deliver path: the local sender's batches and POST /embeddings/batch with `deliver` (which a
- * SENDER_MODE=remote sender calls) both embed here, then deliver here. A text the model refuses and a vector the
- * receiver refuses fail only their chunk; what may succeed later is reported for a retry.
+ * SENDER_MODE=remote sender calls) both come here. Each distinct text is embedded once (or its stored vector
+ * reused), each task's chunks are delivered through IsolatingDelivery, and every chunk gets its outcome with its
+ * tokens. A text the model refuses and a vector the receiver refuses fail only their chunk; what may succeed later
+ * is reported for a retry.
  */
 @Injectable()
 export class DeliveryService {
@@ -50,18 +83,60 @@ export class DeliveryService {
     @Inject(VectorReuse) private readonly stored: VectorReuse | null,
   ) {}
 
-  /** Both steps, for chunks of one task: what became of each, and the model and vector size that served them. */
-  async embedAndDeliver(taskId: number, request: EmbedChunksRequest): Promise<DeliveredChunks> {
+  async embedAndDeliver<T extends ChunkToDeliver>(
+    request: EmbedChunksRequest<T>,
+    hooks: DeliveryHooks<T> = {},
+  ): Promise<DeliveredChunks<T>> {
     const embedded = await this.embed(request);
-    const report = await this.deliver(embedded, taskId, request.chunks);
-    const delivered = new Set(report.delivered);
-    const { byItem } = chargeTokens(request.chunks, (chunk) => delivered.has(chunk.chunkId), embedded);
-    const tokens = new Map([...byItem].map(([chunk, counted]) => [chunk.chunkId, counted]));
-    return { model: embedded.model, dimensions: embedded.dimensions, report, tokens };
+    hooks.embedded?.(request.chunks.filter((chunk) => embedded.embedded.has(chunk.contentHash)));
+    const outcomes = new Map<T, ChunkOutcome>();
+    let charged: ChargedTokens<T>;
+    try {
+      const tasks = (await hooks.openTasks?.(request.chunks)) ?? byTask(request.chunks);
+      for (const [taskId, chunks] of tasks) await this.deliverTask(embedded, taskId, chunks, outcomes, hooks);
+    } finally {
+      // Whatever was delivered before a failure is done, and carries its tokens.
+      charged = chargeTokens(request.chunks, (chunk) => outcomes.get(chunk)?.status === 'delivered', embedded);
+      charged.byItem.forEach((tokens, chunk) => outcomes.set(chunk, { status: 'delivered', tokens }));
+      hooks.charged?.(charged);
+    }
+    return { model: embedded.model, dimensions: embedded.dimensions, outcomes, unusedTokens: charged.unused };
+  }
+
+  /**
+   * One task's chunks through the receiver, isolating refused items; a chunk whose text the model refused is
+   * refused without being sent. An error that is neither a refusal nor transient (a bug) propagates, after the
+   * chunks settled before it are reported.
+   */
+  private async deliverTask<T extends ChunkToDeliver>(
+    embedded: EmbeddedChunks,
+    taskId: number,
+    chunks: T[],
+    outcomes: Map<T, ChunkOutcome>,
+    hooks: DeliveryHooks<T>,
+  ): Promise<void> {
+    const report = new DeliveryReport();
+    const { model, dimensions, vectors, refused } = embedded;
+    const items = chunks
+      .filter((chunk) => vectors.has(chunk.contentHash))
+      .map(({ chunkId, contentHash }) => ({ chunkId, contentHash, vector: vectors.get(contentHash)! }));
+    let ran = false;
+    const deliver = async () => {
+      ran = true;
+      if (items.length > 0) await this.isolating.deliver({ taskId, model, dimensions, items }, report);
+    };
+    let closed = false;
+    try {
+      if (hooks.whileOpen) closed = !(await hooks.whileOpen(taskId, deliver));
+      else await deliver();
+    } finally {
+      if (ran) settle(chunks, refused, report, outcomes);
+      hooks.settled?.(chunks, outcomes, closed);
+    }
   }
 
   /** One vector per distinct text: reused from the store when asked and possible, the rest embedded in one call. */
-  async embed(request: EmbedChunksRequest): Promise<EmbeddedChunks> {
+  private async embed(request: EmbedChunksRequest<ChunkToDeliver>): Promise<EmbeddedChunks> {
     const model = this.embeddings.resolveModel(request.model).id;
     const distinct = distinctTexts(request.chunks);
     const reused = await this.reusable(model, request, [...distinct.keys()]);
@@ -92,29 +167,6 @@ export class DeliveryService {
     return { model, dimensions: outcome.dimensions, vectors, refused, embedded, tokens };
   }
 
-  /**
-   * Delivers one task's chunks through the receiver, isolating refused items; a chunk whose text the model refused
-   * is reported refused without being sent. An error that is neither a refusal nor transient (a bug) propagates,
-   * and the report passed in keeps what was settled before it.
-   */
-  async deliver(
-    embedded: EmbeddedChunks,
-    taskId: number,
-    chunks: ChunkToDeliver[],
-    report = new DeliveryReport(),
-  ): Promise<DeliveryReport> {
-    const { model, dimensions, vectors, refused } = embedded;
-    chunks.forEach(({ chunkId, contentHash }) => {
-      const error = refused.get(contentHash);
-      if (error !== undefined) report.refused.push({ chunkId, error, by: 'model' });
-    });
-    const items = chunks
-      .filter((chunk) => vectors.has(chunk.contentHash))
-      .map(({ chunkId, contentHash }) => ({ chunkId, contentHash, vector: vectors.get(contentHash)! }));
-    if (items.length === 0) return report;
-    return this.isolating.deliver({ taskId, model, dimensions, items }, report);
-  }
-
   /** What the reused texts would have cost: counted by the model's tokenizer where there is one (no inference). */
   private async savedTokens(
     model: string,
@@ -133,6 +185,33 @@ export class DeliveryService {
     if (!request.reuse || !this.stored) return new Map<string, Float32Array>();
     return this.stored.findByHashes(model, hashes);
   }
+}
+
+/** Chunks grouped by task, in order. */
+function byTask<T extends ChunkToDeliver>(chunks: T[]): Map<number, T[]> {
+  const tasks = new Map<number, T[]>();
+  for (const chunk of chunks) tasks.set(chunk.taskId, [...(tasks.get(chunk.taskId) ?? []), chunk]);
+  return tasks;
+}
+
+/** A task's delivery report (by chunk id, unique within a task) as each chunk's outcome; tokens come later. */
+function settle<T extends ChunkToDeliver>(
+  chunks: T[],
+  refusedByModel: Map<string, string>,
+  report: DeliveryReport,
+  outcomes: Map<T, ChunkOutcome>,
+): void {
+  const byChunk = new Map(chunks.map((chunk) => [chunk.chunkId, chunk]));
+  const set = (chunkId: number, outcome: ChunkOutcome) => outcomes.set(byChunk.get(chunkId)!, outcome);
+  chunks.forEach(({ chunkId, contentHash }) => {
+    const error = refusedByModel.get(contentHash);
+    if (error !== undefined) set(chunkId, { status: 'refused', by: 'model', error });
+  });
+  report.delivered.forEach((chunkId) => set(chunkId, { status: 'delivered', tokens: { tokens: 0, saved: 0 } }));
+  report.refused.forEach(({ chunkId, error }) => set(chunkId, { status: 'refused', by: 'receiver', error }));
+  report.retry.forEach(({ chunkIds, error, countsAttempt }) =>
+    chunkIds.forEach((chunkId) => set(chunkId, { status: 'retry', error, countsAttempt })),
+  );
 }
 
 /** Each distinct text once, by content hash, with the position of the first chunk holding it. */

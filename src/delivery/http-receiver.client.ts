@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { backoffMs, retryAfterMs, sleep } from '../common/backoff';
+import { backoffMs, retryAfterMs } from '../common/backoff';
 import { encodeFloat32Base64 } from '../common/float32-base64';
 import { messageOf } from '../common/message-of';
+import { retrying } from '../common/retry';
 import { receiverEndpoint } from '../config/receiver-url';
 import {
   DeliveryBatch,
@@ -55,17 +56,22 @@ export class HttpReceiverClient extends ReceiverClient {
   async deliver(batch: DeliveryBatch): Promise<void> {
     const body = JSON.stringify(toReceiverBody(batch, encodeFloat32Base64));
     const key = idempotencyKey(batch);
-    for (let attempt = 0; ; attempt++) {
+    let retryAfter: number | undefined;
+    const post = async () => {
       const outcome = await this.post(body, key, batch.items.length);
       if (outcome.ok) return;
-      const unavailable = outcome.error.code === DeliveryErrorCode.RetryLater;
-      if (!unavailable || attempt >= this.options.maxRetries) throw outcome.error;
-      const wait = outcome.retryAfterMs ?? backoffMs(attempt, this.options.retryBaseMs ?? 200);
+      retryAfter = outcome.retryAfterMs;
+      throw outcome.error;
+    };
+    await retrying(post, (error, attempt) => {
+      const unavailable = error instanceof DeliveryError && error.code === DeliveryErrorCode.RetryLater;
+      if (!unavailable || attempt > this.options.maxRetries) throw error;
+      const wait = retryAfter ?? backoffMs(attempt - 1, this.options.retryBaseMs ?? 200);
       // A long Retry-After is not waited out here (a cancel waits for this delivery): the batch goes back instead.
-      if (wait > this.options.timeoutMs) throw outcome.error;
-      this.logger.warn(`receiver: ${withoutBody(outcome.error.message)}; retry ${attempt + 1} in ${wait} ms`);
-      await sleep(wait);
-    }
+      if (wait > this.options.timeoutMs) throw error;
+      this.logger.warn(`receiver: ${withoutBody(error.message)}; retry ${attempt} in ${wait} ms`);
+      return wait;
+    });
   }
 
   /**

@@ -72,14 +72,18 @@ describe('IsolatingDelivery', () => {
     const receiver = new PickyReceiver((id) => (id === 2 ? 'bad' : id >= 5 ? 'busy' : undefined), true);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(6)));
     expect(report.refused).toEqual([{ chunkId: 2, error: 'receiver refused: chunk 2 is bad', by: 'receiver' }]);
-    expect(report.retry).toEqual([{ chunkIds: [1, 3, 4, 5, 6], error: 'receiver answered 503: busy', chunk: false }]);
+    expect(report.retry).toEqual([
+      { chunkIds: [1, 3, 4, 5, 6], error: 'receiver answered 503: busy', countsAttempt: false },
+    ]);
     expect(report.delivered).toEqual([]);
   });
 
   it('halves a batch that gets a 500 until the failing chunk is alone: it alone is retried, as its own failure', async () => {
     const receiver = new PickyReceiver((id) => (id === 77 ? 'broken' : undefined), false);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(256)));
-    expect(report.retry).toEqual([{ chunkIds: [77], error: 'receiver answered 500: cannot store', chunk: true }]);
+    expect(report.retry).toEqual([
+      { chunkIds: [77], error: 'receiver answered 500: cannot store', countsAttempt: true },
+    ]);
     expect(report.refused).toEqual([]);
     expect(receiver.stored.sort((a, b) => a - b)).toEqual(ids(256).filter((id) => id !== 77));
     expect(receiver.calls).toBeLessThanOrEqual(1 + 2 * Math.log2(256));
@@ -89,14 +93,14 @@ describe('IsolatingDelivery', () => {
     const receiver = new PickyReceiver((id) => (id === 3 || id === 200 ? 'broken' : undefined), false);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(256)));
     expect(report.retry.flatMap((retry) => retry.chunkIds).sort((a, b) => a - b)).toEqual([3, 200]);
-    expect(report.retry.every((retry) => retry.chunk)).toBe(true);
+    expect(report.retry.every((retry) => retry.countsAttempt)).toBe(true);
     expect(receiver.stored).toHaveLength(254);
   });
 
   it('takes a receiver that fails every part as down: all go back as transient, after a bounded number of calls', async () => {
     const receiver = new PickyReceiver(() => 'broken', false);
     const report = await new IsolatingDelivery(receiver).deliver(batch(ids(256)));
-    expect(report.retry.every((retry) => !retry.chunk)).toBe(true);
+    expect(report.retry.every((retry) => !retry.countsAttempt)).toBe(true);
     expect(report.retry.flatMap((retry) => retry.chunkIds).sort((a, b) => a - b)).toEqual(ids(256));
     expect(report.delivered).toEqual([]);
     expect(receiver.calls).toBe(1 + 2 + 4 + 8);
@@ -105,6 +109,8 @@ describe('IsolatingDelivery', () => {
   it('counts a 500 for a batch of one chunk as that chunk’s failure (nothing else can tell)', async () => {
     const receiver = new PickyReceiver(() => 'broken', false);
     const report = await new IsolatingDelivery(receiver).deliver(batch([5]));
-    expect(report.retry).toEqual([{ chunkIds: [5], error: 'receiver answered 500: cannot store', chunk: true }]);
+    expect(report.retry).toEqual([
+      { chunkIds: [5], error: 'receiver answered 500: cannot store', countsAttempt: true },
+    ]);
   });
 });

@@ -9,11 +9,11 @@ export class DeliveryReport {
   /** Refused for good, each with the reason: the model refused its text, or the receiver its vector. */
   readonly refused: { chunkId: number; error: string; by: 'model' | 'receiver' }[] = [];
   /**
-   * Not delivered, worth another attempt later. `chunk`: the failure is the chunk's own (a 5xx for it alone), so it
-   * uses one of its attempts; otherwise the receiver was unavailable (unreachable, 503, every part of the batch
+   * Not delivered, worth another attempt later. `countsAttempt`: the failure is the chunk's own (a 5xx for it alone),
+   * so it uses one of its attempts; otherwise the receiver was unavailable (unreachable, 503, every part of the batch
    * failing), which uses none.
    */
-  readonly retry: { chunkIds: number[]; error: string; chunk: boolean }[] = [];
+  readonly retry: { chunkIds: number[]; error: string; countsAttempt: boolean }[] = [];
 }
 
 /**
@@ -104,8 +104,8 @@ export class IsolatingDelivery {
    */
   private async isolateFailure(isolation: Isolation, items: DeliveryItem[], error: DeliveryError, depth: number) {
     if (items.length === 1) {
-      const own = isolation.anyStored || isolation.batch.items.length === 1;
-      return retry(isolation, items, error, own);
+      const countsAttempt = isolation.anyStored || isolation.batch.items.length === 1;
+      return retry(isolation, items, error, countsAttempt);
     }
     if (!isolation.anyStored && depth >= BLIND_DEPTH) return retry(isolation, items, error, false);
     const parts = halves(items);
@@ -117,8 +117,8 @@ export class IsolatingDelivery {
   }
 }
 
-function retry(isolation: Isolation, items: DeliveryItem[], error: DeliveryError, chunk: boolean): void {
-  isolation.report.retry.push({ chunkIds: items.map((item) => item.chunkId), error: error.message, chunk });
+function retry(isolation: Isolation, items: DeliveryItem[], error: DeliveryError, countsAttempt: boolean): void {
+  isolation.report.retry.push({ chunkIds: items.map((item) => item.chunkId), error: error.message, countsAttempt });
 }
 
 function halves<T>(items: T[]): [T[], T[]] {

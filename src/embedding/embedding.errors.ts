@@ -45,26 +45,47 @@ export interface EmbeddingErrorDetails {
   limit?: { maximum: number; given: number };
 }
 
-/** The one error of the embedding feature: a code for the HTTP layers, a message for people, details for both. */
+/** How a request names what an error is about: a text by its position, an option by its name. */
+export interface Terms {
+  text(index: number): string;
+  option(name: string): string;
+}
+
+/** The models' own terms: texts as `texts[i]`, options by their EmbedOptions names (`promptName`). */
+export const MODEL_TERMS: Terms = { text: (index) => `texts[${index}]`, option: (name) => name };
+
+/** A message that names texts and options through `terms`, so that each caller reads it in its own. */
+export type Phrase = (terms: Terms) => string;
+
+/**
+ * The one error of the embedding feature: a code for the HTTP layers, a message for people, details for both. A
+ * model writes its message as a Phrase; EmbeddingService restates it in the caller's terms (`input[3]`,
+ * `prompt_name`) with inTermsOf, from the field and index the error carries, never by rewriting its text.
+ */
 export class EmbeddingError extends Error {
   readonly field?: string;
   readonly index?: number;
   readonly limit?: { maximum: number; given: number };
+  private readonly phrase: Phrase;
 
   constructor(
     readonly code: EmbeddingErrorCode,
-    message: string,
+    message: string | Phrase,
     details: EmbeddingErrorDetails = {},
   ) {
-    super(message);
+    const phrase = typeof message === 'string' ? () => message : message;
+    super(phrase(MODEL_TERMS));
     this.name = 'EmbeddingError';
+    this.phrase = phrase;
     Object.assign(this, details);
   }
 
-  /** The same error in another request's terms: its message, field and index restated. */
-  restated(message: string, details: Pick<EmbeddingErrorDetails, 'field' | 'index'>): EmbeddingError {
-    const { field, index, limit } = this;
-    return new EmbeddingError(this.code, message, { field, index, limit, ...details });
+  /**
+   * The same error in a request's terms: the message written with its names for texts and options, and the field
+   * and index given (a text's position in the request, which may differ from its position in the model's call).
+   */
+  inTermsOf(terms: Terms, place: Pick<EmbeddingErrorDetails, 'field' | 'index'>): EmbeddingError {
+    return new EmbeddingError(this.code, this.phrase(terms), { limit: this.limit, ...place });
   }
 }
 
@@ -80,11 +101,11 @@ export function modelNotReady(model: string): EmbeddingError {
   return new EmbeddingError(EmbeddingErrorCode.ModelNotReady, `Embedding model "${model}" is not loaded yet`);
 }
 
-export function invalidInput(message: string, field: string, index?: number): EmbeddingError {
+export function invalidInput(message: string | Phrase, field: string, index?: number): EmbeddingError {
   return new EmbeddingError(EmbeddingErrorCode.InvalidInput, message, { field, index });
 }
 
-/** What a back end without an optional capability (see EmbeddingProvider) answers. */
+/** What EmbeddingService answers for a capability a model lacks (see EmbeddingModel's optional capabilities). */
 export function unsupportedOperation(model: string, operation: string): EmbeddingError {
   return new EmbeddingError(
     EmbeddingErrorCode.UnsupportedOperation,

@@ -2,14 +2,13 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { EmbeddingLifecycle } from './embedding.lifecycle';
-import { EmbeddingService } from './embedding.service';
-import { EmbeddingProvider } from './providers/embedding-provider';
-import { createEmbeddingProvider } from './providers/embedding-provider.factory';
+import { EMBEDDING_MODELS, EmbeddingService } from './embedding.service';
+import { createEmbeddingModels } from './providers/embedding-model.factory';
 
-/** The configured back end behind the EmbeddingProvider token, loaded at start-up, and the rules over it. */
+/** The configured models (one object each, built by one factory), loaded at start-up, and the rules over them. */
 @Module({
   providers: [
-    { provide: EmbeddingProvider, inject: [AppConfig, MetricsService], useFactory: createEmbeddingProvider },
+    { provide: EMBEDDING_MODELS, inject: [AppConfig, MetricsService], useFactory: createEmbeddingModels },
     EmbeddingLifecycle,
     EmbeddingService,
   ],

@@ -199,7 +199,7 @@ export class MetricsService {
     this.remoteErrors.inc({ model, status: String(status) });
   }
 
-  /** The embedding providers' observer (OnnxEmbeddingProviderOptions.onStage). */
+  /** The ONNX models' observer (OnnxSettings.onStage). */
   embeddingStage(stats: EmbeddingStageStats): void {
     this.stageDuration.observe({ stage: stats.stage }, stats.seconds);
     if (stats.stage === 'inference') this.paddedTokens.observe({ model: stats.model }, stats.paddedTokens);

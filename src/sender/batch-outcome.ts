@@ -8,10 +8,15 @@ export class BatchOutcome {
   readonly failed: { linkId: number; error: string; reason: FailureReason }[] = [];
   /**
    * `delayMs`: how long to wait before the next attempt when the other side said (Retry-After); else backoff.
-   * `counted`: the failure is the chunks' own and uses an attempt; else a dependency was unavailable, which uses none.
+   * `countsAttempt`: the failure is the chunks' own and uses an attempt; else a dependency was unavailable, which uses none.
    */
-  readonly retry: { items: ClaimedChunk[]; error: string; reason: RetryReason; delayMs?: number; counted: boolean }[] =
-    [];
+  readonly retry: {
+    items: ClaimedChunk[];
+    error: string;
+    reason: RetryReason;
+    delayMs?: number;
+    countsAttempt: boolean;
+  }[] = [];
   /** How each dependency the batch called fared (true: it answered), for its circuit breaker; the last error else. */
   readonly dependencies = new Map<string, { up: boolean; error: string }>();
   readonly released: number[] = [];
@@ -31,8 +36,8 @@ export class BatchOutcome {
     this.failed.push(...items.map((item) => ({ linkId: item.linkId, error, reason })));
   }
 
-  retryLater(items: ClaimedChunk[], error: string, reason: RetryReason, delayMs?: number, counted = true): void {
-    if (items.length > 0) this.retry.push({ items, error, reason, delayMs, counted });
+  retryLater(items: ClaimedChunk[], error: string, reason: RetryReason, delayMs?: number, countsAttempt = true): void {
+    if (items.length > 0) this.retry.push({ items, error, reason, delayMs, countsAttempt });
   }
 
   /** A transient failure of a dependency: the items go back without using an attempt, and its breaker hears of it. */

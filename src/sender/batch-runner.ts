@@ -72,15 +72,15 @@ export class BatchRunner {
     const pricePerMillion = pricePerMillionTokens(this.config, model);
     await this.repository.markDone(owner, outcome.done, byLink.size > 0 ? { byLink, pricePerMillion } : undefined);
     await this.repository.markFailed(owner, outcome.failed);
-    for (const { items, error, delayMs, counted } of outcome.retry) {
+    for (const { items, error, delayMs, countsAttempt } of outcome.retry) {
       // Transient: the attempts do not grow, so the backoff follows the dependency's failures in a row instead.
-      const attempt = counted ? Math.min(...items.map((item) => item.attempts)) : this.failuresInARow(outcome);
+      const attempt = countsAttempt ? Math.min(...items.map((item) => item.attempts)) : this.failuresInARow(outcome);
       const links = items.map((item) => item.linkId);
       const delay = delayMs ?? backoffMs(Math.max(0, attempt - 1), retryBaseMs);
       // A chunk's own failure is worth a line (transient ones are told by the breaker); never with its text.
-      if (counted)
+      if (countsAttempt)
         this.logger.warn(`${links.length} chunks failed attempt ${attempt} of ${maxAttempts}: ${withoutBody(error)}`);
-      await this.repository.retryLater(owner, links, error, delay, maxAttempts, counted);
+      await this.repository.retryLater(owner, links, error, delay, maxAttempts, countsAttempt);
     }
     if (outcome.released.length > 0) await this.repository.release(owner, outcome.released);
   }
@@ -103,14 +103,16 @@ export class BatchRunner {
     return Math.min(failures, this.config.sender.breakerFailures);
   }
 
-  /** The outcome in numbers; a counted retry on a link's last attempt fails it (as retryLater's SQL does). */
+  /** The outcome in numbers; a retry that counts an attempt fails a link on its last one (as retryLater's SQL does). */
   private counts(outcome: BatchOutcome, model: string): BatchCounts {
     const failed = new Map<FailureReason, number>();
     const retried = new Map<RetryReason, number>();
     const add = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
     outcome.failed.forEach(({ reason }) => add(failed, reason, 1));
-    for (const { items, reason, counted } of outcome.retry) {
-      const exhausted = counted ? items.filter((item) => item.attempts >= this.config.sender.maxAttempts).length : 0;
+    for (const { items, reason, countsAttempt } of outcome.retry) {
+      const exhausted = countsAttempt
+        ? items.filter((item) => item.attempts >= this.config.sender.maxAttempts).length
+        : 0;
       add(failed, 'attempts_exhausted', exhausted);
       add(retried, reason, items.length - exhausted);
     }

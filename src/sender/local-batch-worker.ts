@@ -1,10 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { assertUnreachable } from '../common/assert-unreachable';
 import { AppConfig } from '../config/app-config';
-import { chargeTokens } from '../delivery/charge-tokens';
-import { DeliveryService } from '../delivery/delivery.service';
-import { EmbeddedChunks } from '../delivery/embedded-chunks';
+import { ChunkOutcome, DeliveryService } from '../delivery/delivery.service';
 import { embeddingDependency, RECEIVER_DEPENDENCY } from './dependency-breakers';
-import { DeliveryReport } from '../delivery/isolating-delivery';
 import { EmbeddingService } from '../embedding/embedding.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { BatchOutcome } from './batch-outcome';
@@ -41,60 +39,79 @@ export class LocalBatchWorker extends BatchWorker {
     return this.embeddings.readyModels();
   }
 
-  /** The whole batch is embedded in one call (each distinct text once); then each open task's part is delivered. */
+  /**
+   * The whole batch goes through the one embed-and-deliver path: embedded in one call (each distinct text once),
+   * then each open task's part delivered behind the task's delivery gate, so a task cancelled or deleted meanwhile
+   * gets nothing sent.
+   */
   process(batch: ClaimedBatch, batchId: string): Promise<void> {
     return this.runner.run(batch, batchId, async (outcome) => {
-      const embedded = await this.delivery.embed({
+      const request = {
         model: batch.model,
         chunks: batch.items,
         options: SENDER_OPTIONS,
         terms: SENDER_TERMS,
         requestLimits: false,
         reuse: this.config.sender.reuseEmbeddings,
+      };
+      await this.delivery.embedAndDeliver(request, {
+        embedded: (items) => {
+          outcome.answered(embeddingDependency(batch.model));
+          outcome.noteEmbedded(items);
+        },
+        openTasks: (items) => this.runner.openByTask(items, outcome),
+        whileOpen: (taskId, deliver) => this.whileOpen(taskId, deliver),
+        settled: (items, outcomes, closed) => (closed ? outcome.release(items) : record(items, outcomes, outcome)),
+        charged: ({ byItem, unused }) => {
+          outcome.tokens = { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
+        },
       });
-      outcome.answered(embeddingDependency(batch.model));
-      outcome.noteEmbedded(batch.items.filter((item) => embedded.embedded.has(item.contentHash)));
-      try {
-        await this.deliverByTask(batch, embedded, outcome);
-      } finally {
-        // Whatever was delivered before a failure is done, and carries its tokens.
-        const done = new Set(outcome.done);
-        const { byItem, unused } = chargeTokens(batch.items, (item) => done.has(item.linkId), embedded);
-        outcome.tokens = { byLink: new Map([...byItem].map(([item, tokens]) => [item.linkId, tokens])), unused };
-      }
     });
   }
 
-  /** Each task's part behind the task's delivery gate: a task cancelled or deleted meanwhile gets nothing sent. */
-  private async deliverByTask(batch: ClaimedBatch, embedded: EmbeddedChunks, outcome: BatchOutcome): Promise<void> {
-    for (const [taskId, items] of await this.runner.openByTask(batch.items, outcome)) {
-      const report = new DeliveryReport();
-      const endDelivery = this.metrics.startStage('delivery');
-      try {
-        const sent = await this.repository.whileOpen(taskId, () =>
-          this.delivery.deliver(embedded, taskId, items, report),
-        );
-        if (!sent) outcome.release(items);
-      } finally {
-        endDelivery();
-        record(report, items, outcome);
-      }
+  /** A task's delivery behind its gate, timed as the `delivery` stage; true when it was sent (its task open). */
+  private async whileOpen(taskId: number, deliver: () => Promise<void>): Promise<boolean> {
+    const endDelivery = this.metrics.startStage('delivery');
+    try {
+      const sent = await this.repository.whileOpen(taskId, async () => (await deliver(), true));
+      return sent === true;
+    } finally {
+      endDelivery();
     }
   }
 }
 
-/** A task's delivery report in terms of its links (chunk ids are unique within a task). */
-function record(report: DeliveryReport, items: ClaimedChunk[], outcome: BatchOutcome): void {
-  const byChunk = new Map(items.map((item) => [item.chunkId, item]));
-  const links = (chunkIds: number[]) => chunkIds.map((chunkId) => byChunk.get(chunkId)!);
-  outcome.succeed(links(report.delivered));
-  report.refused.forEach(({ chunkId, error, by }) => {
-    outcome.fail(links([chunkId]), error, by === 'model' ? 'embedding' : 'receiver_rejected');
-  });
-  const answered = report.delivered.length > 0 || report.refused.some(({ by }) => by === 'receiver');
-  if (answered || report.retry.some(({ chunk }) => chunk)) outcome.answered(RECEIVER_DEPENDENCY);
-  report.retry.forEach(({ chunkIds, error, chunk }) => {
-    if (chunk) outcome.retryLater(links(chunkIds), error, 'transient');
-    else outcome.unavailable(RECEIVER_DEPENDENCY, links(chunkIds), error, 'transient');
-  });
+/** A task's chunks in terms of its links, for the batch's outcome. */
+function record(items: ClaimedChunk[], outcomes: Map<ClaimedChunk, ChunkOutcome>, outcome: BatchOutcome): void {
+  const retries = new Map<string, { items: ClaimedChunk[]; error: string; countsAttempt: boolean }>();
+  let answered = false;
+  for (const item of items) {
+    const result = outcomes.get(item);
+    if (!result) continue;
+    switch (result.status) {
+      case 'delivered':
+        outcome.succeed([item]);
+        answered = true;
+        break;
+      case 'refused':
+        outcome.fail([item], result.error, result.by === 'model' ? 'embedding' : 'receiver_rejected');
+        answered ||= result.by === 'receiver';
+        break;
+      case 'retry': {
+        const key = `${result.countsAttempt}\n${result.error}`;
+        const group = retries.get(key) ?? { items: [], error: result.error, countsAttempt: result.countsAttempt };
+        retries.set(key, { ...group, items: [...group.items, item] });
+        answered ||= result.countsAttempt;
+        break;
+      }
+      default:
+        assertUnreachable(result);
+    }
+  }
+  // The receiver answered (a refusal, an item's own failure are answers too): it works, whatever else failed.
+  if (answered) outcome.answered(RECEIVER_DEPENDENCY);
+  for (const { items: group, error, countsAttempt } of retries.values()) {
+    if (countsAttempt) outcome.retryLater(group, error, 'transient');
+    else outcome.unavailable(RECEIVER_DEPENDENCY, group, error, 'transient');
+  }
 }

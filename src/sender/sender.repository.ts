@@ -210,7 +210,7 @@ export class SenderRepository {
   }
 
   /**
-   * Pending again after a backoff. A failure of the chunk's own (`counted`) keeps the claim's attempt and fails the
+   * Pending again after a backoff. A failure of the chunk's own (`countsAttempt`) keeps the claim's attempt and fails the
    * link when the attempts are used up; a transient one (the dependency was unavailable) gives the attempt back, so
    * an outage of any length fails nothing.
    */
@@ -220,7 +220,7 @@ export class SenderRepository {
     error: string,
     delayMs: number,
     maxAttempts: number,
-    counted = true,
+    countsAttempt = true,
   ): Promise<void> {
     if (linkIds.length === 0) return;
     await this.settle(
@@ -230,7 +230,7 @@ export class SenderRepository {
            last_error = $3, available_at = now() + make_interval(secs => $5),
            lease_owner = NULL, lease_expires_at = NULL
        WHERE id = ANY($2::bigint[]) AND lease_owner = $1 AND status = 'in_progress'`,
-      [owner, linkIds, truncate(error), maxAttempts, delayMs / 1000, counted],
+      [owner, linkIds, truncate(error), maxAttempts, delayMs / 1000, countsAttempt],
     );
   }
 

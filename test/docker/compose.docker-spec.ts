@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded } from '../../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { FakeHub } from '../fake-hub';
 import { ensureModel } from '../fixtures/model/make-model';
 import { freePort } from '../ports';
@@ -116,9 +116,9 @@ describeWithDocker()('docker-compose.yml (PostgreSQL, api, worker)', () => {
 
     const lines = (await (await fetch(`${api}/tasks/${id}/embeddings`)).text()).trim().split('\n');
     const stored = lines.map((line) => JSON.parse(line) as { text: string; model: string; embedding: number[] });
-    const local = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }] });
-    await local.init();
-    const expected = allEmbedded(await local.embed('tiny', TEXTS)).map((vector) => [...vector]);
+    const local = new OnnxModel({ id: 'tiny', path: modelDir });
+    await local.load();
+    const expected = allEmbedded(await local.embed(TEXTS)).map((vector) => [...vector]);
     await local.close();
     expect(stored.map(({ text, model }) => ({ text, model }))).toEqual(
       TEXTS.map((text) => ({ text, model: HUB_REPO })),

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse } from 'yaml';
-import { allEmbedded } from '../../src/embedding/providers/embedding-provider';
-import { OnnxEmbeddingProvider } from '../../src/embedding/providers/onnx/onnx-embedding-provider';
+import { allEmbedded } from '../../src/embedding/providers/embedding-model';
+import { OnnxModel } from '../../src/embedding/providers/onnx/onnx-model';
 import { createEmptyDatabase, TestDatabase } from '../database';
 import { FakeHub } from '../fake-hub';
 import { ensureModel } from '../fixtures/model/make-model';
@@ -143,9 +143,9 @@ describeWithDocker()('docker/Dockerfile (the CPU image, built and run)', () => {
   });
 
   it('embeds exactly as the same model in-process, from the read-only folder and from the hub', async () => {
-    const local = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }], intraOpNumThreads: 2 });
-    await local.init();
-    const expected = allEmbedded(await local.embed('tiny', TEXTS)).map((vector) => [...vector]);
+    const local = new OnnxModel({ id: 'tiny', path: modelDir }, { intraOpNumThreads: 2 });
+    await local.load();
+    const expected = allEmbedded(await local.embed(TEXTS)).map((vector) => [...vector]);
     await local.close();
     for (const model of ['tiny', HUB_REPO]) {
       const response = await fetch(`${url}/v1/embeddings`, {

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { LinkTokens } from '../../delivery/charge-tokens';
-import { DeliveryService } from '../../delivery/delivery.service';
-import { DeliveryReport } from '../../delivery/isolating-delivery';
+import { assertUnreachable } from '../../common/assert-unreachable';
+import { ChunkOutcome, DeliveryService } from '../../delivery/delivery.service';
 import { EmbeddingError, EmbeddingErrorCode, invalidInput } from '../../embedding/embedding.errors';
 import { EmbeddingService } from '../../embedding/embedding.service';
-import { EmbedOptions } from '../../embedding/providers/embedding-provider';
+import { EmbedOptions } from '../../embedding/providers/embedding-model';
 import {
   BatchItemDto,
   BatchResponseDto,
@@ -52,32 +51,49 @@ export class NativeEmbeddingService {
    */
   async embedAndDeliver(dto: EmbedBatchDto): Promise<BatchResponseDto> {
     const taskId = assertDeliverable(dto);
-    const chunks = dto.chunks.map(({ id, text }) => ({ chunkId: id as number, text, contentHash: sha256(text) }));
+    const chunks = dto.chunks.map(({ id, text }) => ({
+      taskId,
+      chunkId: id as number,
+      text,
+      contentHash: sha256(text),
+    }));
     const terms = { field: 'chunks', label: chunkLabel };
     const request = { model: dto.model, chunks, options: toOptions(dto), terms, requestLimits: true, reuse: false };
-    const { model, dimensions, report, tokens } = await this.delivery.embedAndDeliver(taskId, request);
-    return { model, dimensions, task_id: taskId, items: answers(dto, report, tokens) };
+    const { model, dimensions, outcomes } = await this.delivery.embedAndDeliver(request);
+    return {
+      model,
+      dimensions,
+      task_id: taskId,
+      items: chunks.map((chunk) => answer(chunk.chunkId, outcomes.get(chunk))),
+    };
   }
 }
 
-function answers(dto: EmbedBatchDto, report: DeliveryReport, tokens: Map<number, LinkTokens>): BatchItemDto[] {
-  const unavailable = report.retry.find((retry) => !retry.chunk);
-  if (unavailable) {
-    const message = `delivering the vectors failed; try again: ${unavailable.error}`;
-    throw new EmbeddingError(EmbeddingErrorCode.DeliveryUnavailable, message);
+/**
+ * One chunk's answer. A delivery that may succeed later fails the whole request, so the caller repeats it (the
+ * receiver stores a repeated vector once); a chunk the receiver failed alone (a 5xx for it while the others were
+ * stored) fails alone.
+ */
+function answer(id: number, outcome: ChunkOutcome | undefined): BatchItemDto {
+  switch (outcome?.status) {
+    case 'delivered':
+      return { id, status: 'delivered', tokens: outcome.tokens.tokens, saved_tokens: outcome.tokens.saved };
+    case 'refused':
+      return { id, status: 'failed', error: outcome.error };
+    case 'retry':
+      if (outcome.countsAttempt) return { id, status: 'failed', error: outcome.error };
+      throw new EmbeddingError(
+        EmbeddingErrorCode.DeliveryUnavailable,
+        `delivering the vectors failed; try again: ${outcome.error}`,
+      );
+    case undefined:
+      throw new Error(`chunk ${id} was not settled`);
+    default:
+      return assertUnreachable(outcome);
   }
-  // A chunk the receiver failed alone (a 5xx for it while the others were stored) fails alone here.
-  const ownFailures = report.retry.flatMap(({ chunkIds, error }) => chunkIds.map((id) => [id, error] as const));
-  const refused = new Map([...report.refused.map((item) => [item.chunkId, item.error] as const), ...ownFailures]);
-  return dto.chunks.map(({ id }) => {
-    const error = refused.get(id as number);
-    if (error !== undefined) return { id, status: 'failed', error };
-    const counted = tokens.get(id as number);
-    return { id, status: 'delivered', tokens: counted?.tokens ?? 0, saved_tokens: counted?.saved ?? 0 };
-  });
 }
 
-/** The request's snake_case options in the provider's terms. */
+/** The request's snake_case options in the models' terms (EmbedOptions). */
 function toOptions(dto: EmbedOptionsDto & { prompt?: string }): EmbedOptions {
   return {
     normalize: dto.normalize,

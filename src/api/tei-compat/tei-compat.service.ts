@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding/embedding.errors';
 import { EmbedCall, EmbeddingService } from '../../embedding/embedding.service';
-import { EmbedInput, EmbedOptions } from '../../embedding/providers/embedding-provider';
+import { EmbedInput, EmbedOptions } from '../../embedding/providers/embedding-model';
 import { toInputs } from '../embedding-fields';
 import { AppConfig } from '../../config/app-config';
 import {

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { findProjectRoot } from '../../config/config.loader';
-import { PoolingMode } from '../../embedding/providers/embedding-provider';
+import { PoolingMode } from '../../embedding/providers/embedding-model';
 import { EmbeddingService } from '../../embedding/embedding.service';
 import { TeiInfoDto } from './tei-compat.dto';
 

@@ -1,5 +1,5 @@
-import { invalidInput } from '../../embedding.errors';
-import { EmbedInput, isText, TextToken, TokenIds } from '../embedding-provider';
+import { invalidInput, Terms } from '../../embedding.errors';
+import { EmbedInput, isText, TextToken, TokenIds } from '../embedding-model';
 import { ModelFiles } from './model-files/model-files';
 import { TextTokenizer } from '../tokenizer/text-tokenizer';
 import { TokenizedText, truncateTokens } from '../tokenizer/tokenized-text';
@@ -65,7 +65,8 @@ export class ModelInputs {
     const size = this.tokenizer.vocabSize;
     const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= size);
     if (bad === undefined) return;
-    const message = `texts[${index}]: token id ${bad} is not in the vocabulary of model "${this.modelId}" (0 to ${size - 1})`;
+    const message = (terms: Terms) =>
+      `${terms.text(index)}: token id ${bad} is not in the vocabulary of model "${this.modelId}" (0 to ${size - 1})`;
     throw invalidInput(message, 'texts', index);
   }
 }

@@ -1,9 +1,7 @@
 import { Tensor } from 'onnxruntime-node';
-import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
+import { EmbeddingError, EmbeddingErrorCode, Terms } from '../../embedding.errors';
 import {
   allEmbedded,
-  assertInputs,
-  assertTexts,
   EmbedInput,
   EmbeddingLogger,
   EmbeddingStageObserver,
@@ -13,7 +11,7 @@ import {
   TextToken,
   TokenIds,
   TokenizeOptions,
-} from '../embedding-provider';
+} from '../embedding-model';
 import { GraphSignature, inspectGraph } from './graph-signature';
 import { ModelFiles } from './model-files/model-files';
 import { summarizeOnnxGraph } from './model-files/onnx-graph-summary';
@@ -127,7 +125,6 @@ export class OnnxEmbeddingModel {
   }
 
   async tokenize(texts: string[], options: TokenizeOptions = {}): Promise<TextToken[][]> {
-    assertTexts(texts);
     const { prefix } = this.resolve(options);
     return this.inputs.tokens(texts, prefix, options.addSpecialTokens ?? true);
   }
@@ -138,7 +135,6 @@ export class OnnxEmbeddingModel {
 
   /** What `embed` would count: the same prompt, lower-casing and truncation, without running the model. */
   async countTokens(texts: string[], options: EmbedOptions = {}): Promise<number[]> {
-    assertTexts(texts);
     return (await this.inputs.encode(texts, this.resolve(options))).map((text) => text.ids.length);
   }
 
@@ -148,7 +144,7 @@ export class OnnxEmbeddingModel {
   }
 
   private resolve(options: EmbedOptions): ResolvedOptions {
-    return resolveOptions(options, { id: this.id, settings: this.files.settings, dimensions: this.dimensions });
+    return resolveOptions(options, { id: this.id, settings: this.files.settings });
   }
 
   /** Tokenises, refuses what is over the limit, plans the batches and runs them; `read` turns a run into rows. */
@@ -159,7 +155,6 @@ export class OnnxEmbeddingModel {
     outputName: string,
     read: BatchReader<V>,
   ): Promise<EmbedResult<V>> {
-    assertInputs(inputs);
     const started = performance.now();
     const tokenized = await this.inputs.encode(inputs, request);
     this.observe?.({ stage: 'tokenize', model: this.id, texts: inputs.length, seconds: secondsSince(started) });
@@ -186,8 +181,8 @@ export class OnnxEmbeddingModel {
     if (truncate) return refused;
     lengths.forEach((tokens, index) => {
       if (tokens <= maxTokens) return;
-      const message =
-        `texts[${index}] is ${tokens} tokens long, over the ${maxTokens}-token limit of model "${this.id}" ` +
+      const message = (terms: Terms) =>
+        `${terms.text(index)} is ${tokens} tokens long, over the ${maxTokens}-token limit of model "${this.id}" ` +
         '(set truncate to true to cut it)';
       const details = { field: 'texts', index, limit: { maximum: maxTokens, given: tokens } };
       refused.set(index, new EmbeddingError(EmbeddingErrorCode.TooManyTokens, message, details));

@@ -4,7 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { messageOf } from '../../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
-import { EmbeddingLogger, ExecutionDevice } from '../embedding-provider';
+import { EmbeddingLogger, ExecutionDevice } from '../embedding-model';
 
 export interface SessionSettings {
   device: ExecutionDevice;

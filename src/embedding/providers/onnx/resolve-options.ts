@@ -1,5 +1,5 @@
 import { invalidInput } from '../../embedding.errors';
-import { EmbedOptions } from '../embedding-provider';
+import { EmbedOptions } from '../embedding-model';
 import { SentenceTransformerSettings } from './model-files/sentence-transformers-settings';
 
 /** EmbedOptions with the model's defaults filled in and every value checked. */
@@ -13,8 +13,6 @@ export interface ResolvedOptions {
 export interface ModelTraits {
   id: string;
   settings: SentenceTransformerSettings;
-  /** Known after warm-up; 0 before, when `dimensions` cannot be checked yet. */
-  dimensions: number;
 }
 
 export function resolveOptions(options: EmbedOptions, model: ModelTraits): ResolvedOptions {
@@ -22,7 +20,8 @@ export function resolveOptions(options: EmbedOptions, model: ModelTraits): Resol
     prefix: resolvePrompt(options, model),
     normalize: options.normalize ?? model.settings.normalize,
     truncate: options.truncate ?? true,
-    dimensions: checkDimensions(options.dimensions, model),
+    // Checked against the model's size by EmbeddingService, where every input is checked.
+    dimensions: options.dimensions,
   };
 }
 
@@ -30,7 +29,7 @@ export function resolveOptions(options: EmbedOptions, model: ModelTraits): Resol
 function resolvePrompt(options: EmbedOptions, model: ModelTraits): string {
   const { prompts, defaultPromptName } = model.settings;
   if (options.prompt !== undefined && options.promptName !== undefined) {
-    throw invalidInput('Give either prompt or promptName, not both', 'prompt');
+    throw invalidInput((terms) => `Give either prompt or ${terms.option('promptName')}, not both`, 'prompt');
   }
   if (options.prompt !== undefined) {
     return options.prompt;
@@ -44,18 +43,4 @@ function resolvePrompt(options: EmbedOptions, model: ModelTraits): string {
     throw invalidInput(`Model "${model.id}" has no prompt named "${name}"; known: ${known}`, 'promptName');
   }
   return prompts[name];
-}
-
-function checkDimensions(dimensions: number | undefined, model: ModelTraits): number | undefined {
-  if (dimensions === undefined) {
-    return undefined;
-  }
-  const limit = model.dimensions || Number.MAX_SAFE_INTEGER;
-  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > limit) {
-    throw invalidInput(
-      `dimensions must be an integer from 1 to ${model.dimensions} for model "${model.id}", got ${dimensions}`,
-      'dimensions',
-    );
-  }
-  return dimensions;
 }

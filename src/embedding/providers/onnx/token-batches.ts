@@ -1,4 +1,4 @@
-import { ExecutionDevice } from '../embedding-provider';
+import { ExecutionDevice } from '../embedding-model';
 import { TokenizedText } from '../tokenizer/tokenized-text';
 
 export interface BatchLimits {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from 'tokenizers';
 import { FastWordPiece, TokenizerJson } from './fast-wordpiece';
-import { TextToken } from '../embedding-provider';
+import { TextToken } from '../embedding-model';
 import { TokenizedText } from './tokenized-text';
 
 /**

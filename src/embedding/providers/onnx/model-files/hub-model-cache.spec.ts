@@ -2,9 +2,9 @@ import { cp, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddingErrorCode } from '../../../embedding.errors';
-import { allEmbedded } from '../../embedding-provider';
+import { allEmbedded } from '../../embedding-model';
 import { ensureHubModelFiles, HubCacheOptions } from './hub-model-cache';
-import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
+import { OnnxModel } from '../onnx-model';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
 import { FakeHub } from '../../../../../test/fake-hub';
 
@@ -25,11 +25,11 @@ describe(ensureHubModelFiles.name, () => {
 
   /** The hub model, loaded from the cache by the provider, embeds exactly as the folder it was served from. */
   async function expectVectorsOfTheLocalFolder(options: HubCacheOptions): Promise<void> {
-    const cached = new OnnxEmbeddingProvider({ models: [{ id: 'hub', hubId: REPO }], hub: options });
-    const local = new OnnxEmbeddingProvider({ models: [{ id: 'local', path: modelDir }] });
-    await Promise.all([cached.init(), local.init()]);
-    const [fromCache] = allEmbedded(await cached.embed('hub', ['hello']));
-    expect([...fromCache]).toEqual([...allEmbedded(await local.embed('local', ['hello']))[0]]);
+    const cached = new OnnxModel({ id: 'hub', hubId: REPO }, { hub: options });
+    const local = new OnnxModel({ id: 'local', path: modelDir });
+    await Promise.all([cached.load(), local.load()]);
+    const [fromCache] = allEmbedded(await cached.embed(['hello']));
+    expect([...fromCache]).toEqual([...allEmbedded(await local.embed(['hello']))[0]]);
     await Promise.all([cached.close(), local.close()]);
   }
 

@@ -11,7 +11,7 @@ import {
 } from '@huggingface/hub';
 import { messageOf } from '../../../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
-import { EmbeddingLogger } from '../../embedding-provider';
+import { EmbeddingLogger } from '../../embedding-model';
 import { readJsonIfExists } from './json-file';
 import { EmbeddingModelSource, modelFilesUnavailable, onnxFileCandidates } from './model-source';
 

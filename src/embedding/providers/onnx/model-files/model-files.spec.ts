@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { EmbeddingErrorCode } from '../../../embedding.errors';
-import { allEmbedded, EmbedOptions } from '../../embedding-provider';
-import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
+import { allEmbedded, EmbedOptions } from '../../embedding-model';
+import { OnnxModel } from '../onnx-model';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
 import { OnnxGraphBuilder } from '../../../../../test/fixtures/model/onnx-graph-builder';
 import { encodeOnnxModel, OnnxDataType } from '../../../../../test/fixtures/model/onnx-proto';
@@ -23,7 +23,7 @@ describe('model folder variants', () => {
   let tinyDir: string;
   let workDir: string;
   let rawSession: InferenceSession;
-  const providers: OnnxEmbeddingProvider[] = [];
+  const providers: OnnxModel[] = [];
 
   beforeAll(async () => {
     tinyDir = await ensureModel('tiny');
@@ -47,15 +47,15 @@ describe('model folder variants', () => {
     return dir;
   }
 
-  async function startProvider(path: string, modelFile?: string): Promise<OnnxEmbeddingProvider> {
-    const provider = new OnnxEmbeddingProvider({ models: [{ id: 'variant', path, modelFile }], intraOpNumThreads: 1 });
+  async function startProvider(path: string, modelFile?: string): Promise<OnnxModel> {
+    const provider = new OnnxModel({ id: 'variant', path, modelFile }, { intraOpNumThreads: 1 });
     providers.push(provider);
-    await provider.init();
+    await provider.load();
     return provider;
   }
 
-  async function embed(provider: OnnxEmbeddingProvider, texts: string[], options?: EmbedOptions) {
-    return allEmbedded(await provider.embed('variant', texts, options));
+  async function embed(provider: OnnxModel, texts: string[], options?: EmbedOptions) {
+    return allEmbedded(await provider.embed(texts, options));
   }
 
   async function poolingVariant(flag: string): Promise<string> {
@@ -67,7 +67,7 @@ describe('model folder variants', () => {
     const provider = await startProvider(await poolingVariant('pooling_mode_cls_token'));
     const [vector] = await embed(provider, ['hello there']);
     const tokens = await rawTokenVectors(rawSession, HELLO_THERE_IDS);
-    expect(provider.describe('variant').pooling).toBe('cls');
+    expect(provider.info().pooling).toBe('cls');
     expect(maxAbsDifference(vector, unitLength(tokens[0]))).toBeLessThan(TOLERANCE);
   });
 
@@ -83,7 +83,7 @@ describe('model folder variants', () => {
     const withoutNormalize = modules.filter((module) => !module.type.endsWith('Normalize'));
     const provider = await startProvider(await variant('no-normalize', { 'modules.json': withoutNormalize }));
     const [vector] = await embed(provider, ['hello there']);
-    expect(provider.describe('variant').normalize).toBe(false);
+    expect(provider.info().normalize).toBe(false);
     expect(Math.abs(Math.hypot(...vector) - 1)).toBeGreaterThan(0.01);
   });
 
@@ -129,11 +129,13 @@ describe('model folder variants', () => {
       'only exactly one of mean, cls or lasttoken pooling',
     ],
   ])('refuses %s, which it cannot reproduce', async (name, files, reason) => {
-    const provider = new OnnxEmbeddingProvider({ models: [{ id: 'variant', path: await variant(name, files) }] });
-    await expect(provider.init()).rejects.toMatchObject({ code: EmbeddingErrorCode.UnsupportedModel });
+    const provider = new OnnxModel({ id: 'variant', path: await variant(name, files) });
+    await expect(provider.load()).rejects.toMatchObject({ code: EmbeddingErrorCode.UnsupportedModel });
     expect(await provider.readiness()).toEqual({
-      ready: false,
-      models: [{ id: 'variant', loaded: false, warmedUp: false, error: expect.stringContaining(reason) }],
+      id: 'variant',
+      loaded: false,
+      warmedUp: false,
+      error: expect.stringContaining(reason),
     });
   });
 
@@ -142,7 +144,7 @@ describe('model folder variants', () => {
     await writeFile(join(dir, 'onnx/model.onnx'), firstTokenIdGraph());
     const provider = await startProvider(dir);
     const [vector] = await embed(provider, ['hello there']);
-    expect(provider.describe('variant')).toMatchObject({
+    expect(provider.info()).toMatchObject({
       pooling: 'sentence_embedding',
       dimensions: 2,
       normalize: false,

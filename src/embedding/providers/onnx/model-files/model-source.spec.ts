@@ -1,5 +1,5 @@
 import { EmbeddingErrorCode } from '../../../embedding.errors';
-import { OnnxEmbeddingProvider } from '../onnx-embedding-provider';
+import { OnnxModel } from '../onnx-model';
 import { EmbeddingModelSource, onnxFileCandidates, validateModelSources } from './model-source';
 
 describe(validateModelSources.name, () => {
@@ -40,11 +40,9 @@ describe(validateModelSources.name, () => {
   });
 
   it('rejects batch limits that are not positive integers', () => {
-    const models = [{ id: 'a', path: 'x' }];
-    expect(() => new OnnxEmbeddingProvider({ models, maxBatchSize: 0 })).toThrow(
-      'maxBatchSize must be a positive integer',
-    );
-    expect(() => new OnnxEmbeddingProvider({ models, maxBatchTokens: 1.5 })).toThrow('maxBatchTokens must be');
+    const source = { id: 'a', path: 'x' };
+    expect(() => new OnnxModel(source, { maxBatchSize: 0 })).toThrow('maxBatchSize must be a positive integer');
+    expect(() => new OnnxModel(source, { maxBatchTokens: 1.5 })).toThrow('maxBatchTokens must be');
   });
 });
 

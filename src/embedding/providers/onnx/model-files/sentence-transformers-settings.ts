@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
-import { PoolingMode } from '../../embedding-provider';
+import { PoolingMode } from '../../embedding-model';
 import { readJsonIfExists } from './json-file';
 
 export type TokenPooling = Exclude<PoolingMode, 'sentence_embedding'>;

@@ -1,46 +1,29 @@
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { answer, LoopbackServer, loopbackServer } from '../../../../../test/loopback-server';
 import { encodeFloat32Base64 } from '../../../../common/float32-base64';
-import { OpenAiClient, OpenAiRequestError } from './openai-client';
-
-type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+import { RemoteRequestError } from '../remote-request-error';
+import { OpenAiClient } from './openai-client';
 
 /** What OpenAI-compatible servers answer, one case at a time, on a loopback server. */
 describe('OpenAiClient', () => {
-  let server: Server;
-  let handler: Handler;
+  let server: LoopbackServer;
   let client: OpenAiClient;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => (body += chunk));
-      req.on('end', () => handler(req, res, body));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    client = new OpenAiClient({ url, apiKey: 'sk-k', timeoutMs: 300 });
+    server = await loopbackServer();
+    client = new OpenAiClient({ url: `${server.url}/v1`, apiKey: 'sk-k', timeoutMs: 300 });
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
-  const answer =
-    (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
-    (_, res) =>
-      void res.writeHead(status, headers).end(typeof body === 'string' ? body : JSON.stringify(body));
+  afterAll(() => server.close());
   const request = { model: 'm', input: ['a', 'b'] };
 
-  async function failure(): Promise<OpenAiRequestError> {
+  async function failure(): Promise<RemoteRequestError> {
     const error = await client.embed(request).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(OpenAiRequestError);
-    return error as OpenAiRequestError;
+    expect(error).toBeInstanceOf(RemoteRequestError);
+    return error as RemoteRequestError;
   }
 
   it('posts to {url}/embeddings with the key and base64 asked, and reads vectors in index order and usage', async () => {
     let seen: { url?: string; auth?: string; body?: unknown } = {};
-    handler = (req, res, body) => {
+    server.handler = (req, res, body) => {
       seen = { url: req.url, auth: req.headers.authorization, body: JSON.parse(body) };
       const data = [
         { object: 'embedding', index: 1, embedding: encodeFloat32Base64(Float32Array.of(3, 4)) },
@@ -62,7 +45,7 @@ describe('OpenAiClient', () => {
   });
 
   it('reads float arrays from a server that ignores encoding_format, and answers no usage when none is sent', async () => {
-    handler = answer(200, { data: [{ embedding: [1, 2] }, { embedding: [3, 4] }] });
+    server.handler = answer(200, { data: [{ embedding: [1, 2] }, { embedding: [3, 4] }] });
     const result = await client.embed(request);
     expect(result.vectors).toEqual([Float32Array.of(1, 2), Float32Array.of(3, 4)]);
     expect(result.promptTokens).toBeUndefined();
@@ -84,7 +67,7 @@ describe('OpenAiClient', () => {
     [401, { error: { message: 'Incorrect API key provided', code: 'invalid_api_key' } }, 'fatal'],
     [404, { error: { message: 'The model `m` does not exist', code: 'model_not_found' } }, 'fatal'],
   ] as const)('classifies %i %j as %s, keeping the message', async (status, body, kind) => {
-    handler = answer(status, body);
+    server.handler = answer(status, body);
     const error = await failure();
     expect(error.kind).toBe(kind);
     expect(error.details.status).toBe(status);
@@ -92,22 +75,26 @@ describe('OpenAiClient', () => {
   });
 
   it('reads the batch limit TEI names, the param, and Retry-After', async () => {
-    handler = answer(413, { message: 'batch size 64 > maximum allowed batch size 32', code: 413, type: 'validation' });
+    server.handler = answer(413, {
+      message: 'batch size 64 > maximum allowed batch size 32',
+      code: 413,
+      type: 'validation',
+    });
     expect((await failure()).details.maxInputs).toBe(32);
-    handler = answer(429, { error: { message: 'slow down' } }, { 'retry-after': '2' });
+    server.handler = answer(429, { error: { message: 'slow down' } }, { 'retry-after': '2' });
     expect((await failure()).details.limits?.retryAfterMs).toBe(2000);
-    handler = answer(400, { error: { message: 'bad', param: 'dimensions' } });
+    server.handler = answer(400, { error: { message: 'bad', param: 'dimensions' } });
     expect((await failure()).details.param).toBe('dimensions');
   });
 
   it('a request past the time limit, a reset connection and a wrong count are transient', async () => {
-    handler = (_, res) => void setTimeout(() => res.writeHead(200).end('{}'), 1000);
+    server.handler = (_, res) => void setTimeout(() => res.writeHead(200).end('{}'), 1000);
     expect(await failure()).toMatchObject({ kind: 'transient', status: 'timeout' });
-    handler = (req) => void req.socket.destroy();
+    server.handler = (req) => void req.socket.destroy();
     expect(await failure()).toMatchObject({ kind: 'transient', status: 'network' });
-    handler = answer(200, { data: [{ index: 0, embedding: [1] }] });
+    server.handler = answer(200, { data: [{ index: 0, embedding: [1] }] });
     expect((await failure()).message).toBe('the remote answered 1 embeddings for 2 inputs');
-    handler = answer(200, 'not json');
+    server.handler = answer(200, 'not json');
     expect((await failure()).kind).toBe('transient');
   });
 });

@@ -1,5 +1,6 @@
 import { decodeFloat32Base64 } from '../../../../common/float32-base64';
-import { RateLimitHeaders, readRateLimitHeaders } from './rate-limit-headers';
+import { RateLimitHeaders, readRateLimitHeaders } from '../rate-limit-headers';
+import { answerDetails, fetchFailure, RemoteFailureKind, RemoteRequestError } from '../remote-request-error';
 
 /** OpenAI's `POST /embeddings` body, as this client sends it (vectors always as base64). */
 export interface OpenAiEmbedBody {
@@ -14,44 +15,6 @@ export interface OpenAiEmbedAnswer {
   /** `usage.prompt_tokens`; undefined when the remote did not say. */
   promptTokens?: number;
   limits: RateLimitHeaders;
-}
-
-/**
- * What a failed request means to the caller:
- * - `rate-limited`: 429: wait (Retry-After or the reset headers) and send again, without counting an attempt;
- * - `transient`: 408, 409, 424 (TEI's failed inference), 5xx, network errors, resets and timeouts: try again;
- * - `too-large`: 413 for the request (too many inputs or tokens): send fewer;
- * - `input`: 400/413/422 about the input: one input is bad, or several; split to find it;
- * - `request`: 400/422 naming another parameter (`dimensions`, `model`…): the call itself is wrong;
- * - `fatal`: 401, 403, 404, insufficient quota: configuration, not worth retrying now.
- */
-export type OpenAiFailureKind = 'rate-limited' | 'transient' | 'too-large' | 'input' | 'request' | 'fatal';
-
-export class OpenAiRequestError extends Error {
-  constructor(
-    message: string,
-    readonly kind: OpenAiFailureKind,
-    readonly details: {
-      status?: number;
-      limits?: RateLimitHeaders;
-      /** From a batch limit named in the message (TEI's "maximum allowed batch size N"). */
-      maxInputs?: number;
-      /** The request field the remote blamed (OpenAI's `param`). */
-      param?: string;
-      timedOut?: boolean;
-      network?: boolean;
-    } = {},
-  ) {
-    super(message);
-    this.name = 'OpenAiRequestError';
-  }
-
-  /** For metrics: the HTTP status, or what went wrong before one came back. */
-  get status(): number | 'network' | 'timeout' | 'error' {
-    if (this.details.timedOut) return 'timeout';
-    if (this.details.network) return 'network';
-    return this.details.status ?? 'error';
-  }
 }
 
 export interface OpenAiClientOptions {
@@ -87,24 +50,13 @@ export class OpenAiClient {
       if (!response.ok) throw await failure(response);
       json = await response.json();
     } catch (error) {
-      if (error instanceof OpenAiRequestError) throw error;
-      throw this.networkFailure(error, signal, timeout);
+      throw fetchFailure(error, signal, timeout, {
+        timedOut: `${this.url} did not answer within ${this.options.timeoutMs} ms`,
+        notJson: () => `${this.url} answered something that is not JSON`,
+        unreachable: (reason) => `${this.url} unreachable: ${reason}`,
+      });
     }
     return { ...parseAnswer(json, body.input.length), limits: readRateLimitHeaders(response.headers) };
-  }
-
-  private networkFailure(error: unknown, signal: AbortSignal | undefined, timeout: AbortSignal): unknown {
-    if (signal?.aborted) return signal.reason;
-    if (timeout.aborted) {
-      const message = `${this.url} did not answer within ${this.options.timeoutMs} ms`;
-      return new OpenAiRequestError(message, 'transient', { timedOut: true });
-    }
-    if ((error as Error)?.name === 'SyntaxError') {
-      return new OpenAiRequestError(`${this.url} answered something that is not JSON`, 'transient');
-    }
-    return new OpenAiRequestError(`${this.url} unreachable: ${describeNetworkError(error)}`, 'transient', {
-      network: true,
-    });
   }
 
   private headers(): Record<string, string> {
@@ -120,14 +72,14 @@ function parseAnswer(json: unknown, inputs: number): Omit<OpenAiEmbedAnswer, 'li
   const { data, usage } = (json ?? {}) as { data?: unknown; usage?: { prompt_tokens?: unknown } };
   if (!Array.isArray(data) || data.length !== inputs) {
     const got = Array.isArray(data) ? `${data.length} embeddings` : 'no data list';
-    throw new OpenAiRequestError(`the remote answered ${got} for ${inputs} inputs`, 'transient');
+    throw new RemoteRequestError(`the remote answered ${got} for ${inputs} inputs`, 'transient');
   }
   const vectors = new Array<Float32Array>(inputs);
   data.forEach((item: { index?: unknown; embedding?: unknown }, position) => {
     const index = Number.isInteger(item?.index) ? (item.index as number) : position;
     const vector = decodeEmbedding(item?.embedding);
     if (!vector || index < 0 || index >= inputs || vectors[index]) {
-      throw new OpenAiRequestError(`the remote answered an unreadable embedding at data[${position}]`, 'transient');
+      throw new RemoteRequestError(`the remote answered an unreadable embedding at data[${position}]`, 'transient');
     }
     vectors[index] = vector;
   });
@@ -153,22 +105,20 @@ interface ErrorBody {
   code?: string;
 }
 
-async function failure(response: Response): Promise<OpenAiRequestError> {
+async function failure(response: Response): Promise<RemoteRequestError> {
   const text = await response.text().catch(() => '');
   const body = parseErrorBody(text);
   const said = body?.message ?? (text.slice(0, 500) || response.statusText);
-  const status = response.status;
-  const limits = readRateLimitHeaders(response.headers);
   const maxInputs = Number(/maximum allowed batch size (\d+)/.exec(said)?.[1]) || undefined;
-  return new OpenAiRequestError(`the remote answered ${status}: ${said}`, classify(status, body), {
-    status,
-    limits,
-    maxInputs,
-    param: body?.param,
-  });
+  const details = { ...answerDetails(response, readRateLimitHeaders(response.headers)), maxInputs, param: body?.param };
+  return new RemoteRequestError(
+    `the remote answered ${response.status}: ${said}`,
+    classify(response.status, body),
+    details,
+  );
 }
 
-function classify(status: number, body: ErrorBody | undefined): OpenAiFailureKind {
+function classify(status: number, body: ErrorBody | undefined): RemoteFailureKind {
   if (status === 429) return body?.code === 'insufficient_quota' ? 'fatal' : 'rate-limited';
   if (status === 408 || status === 409 || status === 424 || status >= 500) return 'transient';
   // Too many inputs, too many tokens, or one input too long: halving finds out, and a lone input is refused.
@@ -196,10 +146,3 @@ function parseErrorBody(text: string): ErrorBody | undefined {
 }
 
 const stringOr = (value: unknown) => (typeof value === 'string' ? value : undefined);
-
-/** fetch's "fetch failed" hides the reason (ECONNRESET, ECONNREFUSED…) in `cause`. */
-function describeNetworkError(error: unknown): string {
-  const { message, cause } = (error ?? {}) as { message?: string; cause?: { code?: string; message?: string } };
-  if (message === undefined) return String(error);
-  return cause ? `${message}: ${cause.code ?? cause.message}` : message;
-}

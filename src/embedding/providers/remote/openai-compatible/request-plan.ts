@@ -23,14 +23,3 @@ export function planRequests(
   if (current.length > 0) requests.push(current);
   return requests;
 }
-
-/**
- * How to send again a request the remote refused for its input or size: cut to the batch limit it named, else
- * halved, until an input refused alone is known to be the bad one.
- */
-export function splitForRetry(indexes: number[], namedLimit?: number): number[][] {
-  const size = namedLimit && namedLimit < indexes.length ? namedLimit : Math.ceil(indexes.length / 2);
-  const parts: number[][] = [];
-  for (let start = 0; start < indexes.length; start += size) parts.push(indexes.slice(start, start + size));
-  return parts;
-}

@@ -1,5 +1,5 @@
-import { parseDurationMs, readRateLimitHeaders, waitAskedMs } from './rate-limit-headers';
-import { planRequests, splitForRetry } from './request-plan';
+import { parseDurationMs, readRateLimitHeaders, waitAskedMs } from '../rate-limit-headers';
+import { planRequests } from './request-plan';
 import { apportion, TokenCounter } from './token-counts';
 
 describe('apportion', () => {
@@ -33,19 +33,11 @@ describe('TokenCounter without a tokenizer', () => {
   });
 });
 
-describe('planRequests and splitForRetry', () => {
+describe('planRequests', () => {
   it('cuts by inputs and by estimated tokens; a text larger than the cap goes alone', () => {
     const tokens = [10, 10, 10, 50, 5, 5, 5, 5];
     expect(planRequests([0, 1, 2, 3, 4, 5, 6, 7], (i) => tokens[i], 3, 30)).toEqual([[0, 1, 2], [3], [4, 5, 6], [7]]);
     expect(planRequests([0, 1, 2], () => 1, 100, 100)).toEqual([[0, 1, 2]]);
-  });
-
-  it('halves, or cuts to the limit the remote named', () => {
-    expect(splitForRetry([1, 2, 3, 4, 5])).toEqual([
-      [1, 2, 3],
-      [4, 5],
-    ]);
-    expect(splitForRetry([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
   });
 });
 

@@ -1,5 +1,6 @@
-import { retryAfterMs } from '../../../../common/backoff';
-import { EmbedInput, TextToken, TokenIds } from '../../embedding-provider';
+import { EmbedInput, TextToken, TokenIds } from '../../embedding-model';
+import { readRateLimitHeaders } from '../rate-limit-headers';
+import { answerDetails, fetchFailure, RemoteFailureKind, RemoteRequestError } from '../remote-request-error';
 
 /** TEI's `GET /info` (router/src/lib.rs, Info): the fields this client reads. */
 export interface TeiInfo {
@@ -23,59 +24,13 @@ export interface TeiEmbedBody {
   dimensions?: number;
 }
 
-/**
- * What a failed request means to the caller:
- * - `overloaded`: 429, TEI's queue is full: back off and shrink the window;
- * - `transient`: 503, 424, other 5xx, 408, network errors and timeouts: try again later;
- * - `too-large`: 413 for the batch (more inputs than TEI allows, or a body over its payload limit): send less;
- * - `input`: TEI refused an input (413 Validation, 422 Tokenizer, 400 Empty): one input is bad, or the request;
- * - `fatal`: anything else (401, 404…): configuration, not worth retrying now.
- */
-export type TeiFailureKind = 'overloaded' | 'transient' | 'too-large' | 'input' | 'fatal';
-
-export class TeiRequestError extends Error {
-  constructor(
-    message: string,
-    readonly kind: TeiFailureKind,
-    readonly details: {
-      status?: number;
-      retryAfterMs?: number;
-      /** From TEI's "batch size N > maximum allowed batch size M". */
-      maxBatchSize?: number;
-      /** The request ran past its time limit. */
-      timedOut?: boolean;
-      /** No HTTP answer: refused, reset, unreachable. */
-      network?: boolean;
-    } = {},
-  ) {
-    super(message);
-    this.name = 'TeiRequestError';
-  }
-
-  /** A sign that TEI is saturated: the window should shrink. */
-  get congestion(): boolean {
-    return this.kind === 'overloaded' || this.details.timedOut === true;
-  }
-
-  get retryable(): boolean {
-    return this.kind === 'overloaded' || this.kind === 'transient';
-  }
-
-  /** For metrics: the HTTP status, or what went wrong before one came back. */
-  get status(): number | 'network' | 'timeout' | 'error' {
-    if (this.details.status !== undefined) return this.details.status;
-    if (this.details.timedOut) return 'timeout';
-    return this.details.network ? 'network' : 'error';
-  }
-}
-
 export interface TeiClientOptions {
   url: string;
   apiKey?: string;
   timeoutMs: number;
 }
 
-/** Hugging Face text-embeddings-inference's HTTP API: `/info`, `/health`, `/embed`. Failures are TeiRequestErrors. */
+/** Hugging Face text-embeddings-inference's HTTP API: `/info`, `/health`, `/embed`. Failures are RemoteRequestErrors. */
 export class TeiClient {
   private readonly base: string;
 
@@ -90,7 +45,10 @@ export class TeiClient {
   async info(signal?: AbortSignal): Promise<TeiInfo> {
     const info = (await this.request('GET', 'info', undefined, signal)) as TeiInfo;
     if (typeof info?.model_id !== 'string' || !Number.isInteger(info.max_client_batch_size)) {
-      throw new TeiRequestError(`${this.url}/info is not TEI's Info: ${JSON.stringify(info).slice(0, 300)}`, 'fatal');
+      throw new RemoteRequestError(
+        `${this.url}/info is not TEI's Info: ${JSON.stringify(info).slice(0, 300)}`,
+        'fatal',
+      );
     }
     return info;
   }
@@ -124,7 +82,7 @@ export class TeiClient {
   async decode(body: { ids: TokenIds[]; skip_special_tokens: boolean }, signal?: AbortSignal): Promise<string[]> {
     const texts = await this.request('POST', 'decode', JSON.stringify(body), signal);
     if (!Array.isArray(texts) || texts.length !== body.ids.length) {
-      throw new TeiRequestError(
+      throw new RemoteRequestError(
         `TEI answered ${JSON.stringify(texts).slice(0, 100)} for ${body.ids.length} id lists`,
         'transient',
       );
@@ -137,7 +95,7 @@ export class TeiClient {
     const rows = await this.request('POST', path, JSON.stringify(body), signal);
     if (!Array.isArray(rows) || rows.length !== body.inputs.length || !rows.every(Array.isArray)) {
       const got = Array.isArray(rows) ? `${rows.length} rows` : typeof rows;
-      throw new TeiRequestError(`TEI answered ${got} for ${body.inputs.length} inputs to /${path}`, 'transient');
+      throw new RemoteRequestError(`TEI answered ${got} for ${body.inputs.length} inputs to /${path}`, 'transient');
     }
     return rows as unknown[][];
   }
@@ -155,19 +113,11 @@ export class TeiClient {
       });
       if (response.ok) return json ? await response.json() : await response.arrayBuffer();
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (timeout.aborted) {
-        const message = `TEI did not answer ${method} /${path} within ${this.options.timeoutMs} ms`;
-        throw new TeiRequestError(message, 'transient', { timedOut: true });
-      }
-      if ((error as Error)?.name === 'SyntaxError') {
-        throw new TeiRequestError(
-          `TEI's answer to ${method} /${path} is not JSON: ${describeNetworkError(error)}`,
-          'transient',
-        );
-      }
-      const message = `TEI unreachable (${method} /${path}): ${describeNetworkError(error)}`;
-      throw new TeiRequestError(message, 'transient', { network: true });
+      throw fetchFailure(error, signal, timeout, {
+        timedOut: `TEI did not answer ${method} /${path} within ${this.options.timeoutMs} ms`,
+        notJson: (reason) => `TEI's answer to ${method} /${path} is not JSON: ${reason}`,
+        unreachable: (reason) => `TEI unreachable (${method} /${path}): ${reason}`,
+      });
     }
     throw await failure(response, `${method} /${path}`);
   }
@@ -181,19 +131,18 @@ export class TeiClient {
 }
 
 /** TEI's `{error, error_type}` body is kept in the message, so it reaches the chunk's last_error. */
-async function failure(response: Response, call: string): Promise<TeiRequestError> {
+async function failure(response: Response, call: string): Promise<RemoteRequestError> {
   const text = await response.text().catch(() => '');
   const body = parseErrorBody(text);
   const said = body ? `${body.error_type ?? 'error'}: ${body.error}` : text.slice(0, 500) || response.statusText;
   const message = `TEI answered ${response.status} to ${call} (${said})`;
-  const status = response.status;
-  const kind = classify(status, body);
-  const maxBatchSize = Number(/maximum allowed batch size (\d+)/.exec(body?.error ?? '')?.[1]) || undefined;
-  return new TeiRequestError(message, kind, { status, retryAfterMs: retryAfterMs(response), maxBatchSize });
+  const maxInputs = Number(/maximum allowed batch size (\d+)/.exec(body?.error ?? '')?.[1]) || undefined;
+  const details = { ...answerDetails(response, readRateLimitHeaders(response.headers)), maxInputs };
+  return new RemoteRequestError(message, classify(response.status, body), details);
 }
 
-function classify(status: number, body?: { error: string; error_type?: string }): TeiFailureKind {
-  if (status === 429) return 'overloaded';
+function classify(status: number, body?: { error: string; error_type?: string }): RemoteFailureKind {
+  if (status === 429) return 'rate-limited';
   if (status === 408 || status >= 500 || status === 424) return 'transient';
   if (status === 413) {
     const validation = body?.error_type?.toLowerCase() === 'validation';
@@ -212,11 +161,4 @@ function parseErrorBody(text: string): { error: string; error_type?: string } | 
   } catch {
     return undefined;
   }
-}
-
-/** fetch's "fetch failed" hides the reason (ECONNRESET, ECONNREFUSED…) in `cause`; duck-typed, as realms may differ. */
-function describeNetworkError(error: unknown): string {
-  const { message, cause } = (error ?? {}) as { message?: string; cause?: { code?: string; message?: string } };
-  if (message === undefined) return String(error);
-  return cause ? `${message}: ${cause.code ?? cause.message}` : message;
 }

@@ -1,5 +1,5 @@
-import { invalidInput } from '../../../embedding.errors';
-import { EmbedOptions, ModelInfo, PoolingMode } from '../../embedding-provider';
+import { invalidInput, Terms } from '../../../embedding.errors';
+import { EmbedOptions, ModelInfo, PoolingMode } from '../../embedding-model';
 import { TeiEmbedBody, TeiInfo } from './tei-client';
 
 // This service's EmbedOptions and ModelInfo in TEI's terms, and TEI's /info in this service's.
@@ -12,15 +12,11 @@ const TEI_POOLING: Record<string, PoolingMode> = { mean: 'mean', cls: 'cls', las
 /** EmbedOptions in TEI's terms, with this service's defaults (truncate) and TEI's (normalize). */
 export function requestSettings(options: EmbedOptions, info: ModelInfo): RequestSettings {
   if (options.prompt !== undefined) {
-    throw invalidInput('prompt: TEI takes no literal prompt per request; use promptName instead', 'prompt');
+    const message = (terms: Terms) =>
+      `prompt: TEI takes no literal prompt per request; use ${terms.option('promptName')} instead`;
+    throw invalidInput(message, 'prompt');
   }
   const { dimensions, promptName } = options;
-  if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > info.dimensions)) {
-    throw invalidInput(
-      `dimensions must be an integer from 1 to ${info.dimensions} for model "${info.id}", got ${dimensions}`,
-      'dimensions',
-    );
-  }
   return {
     truncate: options.truncate ?? true,
     normalize: options.normalize ?? info.normalize,

@@ -1,12 +1,4 @@
-import { EmbeddingError, EmbeddingErrorCode, invalidConfiguration } from '../../../embedding.errors';
-
-/**
- * TEI could not embed now (overloaded, down, timing out) even after the provider's own retries: transient, so the
- * sender puts the chunks back for a later attempt. The message keeps TEI's own error.
- */
-export function teiUnavailable(message: string): EmbeddingError {
-  return new EmbeddingError(EmbeddingErrorCode.BackendUnavailable, message);
-}
+import { EmbeddingError, invalidConfiguration } from '../../../embedding.errors';
 
 /** EMBEDDING_MODELS names a model that the TEI server does not serve: refusing beats storing wrong vectors. */
 export function teiModelMismatch(configured: string, served: string, url: string): EmbeddingError {

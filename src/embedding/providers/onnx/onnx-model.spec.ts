@@ -1,8 +1,8 @@
 import { InferenceSession } from 'onnxruntime-node';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
-import { allEmbedded, EmbedOptions } from '../embedding-provider';
-import { OnnxEmbeddingProvider } from './onnx-embedding-provider';
-import { ensureModel } from '../../../../test/fixtures/model/make-model';
+import { allEmbedded, EmbedOptions } from '../embedding-model';
+import { OnnxModel, onnxModels } from './onnx-model';
+import { ensureModel, makeModel, writeOnnxVariant } from '../../../../test/fixtures/model/make-model';
 import {
   maxAbsDifference,
   openRawSession,
@@ -11,6 +11,10 @@ import {
   transformersJsWordPieces,
 } from '../../../../test/fixtures/model/reference-embeddings';
 import { l2Normalize } from '../vector-math';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cosine } from '../../../common/cosine';
 
 const TOLERANCE = 1e-5;
 const CLS_ID = 2;
@@ -28,22 +32,20 @@ const SHORT_TEXTS = [
 ];
 const LONG_TEXT = Array.from({ length: 40 }, (_, index) => `sentence ${index} about water and mountains`).join(' ');
 
-describe(OnnxEmbeddingProvider.name, () => {
+describe(OnnxModel.name, () => {
   let modelDir: string;
-  let provider: OnnxEmbeddingProvider;
+  let provider: OnnxModel;
   let reference: (text: string) => Promise<Float32Array>;
   let wordPieces: (text: string) => number[];
   let rawSession: InferenceSession;
 
   beforeAll(async () => {
     modelDir = await ensureModel('tiny');
-    provider = new OnnxEmbeddingProvider({
-      models: [{ id: 'tiny', path: modelDir }],
-      intraOpNumThreads: 1,
-      maxBatchSize: 3,
-      maxBatchTokens: 200,
-    });
-    await provider.init();
+    provider = new OnnxModel(
+      { id: 'tiny', path: modelDir },
+      { intraOpNumThreads: 1, maxBatchSize: 3, maxBatchTokens: 200 },
+    );
+    await provider.load();
     reference = await transformersJsPipeline(modelDir);
     wordPieces = await transformersJsWordPieces(modelDir);
     rawSession = await openRawSession(modelDir);
@@ -55,7 +57,7 @@ describe(OnnxEmbeddingProvider.name, () => {
   });
 
   async function embedAll(texts: string[], options?: EmbedOptions): Promise<Float32Array[]> {
-    return allEmbedded(await provider.embed('tiny', texts, options));
+    return allEmbedded(await provider.embed(texts, options));
   }
 
   async function embedOne(text: string, options = {}): Promise<Float32Array> {
@@ -130,7 +132,7 @@ describe(OnnxEmbeddingProvider.name, () => {
 
     it('refuses an over-long text when truncate is false, naming its index, length and the limit', async () => {
       const length = wordPieces(LONG_TEXT).length + 2;
-      const { vectors, refused } = await provider.embed('tiny', ['short', LONG_TEXT], { truncate: false });
+      const { vectors, refused } = await provider.embed(['short', LONG_TEXT], { truncate: false });
       expect([...refused.keys()]).toEqual([1]);
       expect(refused.get(1)).toMatchObject({
         code: EmbeddingErrorCode.TooManyTokens,
@@ -195,15 +197,11 @@ describe(OnnxEmbeddingProvider.name, () => {
       expect(Math.hypot(...cut)).toBeCloseTo(1, 5);
       expect(maxAbsDifference(cut, l2Normalize(raw.slice(0, 8)))).toBeLessThan(TOLERANCE);
     });
-
-    it.each([0, 33, 2.5])('rejects dimensions %p for a 32-dimensional model', async (dimensions) => {
-      await expect(embedOne(text, { dimensions })).rejects.toMatchObject({ field: 'dimensions' });
-    });
   });
 
   describe('models and readiness', () => {
     it('describes the model from its files', async () => {
-      expect(provider.describe('tiny')).toEqual({
+      expect(provider.info()).toEqual({
         id: 'tiny',
         dimensions: 32,
         maxTokens: 64,
@@ -214,35 +212,27 @@ describe(OnnxEmbeddingProvider.name, () => {
         device: 'cpu',
         dtype: 'float32',
       });
-      expect(provider.models().map((model) => model.id)).toEqual(['tiny']);
-      expect(await provider.readiness()).toEqual({
-        ready: true,
-        models: [{ id: 'tiny', loaded: true, warmedUp: true, device: 'cpu' }],
-      });
-    });
-
-    it('rejects an unknown model', async () => {
-      await expect(provider.embed('nope', ['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.UnknownModel });
-      expect(() => provider.describe('nope')).toThrow('Unknown embedding model "nope"; configured models: tiny');
+      expect(provider.id).toBe('tiny');
+      expect(await provider.readiness()).toEqual({ id: 'tiny', loaded: true, warmedUp: true, device: 'cpu' });
     });
 
     it('is not ready, and refuses work, before init', async () => {
-      const fresh = new OnnxEmbeddingProvider({ models: [{ id: 'tiny', path: modelDir }] });
-      expect((await fresh.readiness()).ready).toBe(false);
-      await expect(fresh.embed('tiny', ['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelNotReady });
-      expect(() => fresh.describe('tiny')).toThrow(EmbeddingError);
-      expect(() => fresh.describe('tiny')).toThrow('Embedding model "tiny" is not loaded yet');
+      const fresh = new OnnxModel({ id: 'tiny', path: modelDir });
+      expect(await fresh.readiness()).toEqual({ id: 'tiny', loaded: false, warmedUp: false });
+      await expect(fresh.embed(['x'])).rejects.toMatchObject({ code: EmbeddingErrorCode.ModelNotReady });
+      expect(() => fresh.info()).toThrow(EmbeddingError);
+      expect(() => fresh.info()).toThrow('Embedding model "tiny" is not loaded yet');
     });
 
     it('counts the tokens each text became, prompt and special tokens included, after truncation', async () => {
       const texts = ['hello', LONG_TEXT];
-      const { vectors, tokenCounts } = await provider.embed('tiny', texts, { promptName: 'query' });
+      const { vectors, tokenCounts } = await provider.embed(texts, { promptName: 'query' });
       expect(tokenCounts).toEqual([wordPieces('query: hello').length + 2, MAX_TOKENS]);
       expect(maxAbsDifference(vectors[0]!, await embedOne('hello', { promptName: 'query' }))).toBeLessThan(TOLERANCE);
     });
 
     it('returns no vectors for no texts', async () => {
-      await expect(provider.embed('tiny', [])).resolves.toEqual({ vectors: [], refused: new Map(), tokenCounts: [] });
+      await expect(provider.embed([])).resolves.toEqual({ vectors: [], refused: new Map(), tokenCounts: [] });
     });
   });
 
@@ -252,4 +242,94 @@ describe(OnnxEmbeddingProvider.name, () => {
     expect(wordPieces(text)).toHaveLength(count);
     return text;
   }
+});
+
+const TEXTS = [
+  'The quick brown fox jumps over the lazy dog.',
+  'hello',
+  'Search the document database for a vector embedding model that can answer this query quickly.',
+  'Café naïve über résumé Ärger',
+  Array.from({ length: 40 }, (_, index) => `sentence ${index} about water and mountains`).join(' '),
+];
+
+/** The same model folder served through each of its ONNX files, each chosen per model. */
+describe('OnnxModel with a file per model (fp32, int8, uint8, fp16 of one model)', () => {
+  const log: string[] = [];
+  let models: OnnxModel[];
+  const model = (id: string) => models.find((served) => served.id === id)!;
+
+  beforeAll(async () => {
+    const path = await ensureModel('tiny');
+    const sources = [
+      { id: 'fp32', path },
+      { id: 'int8', path, modelFile: 'model_quantized.onnx' },
+      { id: 'uint8', path, modelFile: 'onnx/model_uint8.onnx' },
+      { id: 'fp16', path, modelFile: 'model_fp16.onnx' },
+    ];
+    models = onnxModels(sources, {
+      intraOpNumThreads: 1,
+      logger: { log: (line) => log.push(line), warn: (line) => log.push(line) },
+    });
+    await Promise.all(models.map((served) => served.load()));
+  });
+  afterAll(() => Promise.all(models.map((served) => served.close())));
+
+  it('reports each model’s dtype from its graph, and names the file it loaded', () => {
+    expect(models.map((served) => [served.id, served.info().dtype])).toEqual([
+      ['fp32', 'float32'],
+      ['int8', 'int8'],
+      ['uint8', 'uint8'],
+      ['fp16', 'float16'],
+    ]);
+    expect(log).toContain('Embedding model "int8" ready: 32 dimensions, 64 tokens, cpu, int8 (model_quantized.onnx)');
+  });
+
+  it.each([
+    ['int8', 0.999],
+    ['uint8', 0.999],
+    ['fp16', 0.99999],
+  ])('%s embeds every text close to fp32 (cosine > %d), with the same token counts', async (id, least) => {
+    const reference = await model('fp32').embed(TEXTS);
+    const variant = await model(id).embed(TEXTS);
+    expect(variant.tokenCounts).toEqual(reference.tokenCounts);
+    const [a, b] = [allEmbedded(reference), allEmbedded(variant)];
+    a.forEach((vector, index) => expect(cosine(vector, b[index])).toBeGreaterThan(least));
+    // Not the same model by accident: quantisation moves the vectors.
+    expect(a.some((vector, index) => vector.some((value, i) => value !== b[index][i]))).toBe(true);
+  });
+});
+
+describe('OnnxModel with a float16 graph whose output is float16 too (no keep_io_types)', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await makeModel('tiny', join(await mkdtemp(join(tmpdir(), 'fp16-io-')), 'tiny'));
+    await writeOnnxVariant('tiny', dir, 'onnx/model_fp16_io.onnx', { dtype: 'float16', keepIoTypes: false });
+  });
+  afterAll(() => rm(join(dir, '..'), { recursive: true, force: true }));
+
+  it('widens the float16 hidden states and embeds like fp32', async () => {
+    const session = await InferenceSession.create(join(dir, 'onnx/model_fp16_io.onnx'));
+    expect(session.outputMetadata).toEqual([expect.objectContaining({ name: 'last_hidden_state', type: 'float16' })]);
+    await session.release();
+    const [fp32, fp16] = onnxModels(
+      [
+        { id: 'fp32', path: dir },
+        { id: 'fp16', path: dir, modelFile: 'model_fp16_io.onnx' },
+      ],
+      { intraOpNumThreads: 1 },
+    );
+    await Promise.all([fp32.load(), fp16.load()]);
+    try {
+      expect(fp16.info().dtype).toBe('float16');
+      const [a, b] = [allEmbedded(await fp32.embed(TEXTS)), allEmbedded(await fp16.embed(TEXTS))];
+      a.forEach((vector, index) => expect(cosine(vector, b[index])).toBeGreaterThan(0.9999));
+      const tokens = await fp16.embedTokens(['hello there']);
+      expect(tokens.vectors[0]!.every((token) => token instanceof Float32Array && token.every(Number.isFinite))).toBe(
+        true,
+      );
+    } finally {
+      await Promise.all([fp32.close(), fp16.close()]);
+    }
+  });
 });

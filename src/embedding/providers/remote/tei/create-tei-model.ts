@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig, TeiModelEntry } from '../../../../config/app-config';
 import { MetricsService } from '../../../../metrics/metrics.service';
-import { TeiEmbeddingProvider } from './tei-embedding-provider';
+import { TeiModel } from './tei-model';
 
-/** EMBEDDING_PROVIDER=tei: the provider for the TEI server in TEI_URL (set whenever tei is chosen: config.loader). */
-export function createTeiProvider({ embedding, sender }: AppConfig, metrics?: MetricsService): TeiEmbeddingProvider {
+/** EMBEDDING_PROVIDER=tei: the model of the TEI server in TEI_URL (set whenever tei is chosen: config.loader). */
+export function createTeiModel({ embedding, sender }: AppConfig, metrics?: MetricsService): TeiModel {
   const { tei } = embedding;
-  return new TeiEmbeddingProvider({
+  return new TeiModel({
     url: tei.url!,
     apiKey: tei.apiKey,
     timeoutMs: tei.timeoutMs,
@@ -23,13 +23,13 @@ export function createTeiProvider({ embedding, sender }: AppConfig, metrics?: Me
 }
 
 /** A models-file entry with `backend: tei`: its own server and key, the window and batch settings from TEI_*. */
-export function createTeiEntryProvider(
+export function createTeiEntryModel(
   entry: TeiModelEntry,
   { embedding }: AppConfig,
   metrics?: MetricsService,
-): TeiEmbeddingProvider {
+): TeiModel {
   const { tei } = embedding;
-  return new TeiEmbeddingProvider({
+  return new TeiModel({
     url: entry.url,
     apiKey: entry.apiKey,
     timeoutMs: entry.timeoutMs,
@@ -39,6 +39,7 @@ export function createTeiEntryProvider(
     retryBaseMs: entry.retryBaseMs,
     startupWaitMs: entry.startupWaitMs,
     expectedModel: entry.model,
+    servedAs: entry.id,
     logger: new Logger('Embedding'),
     onRequestError: metrics && ((status) => metrics.teiError(status)),
   });

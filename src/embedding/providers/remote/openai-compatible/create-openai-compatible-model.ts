@@ -1,15 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig, OpenAiModelEntry } from '../../../../config/app-config';
 import { MetricsService } from '../../../../metrics/metrics.service';
-import { OpenAiCompatibleProvider } from './openai-compatible-provider';
+import { OpenAiCompatibleModel } from './openai-compatible-model';
 
 /** A models-file entry with `backend: openai`: the remote model behind an OpenAI-compatible API, with its budget. */
-export function createOpenAiCompatibleProvider(
+export function createOpenAiCompatibleModel(
   entry: OpenAiModelEntry,
   _config: AppConfig,
   metrics?: MetricsService,
-): OpenAiCompatibleProvider {
-  return new OpenAiCompatibleProvider({
+): OpenAiCompatibleModel {
+  return new OpenAiCompatibleModel({
     id: entry.id,
     url: entry.url,
     apiKey: entry.apiKey,

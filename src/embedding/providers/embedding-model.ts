@@ -1,5 +1,5 @@
 import type { EmbeddingStageStats } from '../../metrics/metrics.service';
-import { EmbeddingError, invalidInput, unsupportedOperation } from '../embedding.errors';
+import { EmbeddingError } from '../embedding.errors';
 
 export type PoolingMode = 'mean' | 'cls' | 'lasttoken' | 'sentence_embedding';
 export type ExecutionDevice = 'cpu' | 'cuda';
@@ -69,8 +69,8 @@ export interface EmbedResult<V = Float32Array> {
   vectors: Array<V | undefined>;
   /**
    * Why each refused text was refused, by its index: a text that cannot be embedded on its own (over the token
-   * limit with truncation off, refused by a server) fails alone while the others are embedded. Each error's message
-   * names the text as `texts[i]`.
+   * limit with truncation off, refused by a server) fails alone while the others are embedded. Each error carries the
+   * text's index, and EmbeddingService restates it in the caller's terms (EmbeddingError.inTermsOf).
    */
   refused: Map<number, EmbeddingError>;
   /**
@@ -99,7 +99,7 @@ export interface TextToken {
   stop: number | null;
 }
 
-/** Called synchronously after each step; it must be cheap and must not throw. */
+/** Called synchronously after each step of a model's work (metrics); it must be cheap and must not throw. */
 export type EmbeddingStageObserver = (stats: EmbeddingStageStats) => void;
 
 /** Anything with Nest Logger's log/warn shape. */
@@ -109,62 +109,63 @@ export interface EmbeddingLogger {
 }
 
 /**
- * A back end that turns texts into vectors: ONNX in-process, a TEI server. Abstract so it serves as the Nest
- * injection token; embedding-provider.factory.ts builds the configured one. Failures are EmbeddingErrors.
+ * One model this service serves, whatever runs it: ONNX in-process, a TEI server, an OpenAI-compatible API. The
+ * factory (embedding-model.factory.ts) builds one object per configured model; EmbeddingService keeps them by name.
+ * Failures are EmbeddingErrors. The inputs arrive checked (EmbeddingService checks every input in one place).
  */
-export abstract class EmbeddingProvider {
-  /** Loads every configured model (or finds the server's) and runs a warm-up inference; rejects if any fails. */
-  abstract init(): Promise<void>;
-  abstract close(): Promise<void>;
+export interface EmbeddingModel {
+  /** The name this service serves it under; a TEI server that was given none names its own once loaded. */
+  readonly id: string;
+  /** Loads the model (or finds its server) and runs a warm-up inference; idempotent; rejects when it cannot serve. */
+  load(): Promise<void>;
+  /** What the model is; ModelNotReady until it is loaded. */
+  info(): ModelInfo;
   /**
-   * Embeds the texts in one call and answers per text: the vectors, the texts refused on their own with the reason,
-   * and token counts. A problem with the call as a whole (unknown model, bad option, back end down) rejects.
+   * Embeds the inputs in one call and answers per input: the vectors, the inputs refused on their own with the
+   * reason, and token counts. Token ids are taken where the back end has a vocabulary to check them against; others
+   * refuse them (UnsupportedOperation). A problem with the call as a whole (bad option, back end down) rejects.
    */
-  abstract embed(model: string, texts: string[], options?: EmbedOptions): Promise<EmbedResult>;
-  /**
-   * How many tokens each text would be for the model, as `embed` counts them, without embedding: for tokens that
-   * reusing a stored vector saved. Null when the provider cannot tell (callers then estimate).
-   */
-  async countTokens(model: string, texts: string[], options?: EmbedOptions): Promise<number[] | null> {
-    void [model, texts, options];
-    return null;
-  }
-  abstract describe(model: string): ModelInfo;
-  /** The models ready to serve. */
-  abstract models(): ModelInfo[];
-  /** Every configured model's state; a provider with a server behind it also asks the server, within `signal`. */
-  abstract readiness(signal?: AbortSignal): Promise<EmbeddingReadiness>;
+  embed(inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult>;
+  /** Its state; a model on another server also asks the server, within `signal`. */
+  readiness(signal?: AbortSignal): Promise<ModelReadiness>;
+  close(): Promise<void>;
+}
 
-  // Optional capabilities, for the TEI and OpenAI dialects. A back end that lacks one keeps the default, which
-  // rejects with UnsupportedOperation (or, for embedInputs, accepts texts only).
+// Optional capabilities, each its own interface: a model has it or not (hasCapability below), and a caller that needs
+// one it lacks answers UnsupportedOperation.
 
-  /** embed, for inputs that may also be token ids; a back end checks them against its vocabulary. */
-  async embedInputs(model: string, inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult> {
-    if (inputs.every(isText)) return this.embed(model, inputs, options);
-    throw unsupportedOperation(model, 'token ids as input');
-  }
+/** How many tokens each text would be, as `embed` counts them, without embedding (what reusing a vector saved). */
+export interface TokenCounting {
+  countTokens(texts: string[], options?: EmbedOptions): Promise<number[]>;
+}
 
-  /**
-   * The model's hidden state of every token before pooling (TEI's /embed_all), prompt and special tokens included;
-   * `normalize` and `dimensions` do not apply.
-   */
-  async embedTokens(
-    model: string,
-    _inputs: EmbedInput[],
-    _options?: EmbedOptions,
-  ): Promise<EmbedResult<Float32Array[]>> {
-    throw unsupportedOperation(model, 'token-level vectors');
-  }
+/**
+ * The model's hidden state of every token before pooling (TEI's /embed_all), prompt and special tokens included;
+ * `normalize` and `dimensions` do not apply.
+ */
+export interface TokenVectors {
+  embedTokens(inputs: EmbedInput[], options?: EmbedOptions): Promise<EmbedResult<Float32Array[]>>;
+}
 
-  /** Each text as the model's tokenizer splits it, after the prompt. */
-  async tokenize(model: string, _texts: string[], _options?: TokenizeOptions): Promise<TextToken[][]> {
-    throw unsupportedOperation(model, 'tokenizing');
-  }
+/** The model's tokenizer: each text as it splits it (after the prompt), and id lists back to text. */
+export interface Tokenizing {
+  tokenize(texts: string[], options?: TokenizeOptions): Promise<TextToken[][]>;
+  /** Ids outside the vocabulary are refused (InvalidInput naming the list). */
+  decode(ids: TokenIds[], skipSpecialTokens: boolean): Promise<string[]>;
+}
 
-  /** Each id list back to text; ids outside the vocabulary are refused (InvalidInput naming `ids[i]`). */
-  async decode(model: string, _ids: TokenIds[], _skipSpecialTokens: boolean): Promise<string[]> {
-    throw unsupportedOperation(model, 'decoding token ids');
-  }
+interface Capabilities {
+  countTokens: TokenCounting;
+  embedTokens: TokenVectors;
+  tokenize: Tokenizing;
+}
+
+/** Whether `model` has the capability whose method is `name`. */
+export function hasCapability<K extends keyof Capabilities>(
+  model: EmbeddingModel,
+  name: K,
+): model is EmbeddingModel & Capabilities[K] {
+  return typeof (model as unknown as Record<string, unknown>)[name] === 'function';
 }
 
 /** The refusal of the first text refused, if any. */
@@ -182,25 +183,3 @@ export function allEmbedded<V>(result: EmbedResult<V>): V[] {
 /** Token ids are integers from 0 to 2^32 - 1 (TEI's u32); the vocabulary is checked by the back end. */
 export const isTokenIds = (value: unknown): value is TokenIds =>
   Array.isArray(value) && value.every((id) => Number.isInteger(id) && id >= 0 && id <= 0xffffffff);
-
-/** assertTexts for inputs that may be token ids. */
-export function assertInputs(inputs: unknown): asserts inputs is EmbedInput[] {
-  if (!Array.isArray(inputs)) {
-    throw invalidInput('texts must be an array of strings or token id arrays', 'texts');
-  }
-  const index = inputs.findIndex((input) => typeof input !== 'string' && !isTokenIds(input));
-  if (index >= 0) {
-    throw invalidInput(`texts[${index}] must be a string or an array of token ids`, 'texts', index);
-  }
-}
-
-/** Callers in plain JavaScript can pass anything: say which text is not a string rather than failing deep inside. */
-export function assertTexts(texts: unknown): asserts texts is string[] {
-  if (!Array.isArray(texts)) {
-    throw invalidInput('texts must be an array of strings', 'texts');
-  }
-  const index = texts.findIndex((text) => typeof text !== 'string');
-  if (index >= 0) {
-    throw invalidInput(`texts[${index}] must be a string`, 'texts', index);
-  }
-}
