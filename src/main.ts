@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
 import { InvalidConfigError, loadConfig } from './config/config.loader';
 import { LOG_LEVELS } from './config/env.dto';
-import { EmbeddedPostgresServer } from './database/embedded-postgres';
+import { EmbeddedPostgresMissingError, EmbeddedPostgresServer } from './database/embedded-postgres';
 import { DatabaseUnreachableError, waitForDatabase } from './database/wait-for-database';
 import { EmbeddingError } from './embedding/embedding.errors';
 import { describeWithStack, maskQuoted } from './logging/safe-error';
@@ -41,7 +41,13 @@ async function startEmbeddedPostgres(options: { dataDir: string; port: number })
   // Quoted values in the server's messages are masked, as in every other error line.
   const log = (line: string) => logger.debug(maskQuoted(line), 'EmbeddedPostgres');
   const server = new EmbeddedPostgresServer({ ...options, log });
-  const url = await server.start();
+  const url = await server.start().catch((error: Error) => {
+    // The Docker images leave the server's binaries out (one process per container; see docs/docker.md).
+    if (!(error instanceof EmbeddedPostgresMissingError)) throw error;
+    throw new InvalidConfigError(
+      `DATABASE_URL is unset and this installation has no embedded PostgreSQL (${error.message})`,
+    );
+  });
   logger.log(`Embedded PostgreSQL is up on 127.0.0.1:${options.port}`);
   return { server, url };
 }

@@ -64,7 +64,8 @@ describe('docker-compose.yml and the Dockerfiles', () => {
     expect(existsSync(join(root, 'src/main.ts'))).toBe(true);
     // Numeric, so Kubernetes can check runAsNonRoot (deploy/kubernetes sets the same ids).
     expect(text).toMatch(/^USER [1-9]\d*:[1-9]\d*$/m);
-    expect(text).toContain("fetch('http://127.0.0.1:3000/health/live')");
+    // On the container's PORT (test/docker runs the CPU image with another one and waits for `healthy`).
+    expect(text).toContain('fetch(`http://127.0.0.1:${process.env.PORT || 3000}/health/live`)');
     const scripts = [...text.matchAll(/npm run ([\w:-]+)/g)].map((match) => match[1]);
     const known = Object.keys(JSON.parse(read('package.json')).scripts);
     expect(scripts.filter((script) => !known.includes(script))).toEqual([]);

@@ -218,6 +218,20 @@ describeWithKubectl('Kubernetes manifests (deploy/kubernetes)', () => {
     },
   );
 
+  it.each(dirs)("%s: the images' Dockerfiles agree: model cache path, health path, time allowed to start", (dir) => {
+    const objects = render(dir);
+    for (const deployment of ofKind(objects, 'Deployment')) {
+      const container = mainContainer(deployment);
+      const dockerfile = readFileSync(join(root, DOCKERFILES[imageName(container.image)]), 'utf8');
+      const modelCache = /^ENV .*\bMODEL_CACHE_DIR=(\S+)/m.exec(dockerfile)?.[1];
+      const healthcheck = /^HEALTHCHECK .*--start-period=(\d+)s[^]*?\/health\/(\w+)/m.exec(dockerfile);
+      expect(modelCache).toBe(setting(containerEnv(objects, container).env, 'MODEL_CACHE_DIR'));
+      expect(`/health/${healthcheck?.[2]}`).toBe(container.livenessProbe.httpGet.path);
+      const startupSeconds = container.startupProbe.periodSeconds * container.startupProbe.failureThreshold;
+      expect(Number(healthcheck?.[1])).toBe(startupSeconds);
+    }
+  });
+
   it.each(dirs)('%s: a PodDisruptionBudget for each Deployment, selecting its pods only', (dir) => {
     const objects = render(dir);
     const deployments = ofKind(objects, 'Deployment');

@@ -124,6 +124,10 @@ export class AppConfig {
     maxBatchSize: number;
     cacheDir: string;
     offline: boolean;
+    /** The Hugging Face hub (or a mirror speaking its API) that hub models are downloaded from. */
+    hubUrl: string;
+    /** HF_TOKEN: sent to hubUrl only (private and gated repositories). */
+    hubToken?: string;
     maxInputs: number;
     maxInputChars: number;
     /**

@@ -133,6 +133,8 @@ function toAppConfig(env: EnvDto): AppConfig {
       maxBatchSize: env.EMBEDDING_MAX_BATCH_SIZE,
       cacheDir: resolve(env.MODEL_CACHE_DIR),
       offline: env.MODEL_OFFLINE,
+      hubUrl: env.MODEL_HUB_URL,
+      hubToken: env.HF_TOKEN,
       maxInputs: env.EMBED_MAX_INPUTS,
       maxInputChars: env.EMBED_MAX_INPUT_CHARS,
       modelsFile: [],

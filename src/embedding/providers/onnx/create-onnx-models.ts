@@ -10,7 +10,12 @@ function sharedSettings({ embedding }: AppConfig, metrics?: MetricsService): Onn
     intraOpNumThreads: embedding.threads,
     maxBatchTokens: embedding.maxBatchTokens,
     maxBatchSize: embedding.maxBatchSize,
-    hub: { cacheDir: embedding.cacheDir, offline: embedding.offline },
+    hub: {
+      cacheDir: embedding.cacheDir,
+      offline: embedding.offline,
+      hubUrl: embedding.hubUrl,
+      accessToken: embedding.hubToken,
+    },
     logger: new Logger('Embedding'),
     onStage: metrics && ((stats) => metrics.embeddingStage(stats)),
   };

@@ -1,24 +1,35 @@
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream } from 'node:stream/web';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  downloadFileToCacheDir,
+  getHFHubCachePath,
+  getRepoFolderName,
+  HubApiError,
+  modelInfo,
+  pathsInfo,
+} from '@huggingface/hub';
+import { messageOf } from '../../../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
 import { EmbeddingLogger } from '../../embedding-model';
 import { readJsonIfExists } from './json-file';
 import { EmbeddingModelSource, modelFilesUnavailable, onnxFileCandidates } from './model-source';
 
 export interface HubCacheOptions {
-  /** Where downloaded models live. Default: transformers.js `env.cacheDir`. */
+  /** Where downloaded models live. Default: the hub's own (HF_HUB_CACHE, else ~/.cache/huggingface/hub). */
   cacheDir?: string;
-  /** Never download; use only what is cached. Default: `!env.allowRemoteModels` of transformers.js. */
+  /** Never ask the hub; use only what is cached. */
   offline?: boolean;
+  /** The hub, or a mirror that speaks its API. Default https://huggingface.co. */
+  hubUrl?: string;
+  /** Sent as a bearer token to hubUrl (private and gated repositories). */
+  accessToken?: string;
 }
 
 type HubModelSource = EmbeddingModelSource & { hubId: string };
-type TransformersEnv = (typeof import('@huggingface/transformers'))['env'];
 
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+const COMMIT = /^[0-9a-f]{40}$/;
 const OPTIONAL_FILES = [
   'tokenizer_config.json',
   'special_tokens_map.json',
@@ -28,120 +39,190 @@ const OPTIONAL_FILES = [
 ];
 
 /**
- * Makes sure a hub model's files are in the cache and returns the cache folder, which has the hub's own layout.
- * transformers.js 4.3 exports no file-level download function, so this follows its public `env` (remote host,
- * path template, fetch, cache dir, allowRemoteModels) and its file-cache layout (`<cacheDir>/<repo>/<file>`,
- * `<cacheDir>/<repo>/<revision>/<file>` for a pinned revision), so both share one cache.
+ * Makes sure a hub model's files are cached and returns the folder that holds them. The cache has the hub's own
+ * layout (`<cacheDir>/models--<owner>--<name>/{blobs,refs,snapshots/<commit>}`), written by @huggingface/hub, so a
+ * cache filled by `hf download` serves too. Only the files the service reads are fetched, never the whole repository
+ * (hub repositories also hold PyTorch weights and every ONNX variant).
  */
 export async function ensureHubModelFiles(
   source: HubModelSource,
   options: HubCacheOptions = {},
   logger?: EmbeddingLogger,
 ): Promise<string> {
-  const { env } = await import('@huggingface/transformers');
-  const revision = source.revision ?? 'main';
-  const cacheDir = options.cacheDir ?? env.cacheDir ?? '.cache';
-  const folder = join(cacheDir, source.hubId, ...(revision === 'main' ? [] : [revision]));
-  const downloader = new HubDownloader(env, source, revision, folder, options.offline ?? !env.allowRemoteModels);
-
-  const cudaFile = source.cudaModelFile ? [onnxFileCandidates(source.cudaModelFile)[0]] : [];
-  const required = ['config.json', 'tokenizer.json', onnxFileCandidates(source.modelFile)[0], ...cudaFile];
-  const missing = await downloader.fetchAll(required);
-  if (missing.length > 0) {
-    const reason = downloader.offline
-      ? 'offline (remote models disabled) and not cached'
-      : downloader.failures.join('; ');
-    throw modelFilesUnavailable(source.id, missing, [folder, downloader.urlOf('')], reason);
+  const legacy = options.cacheDir && legacyCacheFolder(source, options.cacheDir);
+  if (legacy) {
+    logger?.log(`Model "${source.id}" files ready in ${legacy} (the cache layout of versions up to 0.1)`);
+    return legacy;
   }
-  await downloader.fetchAll(OPTIONAL_FILES);
-  await downloader.fetchAll([await poolingConfigPath(folder)]);
+  const folder = await new HubModelFiles(source, options, logger).fetch();
   logger?.log(`Model "${source.id}" files ready in ${folder}`);
   return folder;
+}
+
+/** The files every model needs: config, tokenizer, the ONNX variant(s) it loads. */
+function requiredFiles(source: EmbeddingModelSource): string[] {
+  const cudaFile = source.cudaModelFile ? [onnxFileCandidates(source.cudaModelFile)[0]] : [];
+  return ['config.json', 'tokenizer.json', onnxFileCandidates(source.modelFile)[0], ...cudaFile];
+}
+
+/**
+ * Versions up to 0.1 cached a model as plain files in `<cacheDir>/<owner>/<name>` (`…/<revision>` when pinned), the
+ * layout of transformers.js. Such a folder, when complete, is used as it is, without asking the hub, as those
+ * versions did; delete it to move the model to the hub's layout (it is downloaded again).
+ */
+function legacyCacheFolder(source: HubModelSource, cacheDir: string): string | undefined {
+  const revision = source.revision ?? 'main';
+  const folder = join(cacheDir, source.hubId, ...(revision === 'main' ? [] : [revision]));
+  return requiredFiles(source).every((file) => existsSync(join(folder, file))) ? folder : undefined;
+}
+
+class HubModelFiles {
+  private readonly revision: string;
+  private readonly storage: string;
+  private offline: boolean;
+
+  constructor(
+    private readonly source: HubModelSource,
+    private readonly options: HubCacheOptions,
+    private readonly logger?: EmbeddingLogger,
+  ) {
+    this.revision = source.revision ?? 'main';
+    this.offline = options.offline ?? false;
+    this.storage = join(
+      options.cacheDir ?? getHFHubCachePath(),
+      getRepoFolderName({ type: 'model', name: source.hubId }),
+    );
+  }
+
+  async fetch(): Promise<string> {
+    const commit = await this.resolveCommit();
+    const snapshot = join(this.storage, 'snapshots', commit);
+    const required = requiredFiles(this.source);
+    const missing = await this.download(commit, snapshot, required);
+    if (missing.length > 0) {
+      throw modelFilesUnavailable(this.source.id, missing, [snapshot, this.url()], this.whyMissing(commit));
+    }
+    await this.download(commit, snapshot, OPTIONAL_FILES);
+    await this.download(commit, snapshot, [await poolingConfigPath(snapshot)]);
+    return snapshot;
+  }
+
+  /** The commit the revision names: itself when a commit, else the hub's answer, else (offline) the cached ref. */
+  private async resolveCommit(): Promise<string> {
+    if (COMMIT.test(this.revision)) {
+      return this.revision;
+    }
+    if (this.offline) {
+      return (await this.cachedRef()) ?? this.notCached('offline (MODEL_OFFLINE) and not cached');
+    }
+    try {
+      const [name, revision] = [this.source.hubId, this.revision];
+      const { sha } = await modelInfo({ ...this.hub(), name, revision, additionalFields: ['sha'] });
+      await this.writeRef(this.checkedCommit(sha));
+      return sha;
+    } catch (error) {
+      return this.cachedCommitAfter(error);
+    }
+  }
+
+  /** A commit id names a folder of the cache: anything else (a mirror's mistake, `..`) never reaches a path. */
+  private checkedCommit(commit: unknown): string {
+    if (typeof commit === 'string' && COMMIT.test(commit)) {
+      return commit;
+    }
+    throw this.hubFailure(new Error(`${JSON.stringify(commit)} is not a commit id`));
+  }
+
+  /** The hub did not answer: like huggingface_hub, serve what is cached for this revision, with a warning. */
+  private async cachedCommitAfter(error: unknown): Promise<string> {
+    if (error instanceof EmbeddingError) {
+      throw error;
+    }
+    if (error instanceof HubApiError) {
+      throw this.hubFailure(error);
+    }
+    const cached = await this.cachedRef();
+    if (!cached) {
+      return this.notCached(`the hub did not answer (${messageOf(error)}) and the model is not cached`);
+    }
+    this.logger?.warn(
+      `Model "${this.source.id}": the hub did not answer (${messageOf(error)}); using the cached commit ${cached}`,
+    );
+    this.offline = true;
+    return cached;
+  }
+
+  /** Downloads the files not yet in the snapshot that the hub has; returns those still missing afterwards. */
+  private async download(commit: string, snapshot: string, files: string[]): Promise<string[]> {
+    const absent = files.filter((file) => !existsSync(join(snapshot, file)));
+    if (absent.length === 0 || this.offline) {
+      return absent;
+    }
+    const upstream = await this.hubCall(() => pathsInfo({ ...this.hub(), revision: commit, paths: absent }));
+    const available = new Set(upstream.filter((info) => info.type === 'file').map((info) => info.path));
+    for (const path of available) {
+      await this.hubCall(() => downloadFileToCacheDir({ ...this.hub(), revision: commit, path }));
+    }
+    return absent.filter((file) => !available.has(file));
+  }
+
+  private hub() {
+    const { hubUrl = DEFAULT_HUB_URL, accessToken } = this.options;
+    const repo = { type: 'model' as const, name: this.source.hubId };
+    return { repo, hubUrl, accessToken, cacheDir: this.options.cacheDir ?? getHFHubCachePath() };
+  }
+
+  private async hubCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw this.hubFailure(error);
+    }
+  }
+
+  private hubFailure(error: unknown): EmbeddingError {
+    return new EmbeddingError(
+      EmbeddingErrorCode.ModelFilesUnavailable,
+      `Model "${this.source.id}": the hub at ${this.url()} failed: ${messageOf(error)}`,
+    );
+  }
+
+  private async cachedRef(): Promise<string | undefined> {
+    const ref = await readFile(join(this.storage, 'refs', this.revision), 'utf8').catch(() => undefined);
+    return ref === undefined ? undefined : this.checkedCommit(ref.trim());
+  }
+
+  /**
+   * refs/<revision> holds the commit, as huggingface_hub writes it, so an offline start finds the snapshot. A cache
+   * mounted read-only (filled beforehand) keeps the ref it has.
+   */
+  private async writeRef(commit: string): Promise<void> {
+    try {
+      await mkdir(join(this.storage, 'refs'), { recursive: true });
+      await writeFile(join(this.storage, 'refs', this.revision), commit);
+    } catch (error) {
+      this.logger?.warn(`Model "${this.source.id}": cannot record ${this.revision} = ${commit}: ${messageOf(error)}`);
+    }
+  }
+
+  private notCached(reason: string): never {
+    const snapshots = join(this.storage, 'snapshots');
+    throw modelFilesUnavailable(this.source.id, requiredFiles(this.source), [snapshots, this.url()], reason);
+  }
+
+  private whyMissing(commit: string): string {
+    return this.offline
+      ? 'offline (MODEL_OFFLINE, or the hub did not answer) and not cached'
+      : `the hub repository has no such file at revision ${this.revision} (commit ${commit})`;
+  }
+
+  private url(): string {
+    return `${this.options.hubUrl ?? DEFAULT_HUB_URL}/${this.source.hubId}/resolve/${this.revision}`;
+  }
 }
 
 async function poolingConfigPath(folder: string): Promise<string> {
   const modules = await readJsonIfExists<Array<{ type: string; path: string }>>(join(folder, 'modules.json'));
   const pooling = modules?.find((module) => module.type.endsWith('.Pooling'));
   return `${pooling?.path ?? '1_Pooling'}/config.json`;
-}
-
-class HubDownloader {
-  /** Why files could not be downloaded, for the error message. */
-  readonly failures: string[] = [];
-
-  constructor(
-    private readonly env: TransformersEnv,
-    private readonly source: HubModelSource,
-    private readonly revision: string,
-    private readonly folder: string,
-    readonly offline: boolean,
-  ) {}
-
-  /** Downloads the files not yet cached; returns those still missing afterwards. */
-  async fetchAll(files: string[]): Promise<string[]> {
-    const missing: string[] = [];
-    for (const file of files) {
-      if (!existsSync(join(this.folder, file)) && !(await this.tryFetch(file))) {
-        missing.push(file);
-      }
-    }
-    return missing;
-  }
-
-  urlOf(file: string): string {
-    const path = this.env.remotePathTemplate
-      .replaceAll('{model}', this.source.hubId)
-      .replaceAll('{revision}', encodeURIComponent(this.revision));
-    return joinUrl(this.env.remoteHost, path, file);
-  }
-
-  /** False when the file is absent upstream or unreachable; other HTTP failures (401, 500, ...) throw. */
-  private async tryFetch(file: string): Promise<boolean> {
-    if (this.offline) {
-      return false;
-    }
-    const url = this.urlOf(file);
-    const response = await this.env.fetch(url, { headers: authorizationHeaders(url) }).catch((error: Error) => {
-      this.failures.push(`GET ${url} failed: ${error.message}`);
-    });
-    if (response?.status === 404) {
-      this.failures.push(`GET ${url} answered 404`);
-    }
-    if (!response || response.status === 404) {
-      return false;
-    }
-    if (!response.ok) {
-      throw new EmbeddingError(
-        EmbeddingErrorCode.ModelFilesUnavailable,
-        `Model "${this.source.id}": GET ${url} answered ${response.status}`,
-      );
-    }
-    await writeAtomically(join(this.folder, file), response.body as ReadableStream);
-    return true;
-  }
-}
-
-function authorizationHeaders(url: string): Record<string, string> {
-  const token = process.env.HF_TOKEN ?? process.env.HF_ACCESS_TOKEN;
-  const isHub = /^https:\/\/(huggingface\.co|hf\.co)\//.test(url);
-  return token && isHub ? { Authorization: `Bearer ${token}` } : {};
-}
-
-/** Streams to a temporary file and renames it, so concurrent starts never read a half-downloaded model. */
-async function writeAtomically(path: string, body: ReadableStream): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await pipeline(Readable.fromWeb(body), createWriteStream(temporary));
-    await rename(temporary, path);
-  } finally {
-    await rm(temporary, { force: true });
-  }
-}
-
-function joinUrl(...parts: string[]): string {
-  return parts
-    .filter((part) => part.length > 0)
-    .map((part, index) => (index === 0 ? part.replace(/\/+$/, '') : part.replace(/^\/+|\/+$/g, '')))
-    .join('/');
 }

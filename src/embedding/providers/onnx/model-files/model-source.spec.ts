@@ -29,6 +29,8 @@ describe(validateModelSources.name, () => {
     ['both path and hubId', [{ id: 'a', path: 'x', hubId: 'o/n' }], 'needs exactly one of path or hubId'],
     ['neither path nor hubId', [{ id: 'a' }], 'needs exactly one of path or hubId'],
     ['a hubId escaping the cache', [{ id: 'a', hubId: '../etc' }], 'hubId must look like owner/name'],
+    ['a revision escaping the cache', [{ id: 'a', hubId: 'o/n', revision: '../../x' }], 'revision must be a branch'],
+    ['an empty revision', [{ id: 'a', hubId: 'o/n', revision: '' }], 'revision must be a branch'],
   ])('rejects %s', (_, sources, message) => {
     const thrown = catching(() => validateModelSources(sources));
     expect(thrown).toMatchObject({

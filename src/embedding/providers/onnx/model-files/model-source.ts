@@ -35,8 +35,17 @@ export function validateModelSources(sources: EmbeddingModelSource[]): void {
     if (source.hubId && !HUB_ID.test(source.hubId)) {
       throw invalidConfiguration(`Embedding model "${source.id}": hubId must look like owner/name`);
     }
+    if (source.revision !== undefined && !isRevision(source.revision)) {
+      throw invalidConfiguration(`Embedding model "${source.id}": revision must be a branch, tag or commit name`);
+    }
     seen.add(source.id);
   }
+}
+
+/** A branch, tag or commit: it names a file under the cache's refs/, so no `.` or `..` part can climb out. */
+function isRevision(revision: string): boolean {
+  const parts = revision.split('/');
+  return parts.every((part) => /^[\w.-]+$/.test(part) && part !== '.' && part !== '..');
 }
 
 /** Relative paths, in preference order, where the ONNX file of a model folder may live. */
