@@ -52,19 +52,6 @@ export default tseslint.config(
     },
   },
   {
-    // Owned by a change in flight: the hub download code is being replaced by @huggingface/hub (issue 21).
-    files: ['src/embedding/providers/onnx/model-files/hub-model-cache*.ts'],
-    rules: {
-      '@typescript-eslint/no-floating-promises': 'off',
-      '@typescript-eslint/no-unsafe-assignment': 'off',
-      '@typescript-eslint/no-unsafe-member-access': 'off',
-      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
-      '@typescript-eslint/no-unsafe-enum-comparison': 'off',
-      '@typescript-eslint/no-base-to-string': 'off',
-      'no-useless-escape': 'off',
-    },
-  },
-  {
     files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
