@@ -47,7 +47,7 @@ describe('answer budgets in a process with --max-old-space-size=512 (e2e)', () =
     const answers = await Promise.all(
       Array.from({ length: 8 }, async () => {
         const res = await post('/embed_all', { inputs: NEAR_LIMIT });
-        const body = (await res.json()) as unknown;
+        const body: unknown = await res.json();
         return { status: res.status, retryAfter: res.headers.get('retry-after'), body };
       }),
     );

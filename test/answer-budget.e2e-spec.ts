@@ -4,7 +4,6 @@ import { startTinyModelApp, TestApp } from './app';
 // HTTP_RESPONSE_LIMIT and HTTP_MEMORY_BUDGET on every embedding and tokenizer route, in each dialect's error shape.
 // The tiny model: 32 dimensions, 64 tokens at most; an answer is sized before any work at about 24 bytes a number.
 
-const LIMIT = 4 * 1024 * 1024;
 /** 100 one-piece words: over the tiny model's 64 tokens, so each is cut to 64 token vectors. */
 const LONG_TEXT = Array.from({ length: 100 }, () => 'a').join(' ');
 const many = <T>(count: number, value: T): T[] => Array.from({ length: count }, () => value);

@@ -39,7 +39,9 @@ export class AnswerInterceptor implements NestInterceptor {
       http.getResponse<Response>(),
     );
     http.getRequest<AdmittedRequest>()[ADMISSION] = admission;
-    return next.handle().pipe(map((answer) => (admission.bytes > STREAM_FROM_BYTES ? sliced(answer) : answer)));
+    return next
+      .handle()
+      .pipe(map((answer: unknown) => (admission.bytes > STREAM_FROM_BYTES ? sliced(answer) : answer)));
   }
 }
 

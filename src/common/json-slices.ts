@@ -17,19 +17,30 @@ const element = (value: unknown): string => JSON.stringify(value) ?? 'null';
  * The text JSON.stringify would write, in pieces: an array or object of plain values (one vector, one token) is one
  * piece, anything holding arrays or objects is walked. So no piece is larger than the largest such leaf.
  */
-function* pieces(value: unknown): Generator<string> {
+function* pieces(value: unknown): Generator<string, void, undefined> {
   if (Array.isArray(value)) {
-    if (value.every(isPrimitive)) return yield JSON.stringify(value.map((item) => (item === undefined ? null : item)));
+    if (value.every(isPrimitive)) {
+      yield JSON.stringify(value.map((item: unknown) => (item === undefined ? null : item)));
+      return;
+    }
     yield '[';
     for (let index = 0; index < value.length; index += 1) {
       if (index > 0) yield ',';
-      yield* isPrimitive(value[index]) ? [element(value[index])] : pieces(value[index]);
+      const item: unknown = value[index];
+      yield* isPrimitive(item) ? [element(item)] : pieces(item);
     }
-    return yield ']';
+    yield ']';
+    return;
   }
-  if (!isPlainObject(value)) return yield element(value);
+  if (!isPlainObject(value)) {
+    yield element(value);
+    return;
+  }
   const entries = Object.entries(value).filter(([, item]) => item !== undefined && typeof item !== 'function');
-  if (entries.every(([, item]) => isPrimitive(item))) return yield JSON.stringify(value);
+  if (entries.every(([, item]) => isPrimitive(item))) {
+    yield JSON.stringify(value);
+    return;
+  }
   yield '{';
   for (let index = 0; index < entries.length; index += 1) {
     const [key, item] = entries[index];
