@@ -27,7 +27,7 @@ export class TeiCompatController {
   @ApiOperation({ summary: 'TEI-compatible embeddings: one vector per input' })
   @ApiBody({ type: TeiEmbedRequestDto, examples: TEI_BODY_EXAMPLES.embed })
   @ApiOkResponse({ schema: TEI_EMBED_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
   embed(@TeiBody(TeiEmbedRequestDto) dto: unknown, @Admission() admission: AnswerAdmission): Promise<number[][]> {
     return this.service.embed(dto as TeiEmbedRequestDto, admission);
   }
@@ -56,7 +56,7 @@ export class TeiCompatController {
   @ApiOperation({ summary: "TEI-compatible token-level vectors: the model's hidden states before pooling" })
   @ApiBody({ type: TeiInputsRequestDto, examples: TEI_BODY_EXAMPLES.embedAll })
   @ApiOkResponse({ schema: TEI_EMBED_ALL_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
   embedAll(@TeiBody(TeiInputsRequestDto) dto: unknown, @Admission() admission: AnswerAdmission): Promise<number[][][]> {
     return this.service.embedAll(dto as TeiInputsRequestDto, admission);
   }
@@ -75,7 +75,7 @@ export class TeiCompatController {
   @ApiOperation({ summary: 'TEI-compatible sentence similarity: the cosine of the source sentence to each sentence' })
   @ApiBody({ type: TeiSimilarityRequestDto, examples: TEI_BODY_EXAMPLES.similarity })
   @ApiOkResponse({ schema: TEI_SIMILARITY_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
   similarity(
     @TeiBody(TeiSimilarityRequestDto) dto: unknown,
     @Admission() admission: AnswerAdmission,
@@ -103,6 +103,6 @@ function ApiDefaultRoute(summary: string) {
       examples: TEI_BODY_EXAMPLES.root,
     }),
     ApiOkResponse({ schema: { oneOf: [TEI_EMBED_RESPONSE_SCHEMA, TEI_SIMILARITY_RESPONSE_SCHEMA] } }),
-    ApiTeiErrors(400, 404, 422, 424, 503),
+    ApiTeiErrors(400, 404, 422, 424, 429, 503),
   );
 }

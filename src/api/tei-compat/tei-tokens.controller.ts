@@ -24,7 +24,7 @@ export class TeiTokensController {
   @ApiOperation({ summary: "TEI-compatible tokenizing: each input's tokens, with their text and byte offsets" })
   @ApiBody({ type: TeiTokenizeRequestDto, examples: TEI_BODY_EXAMPLES.tokenize })
   @ApiOkResponse({ schema: TEI_TOKENIZE_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
   tokenize(
     @TeiBody(TeiTokenizeRequestDto) dto: unknown,
     @Admission() admission: AnswerAdmission,
@@ -37,7 +37,7 @@ export class TeiTokensController {
   @ApiOperation({ summary: 'TEI-compatible decoding: token ids back to text' })
   @ApiBody({ type: TeiDecodeRequestDto, examples: TEI_BODY_EXAMPLES.decode })
   @ApiOkResponse({ schema: TEI_DECODE_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
   decode(@TeiBody(TeiDecodeRequestDto) dto: unknown, @Admission() admission: AnswerAdmission): Promise<string[]> {
     return this.service.decode(dto as TeiDecodeRequestDto, admission);
   }
