@@ -48,23 +48,21 @@ async function runHostileBench(options: BenchOptions): Promise<void> {
     : await startThrowawayPostgres(console.log);
   let service: ServiceUnderAttack | undefined;
   try {
-    service = await startService({
+    const env = {
       DATABASE_URL: database.url,
       API_KEY: KEY,
       EMBEDDING_MODELS: `${MODEL}=${await ensureModel(MODEL)}`,
       NODE_OPTIONS: `--max-old-space-size=${HEAP_MIB}`,
-    });
-    const context: AttackContext = {
-      url: service.url,
-      key: KEY,
-      model: MODEL,
-      exportTaskId: await exportTask(service),
     };
+    service = await startService(env);
+    const exportTaskId = await exportTask(service);
     const idle = await idleLiveness(service);
     console.log(`  idle /health/live median ${formatNumber(idle)} ms; ${formatLoad(loadAverage())}`);
     const results: AttackResult[] = [];
     for (const attack of ATTACKS) {
-      if (!service.alive()) break;
+      // A service that an attack took down is started again (as an orchestrator would) for the next one.
+      if (!service.alive()) service = await startService(env);
+      const context: AttackContext = { url: service.url, key: KEY, model: MODEL, exportTaskId };
       results.push(await runAttack(service, context, attack.name, attack.prepare(context), idle));
       console.log(`  ${attack.name}: done; ${formatLoad(loadAverage())}`);
     }
@@ -157,7 +155,7 @@ function report(results: AttackResult[], idleMs: number): void {
     formatTally(r.answers),
     formatNumber(r.seconds),
     formatNumber(r.peakRssMiB, 0),
-    formatNumber(r.worstLiveMs),
+    Number.isFinite(r.worstLiveMs) ? formatNumber(r.worstLiveMs) : 'no answer',
     `${formatNumber(r.overIdleMs)}${r.overIdleMs <= LIVE_TARGET_MS ? '' : ' (!)'}`,
     formatTally(r.others['GET /tasks']),
     formatTally(r.others['POST /tasks']),
