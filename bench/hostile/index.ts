@@ -30,6 +30,8 @@ interface AttackResult {
   peakRssMiB: number;
   worstLiveMs: number;
   overIdleMs: number;
+  /** Probes of /health/live that got no 200. */
+  liveFailures: Record<string, number>;
   others: Record<string, Record<string, number>>;
   alive: boolean;
 }
@@ -57,7 +59,10 @@ async function runHostileBench(options: BenchOptions): Promise<void> {
     service = await startService(env);
     const exportTaskId = await exportTask(service);
     const idle = await idleLiveness(service);
-    console.log(`  idle /health/live median ${formatNumber(idle)} ms; ${formatLoad(loadAverage())}`);
+    const idleRss = Math.round(await service.rssMiB());
+    console.log(
+      `  idle: /health/live median ${formatNumber(idle)} ms, RSS ${idleRss} MiB; ${formatLoad(loadAverage())}`,
+    );
     const results: AttackResult[] = [];
     for (const attack of ATTACKS) {
       // A service that an attack took down is started again (as an orchestrator would) for the next one.
@@ -68,7 +73,15 @@ async function runHostileBench(options: BenchOptions): Promise<void> {
     }
     report(results, idle);
     const machine = { cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version };
-    const saved = { part: 'hostile', startedAt, root: serviceRoot(), heapMiB: HEAP_MIB, idleLiveMs: idle, machine };
+    const saved = {
+      part: 'hostile',
+      startedAt,
+      root: serviceRoot(),
+      heapMiB: HEAP_MIB,
+      idleLiveMs: idle,
+      idleRss,
+      machine,
+    };
     console.log(`results: ${await saveResults('hostile', { ...saved, load: loadAverage(), results }, startedAt)}`);
   } finally {
     await service?.stop();
@@ -90,7 +103,7 @@ async function runAttack(
   const seconds = (performance.now() - started) / 1000;
   // The other routes are probed a moment longer: what the attack left behind counts too.
   await new Promise((done) => setTimeout(done, 2000));
-  const { liveMs, others } = await probes.stop();
+  const { liveMs, liveFailures, others } = await probes.stop();
   const worst = Math.max(...liveMs);
   return {
     attack: name,
@@ -99,6 +112,7 @@ async function runAttack(
     peakRssMiB: service.alive() ? Math.round(await service.peakRssMiB()) : NaN,
     worstLiveMs: round(worst, 1),
     overIdleMs: round(worst - idleMs, 1),
+    liveFailures,
     others,
     alive: service.alive(),
   };
@@ -155,7 +169,8 @@ function report(results: AttackResult[], idleMs: number): void {
     formatTally(r.answers),
     formatNumber(r.seconds),
     formatNumber(r.peakRssMiB, 0),
-    Number.isFinite(r.worstLiveMs) ? formatNumber(r.worstLiveMs) : 'no answer',
+    formatNumber(r.worstLiveMs),
+    formatTally(r.liveFailures),
     `${formatNumber(r.overIdleMs)}${r.overIdleMs <= LIVE_TARGET_MS ? '' : ' (!)'}`,
     formatTally(r.others['GET /tasks']),
     formatTally(r.others['POST /tasks']),

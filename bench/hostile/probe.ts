@@ -2,7 +2,10 @@ import { Worker } from 'node:worker_threads';
 
 /** What the probes saw while an attack ran. */
 export interface ProbeResult {
+  /** Answer times of the probes answered 200. */
   liveMs: number[];
+  /** Probes not answered 200: the status, `timeout` (30 s) or `refused`, with their counts. */
+  liveFailures: Record<string, number>;
   /** `GET /tasks` and `POST /tasks` (one small chunk), with the key: status → count. */
   others: Record<string, Record<string, number>>;
 }
@@ -17,6 +20,7 @@ const { url, key } = workerData;
 let stopping = false;
 parentPort.once('message', () => (stopping = true));
 const liveMs = [];
+const liveFailures = {};
 const others = { 'GET /tasks': {}, 'POST /tasks': {} };
 const count = (route, status) => (others[route][status] = (others[route][status] || 0) + 1);
 const headers = { authorization: 'Bearer ' + key, 'content-type': 'application/json' };
@@ -35,9 +39,11 @@ async function live() {
     try {
       const res = await fetch(url + '/health/live', { signal: AbortSignal.timeout(30000) });
       await res.arrayBuffer();
-      liveMs.push(res.ok ? performance.now() - sent : Infinity);
-    } catch {
-      liveMs.push(Infinity);
+      if (res.ok) liveMs.push(performance.now() - sent);
+      else liveFailures[res.status] = (liveFailures[res.status] || 0) + 1;
+    } catch (error) {
+      const reason = error.name === 'TimeoutError' ? 'timeout' : 'refused';
+      liveFailures[reason] = (liveFailures[reason] || 0) + 1;
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -49,7 +55,7 @@ async function routes() {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
-Promise.all([live(), workerData.routes ? routes() : undefined]).then(() => parentPort.postMessage({ liveMs, others }));
+Promise.all([live(), workerData.routes ? routes() : undefined]).then(() => parentPort.postMessage({ liveMs, liveFailures, others }));
 `;
 
 export interface Probes {
