@@ -204,8 +204,8 @@ const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 
 
 /** `64mb` as bytes (units of 1024, as body-parser reads HTTP_BODY_LIMIT); the DTO has checked the form. */
 export function parseSize(size: string): number {
-  const [, count, unit = 'b'] = /^(\d+)([a-z]*)$/i.exec(size)!;
-  return Number(count) * SIZE_UNITS[unit.toLowerCase()];
+  const [, count, unit] = /^(\d+)([a-z]*)$/i.exec(size)!;
+  return Number(count) * SIZE_UNITS[unit.toLowerCase() || 'b'];
 }
 
 /**
