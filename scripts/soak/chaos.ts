@@ -91,14 +91,17 @@ export class Chaos {
       const pid = this.fleet.pidAt(apiUrl);
       if (!pid) continue;
       const request = this.journal.pick(hostileRequests());
-      const statuses = await sendHostile(apiUrl, request);
+      const sent = await sendHostile(apiUrl, request);
+      // The killer (or a PostgreSQL restart) may take the target down meanwhile: then nothing is the attack's doing.
+      const interrupted = this.fleet.stoppedOnPurpose.has(pid) || this.pgBusy;
+      const statuses = interrupted ? sent.map(() => 'interrupted') : sent;
       const tally = this.journal.tally;
       tally.hostileAttacks++;
       statuses.forEach((status) => (tally.hostileAnswers[status] = (tally.hostileAnswers[status] ?? 0) + 1));
-      const died = this.fleet.pidAt(apiUrl) !== pid && !this.fleet.stoppedOnPurpose.has(pid) && !this.pgBusy;
+      const died = !interrupted && this.fleet.pidAt(apiUrl) !== pid;
       if (died) tally.hostileDeaths++;
       tally.hostileFailures += statuses.filter(isFailure).length;
-      this.journal.event(`hostile: ${request.name} → ${statuses.join(' ')}${died ? '; the sender died' : ''}`);
+      this.journal.event(`hostile: ${request.name} → ${sent.join(' ')}${died ? '; the sender died' : ''}`);
     }
   }
 
