@@ -116,8 +116,9 @@ describe('README examples from a fresh clone (e2e)', () => {
 
   it('the CLI examples run as written with `npm run cli --`, then with the built `npx embedding-tasks`', async () => {
     const [examples] = codeBlocks(README, 'bash', CLI);
+    const [reference] = codeBlocks(readDoc('docs/cli.md'), 'bash', 'CLI');
     expect(examples).toContain('npm run cli -- submit examples/docs.jsonl');
-    for (const script of [examples, examples.replaceAll('npm run cli --', 'npx embedding-tasks')]) {
+    for (const script of [examples, reference, examples.replaceAll('npm run cli --', 'npx embedding-tasks')]) {
       const output = await run(script, clone, env);
       expect(output).toMatch(/completed/);
       const lines = (await readFile(join(clone, 'vectors.jsonl'), 'utf8')).trim().split('\n');
@@ -126,6 +127,13 @@ describe('README examples from a fresh clone (e2e)', () => {
       expect(vectors.every(({ model, embedding }) => model === MODEL && embedding.length > 0)).toBe(true);
     }
   }, 180_000);
+
+  it('docs/api.md: the embedding example answers a vector of the served model', async () => {
+    const [example] = codeBlocks(readDoc('docs/api.md'), 'bash', 'Embedding endpoints');
+    const answer = JSON.parse(await run(local(example), clone, env)) as Record<string, unknown>;
+    expect(answer).toEqual({ model: MODEL, dimensions: expect.any(Number), embedding: expect.any(Array) });
+    expect(answer.embedding).toHaveLength(answer.dimensions as number);
+  });
 
   it('the psql line reaches the embedded database, and the SQL examples run twice and get embedded', async () => {
     const [psql] = codeBlocks(README, 'bash', SQL);
