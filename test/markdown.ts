@@ -30,22 +30,20 @@ function lines(markdown: string): Line[] {
 export function codeBlocks(markdown: string, lang: string, heading: string): string[] {
   const blocks: string[] = [];
   let current = '';
-  let open: string[] | undefined;
+  let block: string[] | undefined;
   let found = false;
-  for (const line of markdown.split('\n')) {
-    if (open) {
-      if (line === '```') {
-        if (current === heading) blocks.push(open.join('\n') + '\n');
-        open = undefined;
-      } else open.push(line);
-      continue;
-    }
-    const title = /^#{1,6} (.*)$/.exec(line);
-    if (title) {
-      current = title[1];
+  for (const { text, fenced } of lines(markdown)) {
+    if (text.startsWith('```')) {
+      if (text === '```' + lang && !block) block = [];
+      else if (text === '```' && block) {
+        if (current === heading) blocks.push(block.join('\n') + '\n');
+        block = undefined;
+      }
+    } else if (block) block.push(text);
+    else if (!fenced && /^#{1,6} /.test(text)) {
+      current = text.replace(/^#+ /, '');
       found ||= current === heading;
-    } else if (line === '```' + lang) open = [];
-    else if (line.startsWith('```')) open = undefined;
+    }
   }
   if (!found) throw new Error(`no heading "${heading}"`);
   return blocks;

@@ -117,13 +117,21 @@ describe('README examples from a fresh clone (e2e)', () => {
   it('the CLI examples run as written with `npm run cli --`, then with the built `npx embedding-tasks`', async () => {
     const [examples] = codeBlocks(README, 'bash', CLI);
     const [reference] = codeBlocks(readDoc('docs/cli.md'), 'bash', 'CLI');
-    expect(examples).toContain('npm run cli -- submit examples/docs.jsonl');
-    for (const script of [examples, reference, examples.replaceAll('npm run cli --', 'npx embedding-tasks')]) {
+    expect(examples).toContain('npm run -s cli -- submit examples/docs.jsonl');
+    const built = examples
+      .replaceAll('npm run -s cli --', 'npx embedding-tasks')
+      .replaceAll('npm run cli --', 'npx embedding-tasks');
+    const texts = readDoc('examples/docs.jsonl')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { text: string }).text);
+    for (const script of [examples, reference, built]) {
       const output = await run(script, clone, env);
       expect(output).toMatch(/completed/);
+      // vectors.jsonl holds the vectors of the task whose id `submit` printed: examples/docs.jsonl's.
       const lines = (await readFile(join(clone, 'vectors.jsonl'), 'utf8')).trim().split('\n');
-      const vectors = lines.map((line) => JSON.parse(line) as { model: string; embedding: number[] });
-      expect(vectors.length).toBeGreaterThan(0);
+      const vectors = lines.map((line) => JSON.parse(line) as { model: string; text: string; embedding: number[] });
+      expect(vectors.map(({ text }) => text)).toEqual(texts);
       expect(vectors.every(({ model, embedding }) => model === MODEL && embedding.length > 0)).toBe(true);
     }
   }, 180_000);
