@@ -143,6 +143,12 @@ describe('README examples from a fresh clone (e2e)', () => {
     expect(answer.embedding).toHaveLength(answer.dimensions as number);
   });
 
+  it('docs/search.md: the example searches by text over HTTP and with the CLI, filtered by metadata', async () => {
+    const [example] = codeBlocks(readDoc('docs/search.md'), 'bash', 'Search');
+    const output = await run(local(example), clone, env);
+    expect(output).toMatch(/\{"model":"sentence-transformers\/all-MiniLM-L6-v2","exact":true,"results":\[\{"chunkId":/);
+  });
+
   it('the psql line reaches the embedded database, and the SQL examples run twice and get embedded', async () => {
     const [psql] = codeBlocks(README, 'bash', SQL);
     const sqlScripts = [
