@@ -165,6 +165,20 @@ describe('Hostile input (e2e)', () => {
       },
     );
 
+    it.each(['utf-16', 'latin1'])('refuses charset=%s with 415 before reading the body', async (charset) => {
+      const res = await post(
+        '/tasks',
+        '{"name":"a","model":"m","chunks":[{"text":"x"}]}',
+        `application/json; charset=${charset}`,
+      );
+      expect(res.status).toBe(415);
+      expect(res.body).toEqual({
+        statusCode: 415,
+        message: `unsupported charset "${charset.toUpperCase()}"`,
+        error: 'Unsupported Media Type',
+      });
+    });
+
     it.each(['utf8', 'UTF8', 'utf-8', '"utf8"'])('takes charset=%s as UTF-8', async (charset) => {
       const res = await post(
         '/tasks',
