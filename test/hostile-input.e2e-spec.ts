@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { startTestApp, TestApp } from './app';
 import { ServiceProcess, startService } from './processes';
@@ -52,6 +53,23 @@ describe('Hostile input (e2e)', () => {
       expect(res.status).toBe(401);
       expect(await res.json()).toEqual({ statusCode: 401, message: MISSING_KEY, error: 'Unauthorized' });
       expect(res.headers.get('connection')).toBe('close');
+    });
+
+    it('closes the connection of an unauthenticated body still being sent, after answering 401', async () => {
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname);
+      let answer = '';
+      socket.on('data', (data: Buffer) => (answer += data.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.on('error', () => undefined); // a write after the server closed may be reset
+      // 1 GB announced, 64 KB sent, and the rest never: the server must not wait for it.
+      socket.write(
+        `POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n`,
+      );
+      socket.write(`{"chunks":[${'0,'.repeat(32 * 1024)}`);
+      await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+      expect(answer).toMatch(/\r\nconnection: close\r\n/i);
     });
 
     it('does not parse or inflate an unauthenticated body: not JSON, or over the limit once inflated, is still 401', async () => {
