@@ -43,6 +43,21 @@ describe('json-scan', () => {
     });
   });
 
+  it('never throws on bytes that are not JSON (JSON.parse refuses them next)', () => {
+    const pieces = ['{', '}', '[', ']', '"', '\\', '\\u', 'd800', ':', ',', 'a', '0', ' ', 'é'];
+    let seed = 7;
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from(
+        { length: 1 + Math.floor(random() * 30) },
+        () => pieces[Math.floor(random() * pieces.length)],
+      );
+      expect(() => scan(text.join(''))).not.toThrow();
+    }
+    for (const text of ['{"a', '{"a":"\\', '"\\ud800\\u', '}}]]', '{"a":1,"a', '[1,2'])
+      expect(() => scan(text)).not.toThrow();
+  });
+
   it('takes a body of 8 million numbers under a limit that allows them, and refuses it past one', () => {
     const body = Buffer.from(`{"chunks":[${'0,'.repeat(8_000_000)}0]}`);
     expect(scanJson(body, { maxValues: 10_000_000, maxDepth: 64 })).toBeUndefined();
