@@ -7,7 +7,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or wrong API key (only when API_KEY is set)',
   404: 'No such task or chunk',
   409: "The task's status does not allow this action",
-  413: 'Too many chunks in one request, a text over TASK_MAX_TEXT_CHARS, a body over HTTP_BODY_LIMIT or with more than HTTP_MAX_JSON_VALUES values',
+  413: 'Too many chunks in one request, a text over TASK_MAX_TEXT_CHARS, or a body over HTTP_BODY_LIMIT',
   503: 'The database is unavailable; nothing was written. Try again after Retry-After seconds',
 };
 

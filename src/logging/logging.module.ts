@@ -5,16 +5,10 @@ import { LoggerModule } from 'nestjs-pino';
 import { Options } from 'pino-http';
 import { AppConfig } from '../config/app-config';
 import { LogLevel } from '../config/env.dto';
-import { isProbe, serializeRequest, serializeResponse } from './access-log';
 import { describeError, serializeError } from './safe-error';
+import { isProbe, serializeRequest, serializeResponse } from './access-log';
 
-const PINO_LEVELS: Record<LogLevel, string> = {
-  error: 'error',
-  warn: 'warn',
-  log: 'info',
-  debug: 'debug',
-  verbose: 'trace',
-};
+const PINO_LEVELS: Record<LogLevel, string> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
 /**
  * Access lines name their headers by an allow-list (access-log.ts); this masks these secrets too should any other
@@ -65,11 +59,6 @@ export function pinoOptions({ logLevel, logFormat }: AppConfig): Options {
 
 /** JSON logs through pino (nestjs-pino): every Nest Logger call, and one access line per request with its id. */
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ pinoHttp: pinoOptions(config) }),
-    }),
-  ],
+  imports: [LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: (config: AppConfig) => ({ pinoHttp: pinoOptions(config) }) })],
 })
 export class LoggingModule {}
