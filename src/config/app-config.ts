@@ -83,6 +83,7 @@ export class AppConfig {
     host: string;
     port: number;
     bodyLimit: string;
+    maxJsonValues: number;
     apiKey?: string;
   };
   /** Memory each request and the process as a whole may spend on answers (see memory-budget.ts). */
