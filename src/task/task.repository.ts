@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { PoolClient, QueryConfig, QueryResult } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { ALLOW_CANCELLED_CHANGE } from '../database/migrations/1765000000000-sql-writers';
 import { retryOnConflict } from '../database/retry-conflicts';
 import { TASK_GATE_EXCLUSIVE_SQL } from './task-gate';
 import { ChunkStatus, CHUNK_STATUSES, TaskStatus } from './task-status';
@@ -275,6 +276,14 @@ export class TaskRepository {
   /** Waits for the task's deliveries in flight and keeps new ones out until the transaction ends (task-gate.ts). */
   async closeDeliveryGate(manager: EntityManager, id: number): Promise<void> {
     await manager.query(TASK_GATE_EXCLUSIVE_SQL, [id]);
+  }
+
+  /**
+   * Lets this transaction move a task out of `cancelled` (the migration-1765000000000 trigger refuses every other
+   * writer): cancel and retry call it, and nothing else should. Transaction-local, so it ends with the transaction.
+   */
+  async allowCancelledChange(manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT set_config($1, 'on', true)`, [ALLOW_CANCELLED_CHANGE]);
   }
 
   async markCancelled(manager: EntityManager, id: number): Promise<void> {

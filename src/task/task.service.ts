@@ -78,7 +78,11 @@ export class TaskService {
     const items = rows.slice(0, query.limit);
     const next =
       rows.length > query.limit
-        ? pageLink(`/tasks/${id}/chunks`, { status: query.status, limit: query.limit, after: items[items.length - 1].id })
+        ? pageLink(`/tasks/${id}/chunks`, {
+            status: query.status,
+            limit: query.limit,
+            after: items[items.length - 1].id,
+          })
         : null;
     const total = query.status ? task.progress[STATUS_COUNTS[query.status]] : task.progress.total;
     return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
@@ -87,7 +91,11 @@ export class TaskService {
   /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
   async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
     const task = await this.get(id);
-    return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
+    return this.repository.exportLines(id, {
+      model: query.model ?? task.model,
+      text: query.text,
+      metadata: query.metadata,
+    });
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
@@ -101,6 +109,7 @@ export class TaskService {
       await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       this.assertStatus(task, ['pending', 'running'], 'cancel');
+      await this.repository.allowCancelledChange(manager);
       await this.repository.markCancelled(manager, id);
     });
     return this.get(id);
@@ -111,6 +120,7 @@ export class TaskService {
       const task = await this.lockExisting(manager, id);
       if (task.status === 'cancelled') throw conflict(`task ${id} is cancelled and cannot be retried`);
       if (task.failed === 0) throw conflict(`task ${id} has no failed chunks to retry`);
+      await this.repository.allowCancelledChange(manager);
       await this.repository.requeueFailed(manager, id);
     });
     return this.get(id);
