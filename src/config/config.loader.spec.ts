@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProjectRoot, InvalidConfigError, loadConfig, readDefaults } from './config.loader';
 
@@ -52,8 +52,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
-  it('documents every setting of config/defaults.env in the README table', () => {
-    const readme = readFileSync(join(findProjectRoot(), 'README.md'), 'utf8');
+  it('documents every setting of config/defaults.env in a table of the README or docs/', () => {
+    const root = findProjectRoot();
+    const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md'));
+    const readme = ['README.md', ...docs.map((name) => join('docs', name))]
+      .map((path) => readFileSync(join(root, path), 'utf8'))
+      .join('\n');
     const missing = Object.keys(readDefaults()).filter((name) => !readme.includes(`| \`${name}\``));
     expect(missing).toEqual([]);
   });

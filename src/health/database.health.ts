@@ -1,23 +1,32 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { DatabaseProbe } from '../database/database-probe';
 
-/** The database answers, and every migration this build knows has been applied. */
+/**
+ * The database answers, and every migration this build knows has been applied. Asked on a connection of its own
+ * (DatabaseProbe), so a pool that is busy to the last connection still reads as a database that is up.
+ */
 @Injectable()
-export class DatabaseHealthIndicator {
+export class DatabaseHealthIndicator implements OnApplicationShutdown {
+  private readonly probe: DatabaseProbe;
+
   constructor(
     private readonly health: HealthIndicatorService,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    const url = (dataSource.options as { url?: string }).url ?? '';
+    this.probe = new DatabaseProbe(url, config.health.timeoutMs);
+  }
 
   check() {
     return this.health
       .check('database')
       .attempt(async () => {
-        await this.dataSource.query('SELECT 1');
+        await this.probe.query('SELECT 1');
         const pending = await this.pendingMigrations();
         if (pending.length > 0) throw new Error(`pending migrations: ${pending.join(', ')}`);
         return { migrations: 'applied' };
@@ -25,9 +34,13 @@ export class DatabaseHealthIndicator {
       .withTimeout(this.config.health.timeoutMs);
   }
 
+  onApplicationShutdown(): Promise<void> {
+    return this.probe.close();
+  }
+
   private async pendingMigrations(): Promise<string[]> {
     const table = this.dataSource.options.migrationsTableName ?? 'migrations';
-    const applied = await this.dataSource.query<{ name: string }[]>(`SELECT name FROM "${table}"`).catch(() => []);
+    const applied = await this.probe.query<{ name: string }>(`SELECT name FROM "${table}"`).catch(() => []);
     const names = new Set(applied.map((row) => row.name));
     return this.dataSource.migrations.map((migration) => migration.name ?? '').filter((name) => !names.has(name));
   }

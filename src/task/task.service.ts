@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppConfig, configuredModelIds } from '../config/app-config';
 import { Page, pageLink } from '../common/paging.dto';
+import { ExportLimits, TaskExport } from './export-limits';
 import { toProgress } from './task-progress';
 import {
   AddChunksDto,
@@ -25,6 +26,7 @@ export class TaskService {
     private readonly repository: TaskRepository,
     private readonly tally: TaskTallyRepository,
     private readonly config: AppConfig,
+    private readonly exports: ExportLimits,
   ) {}
 
   async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
@@ -78,24 +80,27 @@ export class TaskService {
     const items = rows.slice(0, query.limit);
     const next =
       rows.length > query.limit
-        ? pageLink(`/tasks/${id}/chunks`, {
-            status: query.status,
-            limit: query.limit,
-            after: items[items.length - 1].id,
-          })
+        ? pageLink(`/tasks/${id}/chunks`, { status: query.status, limit: query.limit, after: items[items.length - 1].id })
         : null;
     const total = query.status ? task.progress[STATUS_COUNTS[query.status]] : task.progress.total;
     return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
   }
 
-  /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
-  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
-    const task = await this.get(id);
-    return this.repository.exportLines(id, {
-      model: query.model ?? task.model,
-      text: query.text,
-      metadata: query.metadata,
-    });
+  /**
+   * The stored vectors of the task's chunks as JSON lines, in the order the chunks were added, read a page at a time
+   * (streamed). Takes one of TASK_EXPORT_MAX_CONCURRENT slots first (429 beyond them), given back by `release`.
+   */
+  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<TaskExport> {
+    const release = this.exports.admit();
+    try {
+      const task = await this.get(id);
+      const shape = { model: query.model ?? task.model, text: query.text, metadata: query.metadata };
+      const lines = this.repository.exportLines(id, shape, this.exports.reads);
+      return { lines, idleTimeoutMs: this.exports.idleTimeoutMs, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
