@@ -2,7 +2,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../test/database';
 import { dataSourceOptions } from '../database/data-source.options';
 import { TASK_GATE_SHARED_SQL } from './task-gate';
-import { EXPORT_PAGE_LINKS, ExportShape, INSERT_SLICE, NewChunk, TaskRepository } from './task.repository';
+import { EXPORT_PAGE_LINKS, exportPageSql, ExportShape, INSERT_SLICE, NewChunk, TaskRepository } from './task.repository';
 
 /** The task feature's SQL on a real PostgreSQL: counters kept by the triggers, keyset pages, the gate, the export. */
 describe('TaskRepository (real PostgreSQL)', () => {
@@ -246,6 +246,22 @@ describe('TaskRepository (real PostgreSQL)', () => {
         .split('\n')
         .map((line) => (JSON.parse(line) as { text: string }).text);
       expect(exportedTexts).toEqual(expected);
+    });
+
+    it('reads a page by probing each of its links, never a join over the whole chunk or vector table', async () => {
+      const id = await newTask(texts('plan', 20));
+      await store(id, 'm');
+      const plan = await dataSource.transaction(async (manager) => {
+        await manager.query(`SET LOCAL enable_seqscan = off`);
+        const rows = await manager.query<{ 'QUERY PLAN': string }[]>(
+          `EXPLAIN ${exportPageSql({ model: 'm', text: true, metadata: true })}`,
+          [id, 'm', 0, 1_000_000],
+        );
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(/Index Scan using embedding_pkey/);
+      expect(plan).toMatch(/Index Scan using embed_chunk_pkey/);
+      expect(plan).not.toMatch(/Hash|Merge Join|Seq Scan/);
     });
 
     it('gives its connection back when the reader stops early', async () => {

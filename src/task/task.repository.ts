@@ -155,7 +155,7 @@ const UNBOUNDED_READS = new Slots(Number.MAX_SAFE_INTEGER);
  * id, each read no further than the page: the cost is the page, not the task. `last` is the last link read (the
  * next page's keyset), also when none of the page's links has a vector.
  */
-function exportPageSql(shape: ExportShape): string {
+export function exportPageSql(shape: ExportShape): string {
   const fields = [
     `'chunk_id', l.chunk_id`,
     ...(shape.text ? [`'text', c.text`] : []),
@@ -168,12 +168,17 @@ function exportPageSql(shape: ExportShape): string {
       `(SELECT id, chunk_id FROM mgmt.embed_task_chunk
         WHERE task_id = $1 AND status = '${status}' AND id > $3 AND id <= $4 ORDER BY id LIMIT ${EXPORT_PAGE_LINKS})`,
   ).join(' UNION ALL ');
-  const chunk = shape.text || shape.metadata ? 'JOIN mgmt.embed_chunk c ON c.id = l.chunk_id' : '';
+  const chunk = shape.text || shape.metadata ? 'JOIN mgmt.embed_chunk c ON c.id = e.chunk_id' : '';
+  // LATERAL with LIMIT 1 (the primary key allows one row; the limit keeps the planner from flattening it into a
+  // join): one primary-key probe of embedding and embed_chunk per link of the page. A plain join let the planner
+  // hash the whole of embed_chunk for every page, which made an export quadratic in the task's size.
   return `WITH l AS MATERIALIZED (SELECT id, chunk_id FROM (${links}) u ORDER BY id LIMIT ${EXPORT_PAGE_LINKS})
           SELECT (SELECT max(id) FROM l) AS last,
-                 coalesce((SELECT string_agg(convert_to(json_build_object(${fields.join(', ')})::text || E'\\n', 'UTF8'),
-                                             ''::bytea ORDER BY l.id)
-                           FROM l JOIN mgmt.embedding e ON e.chunk_id = l.chunk_id AND e.model = $2 ${chunk}),
+                 coalesce((SELECT string_agg(v.line, ''::bytea ORDER BY l.id)
+                           FROM l CROSS JOIN LATERAL (
+                             SELECT convert_to(json_build_object(${fields.join(', ')})::text || E'\\n', 'UTF8') AS line
+                             FROM mgmt.embedding e ${chunk}
+                             WHERE e.chunk_id = l.chunk_id AND e.model = $2 LIMIT 1) v),
                           ''::bytea) AS lines`;
 }
 
