@@ -5,7 +5,13 @@ import { findProjectRoot, InvalidConfigError, loadConfig, readDefaults } from '.
 describe('loadConfig', () => {
   it('takes every default from config/defaults.env', () => {
     const config = loadConfig({});
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000, bodyLimit: '16mb', apiKey: undefined });
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      bodyLimit: '16mb',
+      maxJsonValues: 2_000_000,
+      apiKey: undefined,
+    });
     expect(config.database).toMatchObject({ url: undefined, poolSize: 10, runMigrations: true, logging: false });
     expect(config.database.embedded.dataDir).toBe(join(process.cwd(), 'data', 'postgres'));
     expect(config.tasks.maxChunksPerRequest).toBe(10000);
