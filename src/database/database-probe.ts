@@ -1,46 +1,49 @@
 import { Client } from 'pg';
 
+/** What the probe reads of node-postgres' pool (TypeORM's `driver.master`). */
+export interface ProbedPool {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+  options: { max: number };
+  query(sql: string): Promise<{ rows: unknown[] }>;
+}
+
 /**
- * One connection of its own, outside the pool, for readiness: a pool busy with long work (every connection taken)
- * is not a database that is down, and a probe that waited its turn in the pool would say it is. Connected on first
- * use and kept; a connection that fails is dropped and the next check opens a new one. The checks of one process
- * queue on it, so it never takes more than the one connection.
+ * Readiness' way to the database. A pool busy to its last connection is not a database that is down, and a probe
+ * that waited its turn in such a pool would say it is: so the probe asks through the pool only when the pool has a
+ * connection free (idle, or room for a new one, and nobody waiting), and otherwise on a connection of its own, opened
+ * for that one check and closed after it. No connection is held for readiness between checks.
  */
 export class DatabaseProbe {
-  private client?: Promise<Client>;
-
   constructor(
+    private readonly pool: () => ProbedPool | undefined,
     private readonly url: string,
     private readonly connectTimeoutMs: number,
   ) {}
 
   async query<T>(sql: string): Promise<T[]> {
-    this.client ??= this.connect();
-    const client = this.client;
-    try {
-      return (await (await client).query(sql)).rows as T[];
-    } catch (error) {
-      if (this.client === client) this.client = undefined;
-      await client.then((c) => c.end()).catch(() => undefined);
-      throw error;
-    }
+    const pool = this.pool();
+    if (pool && hasRoom(pool)) return (await pool.query(sql)).rows as T[];
+    return this.onOwnConnection<T>(sql);
   }
 
-  async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
-    await client?.then((c) => c.end()).catch(() => undefined);
-  }
-
-  private async connect(): Promise<Client> {
+  private async onOwnConnection<T>(sql: string): Promise<T[]> {
     const client = new Client({
       connectionString: this.url,
       application_name: 'embedding-tasks-health',
       connectionTimeoutMillis: this.connectTimeoutMs,
     });
-    // A connection that dies between checks is found by the next query; until then, no unhandled 'error' event.
     client.on('error', () => undefined);
-    await client.connect();
-    return client;
+    try {
+      await client.connect();
+      return (await client.query(sql)).rows as T[];
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
+}
+
+function hasRoom(pool: ProbedPool): boolean {
+  return pool.waitingCount === 0 && (pool.idleCount > 0 || pool.totalCount < pool.options.max);
 }

@@ -1,16 +1,16 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { DatabaseProbe } from '../database/database-probe';
+import { DatabaseProbe, ProbedPool } from '../database/database-probe';
 
 /**
- * The database answers, and every migration this build knows has been applied. Asked on a connection of its own
- * (DatabaseProbe), so a pool that is busy to the last connection still reads as a database that is up.
+ * The database answers, and every migration this build knows has been applied. Asked through DatabaseProbe: on a
+ * connection of its own while the pool is busy to its last connection, which still reads as a database that is up.
  */
 @Injectable()
-export class DatabaseHealthIndicator implements OnApplicationShutdown {
+export class DatabaseHealthIndicator {
   private readonly probe: DatabaseProbe;
 
   constructor(
@@ -19,7 +19,8 @@ export class DatabaseHealthIndicator implements OnApplicationShutdown {
     private readonly config: AppConfig,
   ) {
     const url = (dataSource.options as { url?: string }).url ?? '';
-    this.probe = new DatabaseProbe(url, config.health.timeoutMs);
+    const pool = () => (dataSource.driver as unknown as { master?: ProbedPool }).master;
+    this.probe = new DatabaseProbe(pool, url, config.health.timeoutMs);
   }
 
   check() {
@@ -32,10 +33,6 @@ export class DatabaseHealthIndicator implements OnApplicationShutdown {
         return { migrations: 'applied' };
       })
       .withTimeout(this.config.health.timeoutMs);
-  }
-
-  onApplicationShutdown(): Promise<void> {
-    return this.probe.close();
   }
 
   private async pendingMigrations(): Promise<string[]> {
