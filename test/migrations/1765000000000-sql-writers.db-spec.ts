@@ -227,5 +227,21 @@ describe('sql-writers migration on an existing database (real PostgreSQL)', () =
       { conname: 'embed_task_chunk_attempts_check', convalidated: true },
       { conname: 'task_counts_check', convalidated: true },
     ]);
+
+    // down() restores the old rules, and up() runs again over them.
+    const again = dataSource.createQueryRunner();
+    try {
+      await migration.down(again);
+      expect(await checks()).toEqual([]);
+      await migration.up(again);
+      expect(await checks()).toHaveLength(2);
+    } finally {
+      await again.release();
+    }
   });
+
+  const checks = () =>
+    dataSource.query(
+      `SELECT conname FROM pg_constraint WHERE conname IN ('task_counts_check', 'embed_task_chunk_attempts_check')`,
+    );
 });
