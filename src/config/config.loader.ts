@@ -124,7 +124,15 @@ function toAppConfig(env: EnvDto): AppConfig {
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       embedded: { dataDir: resolve(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
     },
-    tasks: { maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST, maxTextChars: env.TASK_MAX_TEXT_CHARS },
+    tasks: {
+      maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST,
+      maxTextChars: env.TASK_MAX_TEXT_CHARS,
+      export: {
+        maxConcurrent: env.TASK_EXPORT_MAX_CONCURRENT,
+        idleTimeoutMs: env.TASK_EXPORT_IDLE_TIMEOUT_MS,
+        maxConnections: env.TASK_EXPORT_MAX_CONNECTIONS,
+      },
+    },
     health: { timeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
     embedding: {
       provider: env.EMBEDDING_PROVIDER,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service';
 import { ChunkController } from './chunk.controller';
+import { ExportLimits } from './export-limits';
 import { QueueDepthRepository } from './queue-depth.repository';
 import { TaskCountsController } from './task-counts.controller';
 import { TaskCountsService } from './task-counts.service';
@@ -11,7 +12,7 @@ import { TaskTallyRepository } from './task-tally.repository';
 
 @Module({
   controllers: [TaskCountsController, TaskController, ChunkController],
-  providers: [TaskService, TaskCountsService, TaskRepository, TaskTallyRepository, QueueDepthRepository],
+  providers: [ExportLimits, TaskService, TaskCountsService, TaskRepository, TaskTallyRepository, QueueDepthRepository],
   exports: [TaskService, TaskRepository, TaskTallyRepository],
 })
 export class TaskModule {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppConfig, configuredModelIds } from '../config/app-config';
 import { Page, pageLink } from '../common/paging.dto';
+import { ExportLimits, TaskExport } from './export-limits';
 import { toProgress } from './task-progress';
 import {
   AddChunksDto,
@@ -25,6 +26,7 @@ export class TaskService {
     private readonly repository: TaskRepository,
     private readonly tally: TaskTallyRepository,
     private readonly config: AppConfig,
+    private readonly exports: ExportLimits,
   ) {}
 
   async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
@@ -84,10 +86,21 @@ export class TaskService {
     return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
   }
 
-  /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
-  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
-    const task = await this.get(id);
-    return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
+  /**
+   * The stored vectors of the task's chunks as JSON lines, in the order the chunks were added, read a page at a time
+   * (streamed). Takes one of TASK_EXPORT_MAX_CONCURRENT slots first (429 beyond them), given back by `release`.
+   */
+  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<TaskExport> {
+    const release = this.exports.admit();
+    try {
+      const task = await this.get(id);
+      const shape = { model: query.model ?? task.model, text: query.text, metadata: query.metadata };
+      const lines = this.repository.exportLines(id, shape, this.exports.reads);
+      return { lines, idleTimeoutMs: this.exports.idleTimeoutMs, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
@@ -101,6 +114,7 @@ export class TaskService {
       await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       this.assertStatus(task, ['pending', 'running'], 'cancel');
+      await this.repository.allowCancelledChange(manager);
       await this.repository.markCancelled(manager, id);
     });
     return this.get(id);
@@ -111,6 +125,7 @@ export class TaskService {
       const task = await this.lockExisting(manager, id);
       if (task.status === 'cancelled') throw conflict(`task ${id} is cancelled and cannot be retried`);
       if (task.failed === 0) throw conflict(`task ${id} has no failed chunks to retry`);
+      await this.repository.allowCancelledChange(manager);
       await this.repository.requeueFailed(manager, id);
     });
     return this.get(id);
