@@ -211,7 +211,10 @@ describe('Task API (e2e)', () => {
       expect(running.body.progress.etaSeconds).toBeCloseTo(5, 0);
       await query(`UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE task_id = $1`, [task.body.id]);
       const completed = await t.http().get(`/tasks/${task.body.id}`).expect(200);
-      expect(completed.body).toMatchObject({ status: 'completed', progress: { percent: 100, etaSeconds: 0 } });
+      expect(completed.body).toMatchObject({
+        status: 'completed',
+        progress: { percent: 100, etaSeconds: null, estimatedCompletionAt: null },
+      });
     });
   });
 

@@ -168,6 +168,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       breakerFailures: env.SENDER_BREAKER_FAILURES,
       breakerProbeMs: env.SENDER_BREAKER_PROBE_MS,
       workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+      heartbeatIntervalMs: env.WORKER_HEARTBEAT_INTERVAL_MS,
     },
     receiver: {
       enabled: env.RECEIVER_ENABLED,
