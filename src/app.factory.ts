@@ -6,6 +6,7 @@ import { setupSwagger } from './app.swagger';
 import { AppConfig } from './config/app-config';
 import { jsonBodyParser } from './common/json-body';
 import { SlicedValidationPipe } from './common/sliced-validation';
+import { validationException } from './common/validation-errors';
 
 /** Builds the configured application without listening, so main.ts and the end-to-end tests share one set-up. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -17,7 +18,14 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   });
   app.useLogger(app.get(Logger));
   app.use(jsonBodyParser(config.http.bodyLimit));
-  app.useGlobalPipes(new SlicedValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(
+    new SlicedValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: validationException,
+    }),
+  );
   setupSwagger(app);
   await app.init();
   return app;

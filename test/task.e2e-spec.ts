@@ -34,7 +34,7 @@ describe('Task API (e2e)', () => {
 
     it('answers 400 naming each bad field, and unknown fields', async () => {
       const res = await createTask({ name: '', model: 'm', chunks: [{ text: 7 }], color: 'red' }).expect(400);
-      expect(res.body.message).toEqual(
+      expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
         expect.arrayContaining([
           'property color should not exist',
           'name must not be empty',
@@ -50,7 +50,7 @@ describe('Task API (e2e)', () => {
         priority: 1.5,
         chunks: [{ text: 'a\u0000b', metadata: [1] }],
       }).expect(400);
-      expect(res.body.message).toEqual(
+      expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
         expect.arrayContaining([
           'priority must be an integer from -1000 to 1000',
           'chunks.0.text must not contain NUL (\\u0000) characters',
@@ -96,7 +96,7 @@ describe('Task API (e2e)', () => {
 
     it('answers 400 for a bad status filter or page size', async () => {
       const res = await t.http().get('/tasks?status=nope&limit=5000').expect(400);
-      expect(res.body.message).toEqual(
+      expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
         expect.arrayContaining([
           'status must be one of: pending, running, completed, failed, cancelled',
           'limit must be an integer from 1 to 1000',
