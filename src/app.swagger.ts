@@ -2,6 +2,7 @@ import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { markOpenRoutes, operationId } from './auth/api-key.openapi';
 import { AppConfig, configuredModelIds } from './config/app-config';
+import { packageVersion } from './config/package-version';
 
 /** The model every example of the DTOs is written for (the README's); the document names a served one instead. */
 export const EXAMPLE_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
@@ -26,7 +27,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Turns text chunks stored in PostgreSQL into embeddings and delivers every vector exactly once. ' +
         'When API_KEY is set, send it as a Bearer token or in the x-api-key header (routes with a lock).',
     )
-    .setVersion('0.1.0')
+    .setVersion(packageVersion())
     // The key is an opaque string, not a JWT (addBearerAuth() would declare bearerFormat: JWT).
     .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'The API_KEY, as a Bearer token' })
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')

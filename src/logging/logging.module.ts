@@ -4,10 +4,9 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { Options } from 'pino-http';
 import { AppConfig } from '../config/app-config';
-import { LogLevel } from '../config/env.dto';
+import { PINO_LEVELS } from './boot-logger';
 import { describeError, serializeError } from './safe-error';
 
-const PINO_LEVELS: Record<LogLevel, string> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
 /** Secrets never reach a log line; request bodies (chunk texts) are never logged at all. */
 const REDACTED = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'res.headers["set-cookie"]'];
