@@ -155,8 +155,8 @@ export function toolHelp(commands: Command[]): string {
     ...commands.map((command) => `  ${usageOf(command).padEnd(width)}  ${command.summary}`),
     '',
     'Options of every command:',
-    optionsHelp(GLOBAL_OPTIONS),
-    '  -V, --version         Show the version',
+    // --version is the tool's alone (no command takes it), but its line lines up with the others.
+    optionsHelp({ ...GLOBAL_OPTIONS, version: { type: 'boolean', short: 'V', description: 'Show the version' } }),
     '',
     EXIT_CODES_HELP,
     '',
@@ -178,11 +178,13 @@ const EXIT_CODES_HELP =
 
 const usageOf = (command: Command) => [command.name, ...command.args].join(' ');
 
+/** One line per option, the descriptions in one column (at least 22 wide, wider when a flag needs it). */
 function optionsHelp(options: Record<string, OptionSpec>): string {
-  return Object.entries(options)
-    .map(([name, spec]) => {
-      const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
-      return `  ${flag.padEnd(22)}  ${spec.description}`;
-    })
+  const flags = Object.entries(options).map(
+    ([name, spec]) => `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`,
+  );
+  const width = Math.max(22, ...flags.map((flag) => flag.length));
+  return Object.values(options)
+    .map((spec, i) => `  ${flags[i].padEnd(width)}  ${spec.description}`)
     .join('\n');
 }
