@@ -267,9 +267,15 @@ describe('CLI (e2e)', () => {
     const submitted = await cli(['submit', file, '--model', 'any', '--no-follow', '--priority', '7'], envB);
     expect(submitted.code).toBe(0);
     const id = submitted.stdout.trim();
+    // Not a terminal: the id alone on stdout, so `ID=$(embedding-tasks submit …)` captures just that.
+    expect(submitted.stdout).toBe(`${id}\n`);
+    // No worker serves "any" on this API-only instance: submit, status and the progress line say so.
+    expect(submitted.stderr).toContain('warning: no worker serves model any; the task waits until a worker');
+    expect((await cli(['status', id], envB)).stdout).toContain('  waiting    no worker serves model any\n');
 
     const watching = startCli(['watch', id, '--interval', '100'], envB);
     await waitFor(async () => (watching.output().includes(`task ${id} pending`) ? true : undefined));
+    expect(watching.output()).toContain('no worker serves model any');
     const cancelled = await cli(['cancel', id], envB);
     expect(cancelled).toMatchObject({ code: 0, stdout: `task ${id} cancelled: 0 done, 0 failed of 1\n` });
     const watched = await watching.done;
