@@ -187,6 +187,20 @@ describe('CLI (e2e)', () => {
     expect(again).toMatchObject({ code: 1, stderr: `embedding-tasks: task ${id} has no failed chunks to retry\n` });
   });
 
+  it("runs psql on the service's database (DATABASE_URL), passing on the arguments after --", async () => {
+    const file = join(dir, 'psql.txt');
+    await writeFile(file, 'counted by psql\n');
+    const id = (await cli(['submit', file, '--model', 'any', '--no-follow'], envB)).stdout.trim();
+    const sql = `SELECT name FROM mgmt.task WHERE id = ${id}`;
+    const ran = await cli(['psql', '--', '-tAc', sql], { ...envB, DATABASE_URL: apiOnly.db.url });
+    expect(ran).toMatchObject({ code: 0, stdout: 'psql.txt\n' });
+    const refused = await cli(['psql', '--', '-c', 'SELECT 1'], {
+      ...envB,
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
+    expect(refused.code).not.toBe(0);
+  });
+
   it('says clearly when the server is unreachable, the task unknown, or the request refused, and exits 1', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const file = join(dir, 'one.txt');

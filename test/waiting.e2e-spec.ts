@@ -67,13 +67,11 @@ describe('a task says why it waits (e2e)', () => {
   it('retry resumes a cancelled task: its pending and failed chunks go on', async () => {
     const created = await api.http().post('/tasks').send(body('resumed')).expect(201);
     const id: number = created.body.id;
-    await api
-      .app.get(DataSource)
-      .query(
-        `UPDATE mgmt.embed_task_chunk SET status = 'failed', attempts = 5, last_error = 'boom'
+    await api.app.get(DataSource).query(
+      `UPDATE mgmt.embed_task_chunk SET status = 'failed', attempts = 5, last_error = 'boom'
          WHERE id = (SELECT min(id) FROM mgmt.embed_task_chunk WHERE task_id = $1)`,
-        [id],
-      );
+      [id],
+    );
     await api.http().post(`/tasks/${id}/cancel`).expect(200);
     const resumed = await api.http().post(`/tasks/${id}/retry`).expect(200);
     // Running, not pending: a chunk of it had been tried (and failed) before the cancel, so it had started.

@@ -15,7 +15,8 @@ export function progressLine(task: Task, columns = 100): string {
   const head = `task ${task.id} ${task.status}`;
   const eta = FINISHED_TASK_STATUSES.includes(task.status) ? '' : `  ${task.waiting ?? formatEta(task)}`;
   const tail = `${task.progress.percent.toFixed(1).padStart(5)}%  ${formatCounts(task)}  ${formatRate(task.progress.chunksPerSecond)}${eta}`;
-  const line = columns >= BAR_COLUMNS ? `${head} ${bar(task.progress.percent, BAR_WIDTH)}  ${tail}` : `${head}  ${tail}`;
+  const line =
+    columns >= BAR_COLUMNS ? `${head} ${bar(task.progress.percent, BAR_WIDTH)}  ${tail}` : `${head}  ${tail}`;
   return line.slice(0, Math.max(columns - 1, 1));
 }
 

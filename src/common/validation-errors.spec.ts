@@ -22,9 +22,7 @@ describe('validation errors', () => {
     expect(fields.map((error) => error.field)).toEqual(fields.map(() => 'model'));
     expect(fields.map((error) => error.message)).toContain('model must be a string');
     expect(fields.map((error) => error.message)).not.toContain('model is required');
-    expect(fieldErrors(await errorsOf({ name: 'n' }))).toEqual([
-      { field: 'model', message: 'model is required' },
-    ]);
+    expect(fieldErrors(await errorsOf({ name: 'n' }))).toEqual([{ field: 'model', message: 'model is required' }]);
   });
 
   it('names a key that should not be there, even without a value', async () => {

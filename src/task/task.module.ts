@@ -12,7 +12,14 @@ import { WorkerRepository } from './worker.repository';
 
 @Module({
   controllers: [TaskCountsController, TaskController, ChunkController],
-  providers: [TaskService, TaskCountsService, TaskRepository, TaskTallyRepository, QueueDepthRepository, WorkerRepository],
+  providers: [
+    TaskService,
+    TaskCountsService,
+    TaskRepository,
+    TaskTallyRepository,
+    QueueDepthRepository,
+    WorkerRepository,
+  ],
   exports: [TaskService, TaskRepository, TaskTallyRepository, WorkerRepository],
 })
 export class TaskModule {
