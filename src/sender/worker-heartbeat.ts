@@ -27,7 +27,8 @@ export class WorkerHeartbeat implements OnApplicationBootstrap, BeforeApplicatio
     if (!this.config.sender.enabled) return;
     if ((await this.worker.servedModels()).length === 0 && !this.worker.modelsCanAppear) return;
     await this.beat();
-    this.timer = setInterval(() => void this.beatOnce(), this.config.sender.heartbeatIntervalMs);
+    // Unref'd: the beat alone never keeps a process alive that has nothing else to do.
+    this.timer = setInterval(() => void this.beatOnce(), this.config.sender.heartbeatIntervalMs).unref();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
