@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { setupSwagger } from './app.swagger';
 import { AppConfig } from './config/app-config';
 import { jsonBodyParser } from './common/json-body';
+import { keyBeforeBody } from './auth/key-before-body';
 import { SlicedValidationPipe } from './common/sliced-validation';
 import { validationException } from './common/validation-errors';
 
@@ -17,7 +18,9 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
-  app.use(jsonBodyParser(config.http.bodyLimit));
+  // The key is checked before any byte of the body is read (see key-before-body.ts).
+  app.use(keyBeforeBody(config.http.apiKey));
+  app.use(jsonBodyParser({ bodyLimit: config.http.bodyLimit, maxJsonValues: config.http.maxJsonValues }));
   app.useGlobalPipes(
     new SlicedValidationPipe({
       whitelist: true,

@@ -45,6 +45,8 @@ describe('OpenAI-compatible provider against a second instance of this service (
         `    url: ${peerUrl}/v1`,
         '    model: test/tiny',
         `    tokenizer: ${model}`,
+        // The peer's limit: it truncates longer texts, so counts before sending stop there too.
+        '    max_input_tokens: 64',
         '    max_inputs: 16',
         '    price_per_million_tokens: 0.5',
         `  - id: ${TEI}`,

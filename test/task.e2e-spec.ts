@@ -24,11 +24,13 @@ describe('Task API (e2e)', () => {
       });
     });
 
-    it('creates a task from ids of existing chunks, ignoring repeated ids', async () => {
+    it('creates a task from ids of existing chunks, refusing an id given twice', async () => {
       const first = await createTask(twoChunks).expect(201);
       const chunks = await t.http().get(`/tasks/${first.body.id}/chunks`).expect(200);
       const ids = chunks.body.items.map((item: { chunkId: number }) => item.chunkId);
-      const res = await createTask({ name: 'again', model: 'test-model', chunkIds: [...ids, ids[0]] }).expect(201);
+      const repeated = await createTask({ name: 'again', model: 'test-model', chunkIds: [...ids, ids[0]] }).expect(400);
+      expect(repeated.body.message).toEqual([`chunkIds[2] repeats chunkIds[0] (id ${ids[0]})`]);
+      const res = await createTask({ name: 'again', model: 'test-model', chunkIds: ids }).expect(201);
       expect(res.body.progress.total).toBe(2);
     });
 

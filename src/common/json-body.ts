@@ -1,8 +1,10 @@
 import { BadRequestException, HttpException, PayloadTooLargeException } from '@nestjs/common';
-import { json, NextFunction, Request, RequestHandler, Response } from 'express';
+import { json, Request, RequestHandler, Response } from 'express';
 import { isUtf8 } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
-import { BODY_MAX_DEPTH, findShapeProblemYielding } from './json-shape';
+import { assertUnreachable } from './assert-unreachable';
+import { BODY_MAX_DEPTH } from './json-shape';
+import { ScanProblem, ScanProblemCode, scanJson } from './json-scan';
 
 /**
  * A body that cannot be taken as sent. A SyntaxError, like body-parser's own for a body that is not JSON, so that
@@ -10,14 +12,48 @@ import { BODY_MAX_DEPTH, findShapeProblemYielding } from './json-shape';
  */
 class UnreadableBody extends SyntaxError {}
 
+export interface JsonBodyLimits {
+  /** HTTP_BODY_LIMIT: bytes read, after any gzip or deflate inflation (body-parser counts inflated bytes). */
+  bodyLimit: string;
+  /** HTTP_MAX_JSON_VALUES: values one body may hold, refused before JSON.parse builds them. */
+  maxJsonValues: number;
+}
+
+/** The status of a problem found in a body's bytes: too many values is a size (413), the rest are malformed (400). */
+function statusOf(code: ScanProblemCode): number {
+  switch (code) {
+    case ScanProblemCode.TooManyValues:
+      return 413;
+    case ScanProblemCode.TooDeep:
+    case ScanProblemCode.DuplicateKey:
+    case ScanProblemCode.LoneSurrogate:
+      return 400;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+/** A malformed body is a SyntaxError (see UnreadableBody); one too large is not, so dialects answer it as a 413. */
+function refusal({ code, message }: ScanProblem): Error {
+  const status = statusOf(code);
+  return Object.assign(status === 413 ? new Error(message) : new UnreadableBody(message), { status });
+}
+
 /**
- * Invalid UTF-8 is refused before body-parser decodes the body, which would silently turn it into U+FFFD: a chunk's
- * stored text, and so its content hash, would then not be what the client sent.
+ * Runs on the read (and inflated) bytes before JSON.parse. Invalid UTF-8 is refused first: body-parser would
+ * silently decode it to U+FFFD, and a chunk's stored text, and so its content hash, would not be what was sent.
+ * Then one scan (json-scan.ts) counts the values and finds duplicate keys, lone surrogates and deep nesting, so
+ * that JSON.parse never builds a body that is refused, and nothing walks the parsed body value by value.
  */
-function assertUtf8(_request: Request, _response: Response, buffer: Buffer, encoding: string): void {
-  if (!/^utf-?8$/i.test(encoding)) return;
-  // isUtf8 checks without decoding (simdutf): a few ms for 16 MB, where a fatal TextDecoder took 15 to 35.
-  if (!isUtf8(buffer)) throw Object.assign(new UnreadableBody('the request body is not valid UTF-8'), { status: 400 });
+function verifier(maxJsonValues: number) {
+  // Every body is UTF-8 by then: jsonBodyParser refuses any other charset before reading.
+  return (_request: Request, _response: Response, buffer: Buffer): void => {
+    // isUtf8 checks without decoding (simdutf): a few ms for 16 MB, where a fatal TextDecoder took 15 to 35.
+    if (!isUtf8(buffer))
+      throw Object.assign(new UnreadableBody('the request body is not valid UTF-8'), { status: 400 });
+    const problem = scanJson(buffer, { maxValues: maxJsonValues, maxDepth: BODY_MAX_DEPTH });
+    if (problem) throw refusal(problem);
+  };
 }
 
 /**
@@ -33,25 +69,42 @@ function toHttpException(error: Error & { status?: number; expose?: boolean }): 
   return new HttpException({ statusCode: status, message, error: STATUS_CODES[status] }, status, { cause: error });
 }
 
-/**
- * After parsing: no lone surrogate in any string or key (a `\ud800` escape parses to one; PostgreSQL and UTF-8
- * cannot hold it) and no nesting deeper than BODY_MAX_DEPTH, which would overflow class-transformer's recursion.
- * Walked iteratively, yielding now and then, so a big body neither overflows the stack nor holds the event loop.
- */
-function checkShape(request: Request, next: NextFunction): void {
-  if (request.body === null || typeof request.body !== 'object') return next();
-  findShapeProblemYielding(request.body, { maxDepth: BODY_MAX_DEPTH, refuseNul: false }).then((problem) => {
-    if (!problem) return next();
-    const message = `${problem.path || 'body'} ${problem.message}`;
-    next(new BadRequestException(message, { cause: new UnreadableBody(message) }));
-  }, next);
+/** Requests whose body is never read: marked by the API key check (src/auth) when the key is missing or wrong. */
+const unread = new WeakSet<Request>();
+
+/** Leaves this request's body unread: nothing of it is buffered, inflated or parsed. */
+export function leaveBodyUnread(request: Request): void {
+  unread.add(request);
 }
 
-/** The JSON body parser of every route: body-parser with HTTP_BODY_LIMIT and strict UTF-8, then the shape checks. */
-export function jsonBodyParser(limit: string): RequestHandler {
-  const parse = json({ limit, verify: assertUtf8 });
-  return (request, response, next) =>
-    parse(request, response, (error?: unknown) =>
-      error ? next(toHttpException(error as Error)) : checkShape(request, next),
-    );
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * JSON is UTF-8 (RFC 8259). `charset=utf8` (and `UTF8`) names it too, as WHATWG's encoding labels have it, where
+ * body-parser only knows `utf-8`; any other charset is a 415 before the body is read (body-parser would decode
+ * UTF-16 and the UTF-8 and scan checks would not apply). The error for a bad charset, or undefined.
+ */
+function normaliseCharset(request: Request): Error | undefined {
+  const type = request.headers['content-type'];
+  // Only for the bodies body-parser reads as JSON; other types are not read at all.
+  if (!type || !/^\s*application\/json\s*(;|$)/i.test(type)) return undefined;
+  const charset = CHARSET.exec(type)?.[1];
+  if (!charset || /^utf-8$/i.test(charset)) return undefined;
+  if (/^utf8$/i.test(charset)) return void (request.headers['content-type'] = type.replace(CHARSET, '; charset=utf-8'));
+  const message = `unsupported charset "${charset.toUpperCase()}"`;
+  return new HttpException({ statusCode: 415, message, error: STATUS_CODES[415] }, 415);
+}
+
+/**
+ * The JSON body parser of every route: body-parser with HTTP_BODY_LIMIT (inflated bytes included, counted as they
+ * come and cut at the limit) and strict UTF-8, then the scan before JSON.parse.
+ */
+export function jsonBodyParser({ bodyLimit, maxJsonValues }: JsonBodyLimits): RequestHandler {
+  const parse = json({ limit: bodyLimit, verify: verifier(maxJsonValues) });
+  return (request, response, next) => {
+    if (unread.has(request)) return next();
+    const badCharset = normaliseCharset(request);
+    if (badCharset) return next(badCharset);
+    parse(request, response, (error?: unknown) => next(error ? toHttpException(error as Error) : undefined));
+  };
 }

@@ -1,4 +1,4 @@
-import { findShapeProblem, findShapeProblemYielding, stringProblem } from './json-shape';
+import { findShapeProblem, stringProblem } from './json-shape';
 
 const nested = (levels: number): unknown => {
   let value: unknown = 'leaf';
@@ -34,11 +34,18 @@ describe('json-shape', () => {
     });
   });
 
-  it('walks 100,000 levels without recursion, yielding or not', async () => {
+  it('walks 100,000 levels without recursion', () => {
     const deep = nested(100_000);
     expect(findShapeProblem(deep, '', { maxDepth: 200_000, refuseNul: true })).toBeUndefined();
-    expect(await findShapeProblemYielding(deep, { maxDepth: 64, refuseNul: false })).toMatchObject({
+    expect(findShapeProblem(deep, '', { maxDepth: 64, refuseNul: false })).toMatchObject({
       message: 'nests deeper than 64 levels',
+    });
+  });
+
+  it('names the place after siblings that were fine', () => {
+    expect(findShapeProblem({ a: [1, { b: 'ok' }], c: { d: ['x', '\ud800'] } }, 'm', rules)).toEqual({
+      path: 'm.c.d.1',
+      message: 'must be valid Unicode (it holds a lone surrogate)',
     });
   });
 });

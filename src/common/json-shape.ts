@@ -9,13 +9,14 @@ export const BODY_MAX_DEPTH = 64;
 /** Deepest nesting inside a `metadata` object (the object itself is level 1). */
 export const METADATA_MAX_DEPTH = 32;
 
-/** Nodes visited between yields to the event loop while a big body is walked. */
-export const WALK_SLICE = 20_000;
-
-interface Node {
-  value: unknown;
-  path: string;
-  depth: number;
+/** An open array or object of the walk: one per level, never one per value. */
+interface Frame {
+  container: unknown[] | Record<string, unknown>;
+  /** An object's keys; undefined for an array. */
+  keys?: string[];
+  next: number;
+  /** The key or index being visited, for the path of a problem. */
+  at: string | number;
 }
 
 /** Where a value breaks the rules, and how; undefined when it does not. */
@@ -34,7 +35,7 @@ export interface ShapeRules {
  * `chunks.0.metadata.page`, as the validation messages name fields, or `metadata["a b"]` for a key that is not a
  * plain name (cut to 40 characters: the message names the place, it need not repeat the client's data).
  */
-function childPath(path: string, key: string | number): string {
+export function childPath(path: string, key: string | number): string {
   const name = typeof key === 'number' || /^[A-Za-z_$][\w$]*$/.test(key) ? String(key) : undefined;
   if (name === undefined) return `${path}[${JSON.stringify((key as string).slice(0, 40))}]`;
   return path ? `${path}.${name}` : name;
@@ -50,46 +51,35 @@ export function stringProblem(value: string, refuseNul: boolean): string | undef
   return undefined;
 }
 
-/** Checks one node and queues its children; the problem found, if any. */
-function visit(node: Node, rules: ShapeRules, stack: Node[]): ShapeProblem | undefined {
-  const { value, path, depth } = node;
-  if (typeof value === 'string') {
-    const message = stringProblem(value, rules.refuseNul);
-    return message ? { path, message } : undefined;
-  }
+/** Checks a value about to be visited; opens a frame for an array or object. The problem, if any. */
+function enter(value: unknown, frames: Frame[], rules: ShapeRules): string | undefined {
+  if (typeof value === 'string') return stringProblem(value, rules.refuseNul);
   if (value === null || typeof value !== 'object') return undefined;
-  if (depth > rules.maxDepth) return { path, message: `nests deeper than ${rules.maxDepth} levels` };
-  if (Array.isArray(value)) {
-    for (let i = value.length - 1; i >= 0; i--)
-      stack.push({ value: value[i], path: childPath(path, i), depth: depth + 1 });
-    return undefined;
-  }
-  for (const [key, child] of Object.entries(value)) {
-    const message = stringProblem(key, rules.refuseNul);
-    if (message) return { path: childPath(path, key), message: `key ${message}` };
-    stack.push({ value: child, path: childPath(path, key), depth: depth + 1 });
-  }
+  if (frames.length + 1 > rules.maxDepth) return `nests deeper than ${rules.maxDepth} levels`;
+  const container = value as Frame['container'];
+  frames.push({ container, keys: Array.isArray(value) ? undefined : Object.keys(value), next: 0, at: 0 });
   return undefined;
 }
 
-/** The first problem in `value` (depth-first, in document order), checked iteratively. */
+/** Visits the next child of the innermost open container (closing it when it has none left). */
+function visitNext(frames: Frame[], rules: ShapeRules): string | undefined {
+  const frame = frames[frames.length - 1];
+  const { container, keys } = frame;
+  if (frame.next >= (keys ?? (container as unknown[])).length) return void frames.pop();
+  if (!keys) return enter((container as unknown[])[(frame.at = frame.next++)], frames, rules);
+  const key = (frame.at = keys[frame.next++]);
+  const message = stringProblem(key, rules.refuseNul);
+  return message ? `key ${message}` : enter((container as Record<string, unknown>)[key], frames, rules);
+}
+
+/**
+ * The first problem in `value` (depth-first, in document order), checked iteratively with one frame per open level
+ * and no object or string per value: the path is put together only for a problem.
+ */
 export function findShapeProblem(value: unknown, path: string, rules: ShapeRules): ShapeProblem | undefined {
-  const stack: Node[] = [{ value, path, depth: 1 }];
-  for (let node = stack.pop(); node; node = stack.pop()) {
-    const problem = visit(node, rules, stack);
-    if (problem) return problem;
-  }
-  return undefined;
-}
-
-/** The same, yielding to the event loop every WALK_SLICE nodes, for whole request bodies. */
-export async function findShapeProblemYielding(value: unknown, rules: ShapeRules): Promise<ShapeProblem | undefined> {
-  const stack: Node[] = [{ value, path: '', depth: 1 }];
-  let visited = 0;
-  for (let node = stack.pop(); node; node = stack.pop()) {
-    const problem = visit(node, rules, stack);
-    if (problem) return problem;
-    if (++visited % WALK_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
-  }
-  return undefined;
+  const frames: Frame[] = [];
+  let message = enter(value, frames, rules);
+  while (!message && frames.length > 0) message = visitNext(frames, rules);
+  if (!message) return undefined;
+  return { path: frames.reduce((at, frame) => childPath(at, frame.at), path), message };
 }

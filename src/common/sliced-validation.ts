@@ -13,6 +13,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export const SLICE_ITEMS = 256;
 
 const SLICED = Symbol('sliced-array-properties');
+const VERBATIM = Symbol('verbatim-properties');
+
+/**
+ * Keys that Nest's ValidationPipe deletes from a body before class-transformer sees it (assigned to an object, a
+ * `__proto__` key would set its prototype). Refused instead, as any key a body may not hold.
+ */
+const PROTO_KEYS = ['__proto__', 'constructor'];
 
 type Class = ClassConstructor<object>;
 type Sliced = Map<string, () => Class>;
@@ -26,6 +33,41 @@ export function ValidateEachInSlices(type: () => Class): PropertyDecorator {
   };
   // Type documents the item class to class-transformer's readers; the arrays never reach its recursion (see below).
   return applyDecorators(Type(type), mark);
+}
+
+/**
+ * A property whose value is kept exactly as parsed (free JSON such as metadata): class-transformer never copies it
+ * (it would drop keys named like Object.prototype's methods, `toString` or `valueOf`, and Nest would delete
+ * `__proto__` and `constructor`); its validators see the parsed value itself.
+ */
+export function Verbatim(): PropertyDecorator {
+  return (target, property) => {
+    const known = (Reflect.getMetadata(VERBATIM, target.constructor) as string[] | undefined) ?? [];
+    Reflect.defineMetadata(VERBATIM, [...known, String(property)], target.constructor);
+  };
+}
+
+const verbatimOf = (target: unknown): string[] =>
+  (typeof target === 'function' && (Reflect.getMetadata(VERBATIM, target) as string[] | undefined)) || [];
+
+/** `value` without the given keys, copied without assignment (so a `__proto__` key stays a plain key). */
+const without = (value: Record<string, unknown>, keys: string[]) =>
+  Object.fromEntries(Object.entries(value).filter(([key]) => !keys.includes(key)));
+
+/** The verbatim properties `value` holds, to put back on its instance. */
+const takeVerbatim = (value: Record<string, unknown>, keys: string[]) =>
+  new Map(keys.filter((key) => Object.hasOwn(value, key)).map((key) => [key, value[key]]));
+
+/** forbidNonWhitelisted's own error, for a `__proto__` or `constructor` key of `value`. */
+const protoKeyErrors = (value: Record<string, unknown>) =>
+  PROTO_KEYS.filter((key) => Object.hasOwn(value, key)).map((key) =>
+    error(key, [], { whitelistValidation: `property ${key} should not exist` }),
+  );
+
+/** What transform() takes off a body, for validate() to put back or report. */
+interface Detached {
+  values: Map<string, unknown>;
+  errors: ValidationError[];
 }
 
 const slicedOf = (target: unknown): Sliced =>
@@ -48,25 +90,30 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
  * slice at a time.
  */
 export class SlicedValidationPipe extends ValidationPipe {
-  private readonly detached = new AsyncLocalStorage<Map<string, unknown[]>>();
+  private readonly detached = new AsyncLocalStorage<Detached>();
 
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const sliced = slicedOf(metadata.metatype);
-    if (sliced.size === 0 || !isPlainObject(value)) return super.transform(value, metadata);
-    const arrays = new Map(
-      [...sliced.keys()].filter((p) => Array.isArray(value[p])).map((p) => [p, value[p] as unknown[]]),
-    );
-    const rest = { ...value, ...Object.fromEntries([...arrays.keys()].map((p) => [p, []])) };
-    return this.detached.run(arrays, () => super.transform(rest, metadata));
+    const { metatype, type } = metadata;
+    if (type !== 'body' || !isPlainObject(value) || !this.toValidate(metadata)) return super.transform(value, metadata);
+    const sliced = slicedOf(metatype);
+    const arrays = [...sliced.keys()].filter((p) => Array.isArray(value[p])).map((p) => [p, value[p]] as const);
+    const verbatim = takeVerbatim(value, verbatimOf(metatype));
+    const rest = {
+      ...without(value, [...verbatim.keys(), ...PROTO_KEYS]),
+      ...Object.fromEntries(arrays.map(([p]) => [p, []])),
+    };
+    const detached = { values: new Map([...arrays, ...verbatim]), errors: protoKeyErrors(value) };
+    return this.detached.run(detached, () => super.transform(rest, metadata));
   }
 
   protected async validate(object: object, options?: ValidatorOptions): Promise<ValidationError[]> {
-    const sliced = slicedOf(object.constructor);
+    const detached = this.detached.getStore();
     // Nest also calls this with a `{constructor}` stand-in to ask whether a class has rules at all.
-    if (sliced.size === 0 || Object.getPrototypeOf(object) === Object.prototype) return super.validate(object, options);
+    if (!detached || Object.getPrototypeOf(object) === Object.prototype) return super.validate(object, options);
+    const sliced = slicedOf(object.constructor);
     const target = object as Record<string, unknown>;
-    for (const [property, items] of this.detached.getStore() ?? []) target[property] = items;
-    const errors = await super.validate(object, options);
+    for (const [property, kept] of detached.values) target[property] = kept;
+    const errors = [...detached.errors, ...(await super.validate(object, options))];
     for (const [property, type] of sliced) {
       const items = target[property];
       if (!Array.isArray(items)) continue;
@@ -90,10 +137,15 @@ export class SlicedValidationPipe extends ValidationPipe {
           errors.push(error(String(index), [], { isObject: `${index} must be an object` }, item));
           continue;
         }
-        this.stripProtoKeys(item);
-        const instance = plainToInstance(type, item, this.transformOptions);
+        const verbatim = takeVerbatim(item, verbatimOf(type));
+        const instance = plainToInstance(
+          type,
+          without(item, [...verbatim.keys(), ...PROTO_KEYS]),
+          this.transformOptions,
+        );
+        for (const [property, kept] of verbatim) (instance as Record<string, unknown>)[property] = kept;
         instances.push(instance);
-        const children = await super.validate(instance, options);
+        const children = [...protoKeyErrors(item), ...(await super.validate(instance, options))];
         if (children.length > 0) errors.push(error(String(index), children));
       }
     }

@@ -3,6 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { findShapeProblem, METADATA_MAX_DEPTH, stringProblem } from './json-shape';
+import { Verbatim } from './sliced-validation';
 
 /**
  * Decorators that set validation, transformation and the OpenAPI property together, so the docs and the
@@ -87,6 +88,8 @@ export function TextField(options: Described & { maxLength?: number }) {
  */
 export function MetadataField(options: Described) {
   return applyDecorators(
+    // Stored exactly as sent: keys named `toString`, `constructor` or `__proto__` included.
+    Verbatim(),
     property(options, {
       type: 'object',
       additionalProperties: true,
@@ -133,14 +136,26 @@ export function IdField(options: Described) {
   return IntField({ ...options, min: 1, max: MAX_ID });
 }
 
-/** A list of row ids in a JSON body; the message names the first bad entry, e.g. `chunkIds[3]`. */
+/** The first id given twice, naming both places: one link per id would silently drop the second. */
+function repeatedId(ids: number[], property: string): string | undefined {
+  const first = new Map<number, number>();
+  for (const [index, id] of ids.entries()) {
+    const earlier = first.get(id);
+    if (earlier !== undefined) return `${property}[${index}] repeats ${property}[${earlier}] (id ${id})`;
+    first.set(id, index);
+  }
+  return undefined;
+}
+
+/** A list of row ids in a JSON body; the message names the first bad entry, e.g. `chunkIds[3]`, or a repeated one. */
 export function IdListField(options: Described & { maxItems: number }) {
   const { maxItems, ...described } = options;
   const problem = (value: unknown, property: string): string | undefined => {
     if (!Array.isArray(value)) return `${property} must be an array of ids`;
     if (value.length > maxItems) return `${property} must hold at most ${maxItems} ids`;
     const bad = value.findIndex((id) => !isId(id));
-    return bad < 0 ? undefined : `${property}[${bad}] must be an integer from 1 to ${MAX_ID}`;
+    if (bad >= 0) return `${property}[${bad}] must be an integer from 1 to ${MAX_ID}`;
+    return repeatedId(value as number[], property);
   };
   return applyDecorators(
     property(described, { type: 'array', items: { type: 'integer', minimum: 1, maximum: MAX_ID } }),

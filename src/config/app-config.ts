@@ -83,6 +83,7 @@ export class AppConfig {
     host: string;
     port: number;
     bodyLimit: string;
+    maxJsonValues: number;
     apiKey?: string;
   };
   logLevel: LogLevel;

@@ -1,11 +1,17 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findProjectRoot, InvalidConfigError, loadConfig, peekLogSettings, readDefaults } from './config.loader';
 
 describe('loadConfig', () => {
   it('takes every default from config/defaults.env', () => {
     const config = loadConfig({});
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000, bodyLimit: '16mb', apiKey: undefined });
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      bodyLimit: '16mb',
+      maxJsonValues: 2_000_000,
+      apiKey: undefined,
+    });
     expect(config.database).toMatchObject({ url: undefined, poolSize: 10, runMigrations: true, logging: false });
     expect(config.database.embedded.dataDir).toBe(join(process.cwd(), 'data', 'postgres'));
     expect(config.tasks.maxChunksPerRequest).toBe(10000);
@@ -52,8 +58,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
-  it('documents every setting of config/defaults.env in the README table', () => {
-    const readme = readFileSync(join(findProjectRoot(), 'README.md'), 'utf8');
+  it('documents every setting of config/defaults.env in a table of the README or docs/', () => {
+    const root = findProjectRoot();
+    const docs = readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md'));
+    const readme = ['README.md', ...docs.map((name) => join('docs', name))]
+      .map((path) => readFileSync(join(root, path), 'utf8'))
+      .join('\n');
     const missing = Object.keys(readDefaults()).filter((name) => !readme.includes(`| \`${name}\``));
     expect(missing).toEqual([]);
   });

@@ -119,7 +119,13 @@ function pickKnown(env: NodeJS.ProcessEnv, keys: string[]): Record<string, strin
 
 function toAppConfig(env: EnvDto): AppConfig {
   return {
-    http: { host: env.HOST, port: env.PORT, bodyLimit: env.HTTP_BODY_LIMIT, apiKey: env.API_KEY },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      bodyLimit: env.HTTP_BODY_LIMIT,
+      maxJsonValues: env.HTTP_MAX_JSON_VALUES,
+      apiKey: env.API_KEY,
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     database: {

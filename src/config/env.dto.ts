@@ -61,6 +61,9 @@ export class EnvDto {
   @Matches(/^\d+(b|kb|mb|gb)?$/i, { message: 'HTTP_BODY_LIMIT must be a byte count or a size such as 50mb' })
   HTTP_BODY_LIMIT: string;
 
+  @IntRange('HTTP_MAX_JSON_VALUES', 1)
+  HTTP_MAX_JSON_VALUES: number;
+
   @OptionalString()
   API_KEY?: string;
 

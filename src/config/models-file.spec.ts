@@ -142,9 +142,9 @@ models:
     );
   });
 
-  it('loads the README’s example, three back ends', () => {
-    const readme = readFileSync(join(findProjectRoot(), 'README.md'), 'utf8');
-    const section = readme.split('## Several back ends')[1];
+  it('loads the example of docs/models.md, three back ends', () => {
+    const doc = readFileSync(join(findProjectRoot(), 'docs', 'models.md'), 'utf8');
+    const section = doc.split('## Several back ends')[1];
     const example = /```yaml\n([\s\S]*?)```/.exec(section)![1];
     const config = load(file('readme.yaml', example), { OPENAI_API_KEY: 'sk-test' });
     expect(config.embedding.modelsFile.map((entry) => entry.backend)).toEqual(['onnx', 'tei', 'openai']);

@@ -38,7 +38,7 @@ const FIELDS_BY_BACKEND: Record<ModelEntryDto['backend'], string[]> = {
 const COMMON_FIELDS = ['id', 'backend', 'price_per_million_tokens'];
 const KNOWN_FIELDS = new Set([...COMMON_FIELDS, ...Object.values(FIELDS_BY_BACKEND).flat()]);
 
-/** Defaults of an OpenAI-compatible entry (the README's models file section lists them). */
+/** Defaults of an OpenAI-compatible entry (docs/models.md's models file section lists them). */
 export const OPENAI_DEFAULTS = {
   timeoutMs: 60_000,
   maxAttempts: 4,

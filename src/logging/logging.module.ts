@@ -6,10 +6,20 @@ import { Options } from 'pino-http';
 import { AppConfig } from '../config/app-config';
 import { PINO_LEVELS } from './boot-logger';
 import { describeError, serializeError } from './safe-error';
+import { isProbe, serializeRequest, serializeResponse } from './access-log';
 
 
-/** Secrets never reach a log line; request bodies (chunk texts) are never logged at all. */
-const REDACTED = ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie', 'res.headers["set-cookie"]'];
+/**
+ * Access lines name their headers by an allow-list (access-log.ts); this masks these secrets too should any other
+ * line carry a request's headers. Request bodies (chunk texts) are never logged at all.
+ */
+const REDACTED = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers["x-api-key"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
 
 /** A caller's x-request-id is kept (and echoed), else one is made, so a request can be followed across services. */
 function requestId(req: IncomingMessage, res: ServerResponse): string {
@@ -18,9 +28,6 @@ function requestId(req: IncomingMessage, res: ServerResponse): string {
   res.setHeader('x-request-id', id);
   return id;
 }
-
-/** Probes would drown the access log; their failures still show in the readiness answer. */
-const quietPaths = (req: IncomingMessage) => /^\/(health\/|metrics)/.test(req.url ?? '');
 
 /**
  * pino takes an error's raw message for the line's `msg` when none is given (Nest's exception handlers log so):
@@ -42,9 +49,9 @@ export function pinoOptions({ logLevel, logFormat }: AppConfig): Options {
     genReqId: requestId,
     redact: { paths: REDACTED, censor: '[redacted]' },
     // Errors lose parameters, detail, where and quoted values (see safe-error.ts); request bodies are never read here.
-    serializers: { err: serializeError },
+    serializers: { err: serializeError, req: serializeRequest, res: serializeResponse },
     hooks: { logMethod },
-    autoLogging: { ignore: quietPaths },
+    autoLogging: { ignore: isProbe },
     transport: logFormat === 'pretty' ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
   };
 }

@@ -12,7 +12,7 @@ export type QueueDepth = Record<QueueStatus, number>;
  * The backlog a worker autoscaler waits on (KEDA's postgresql trigger, issue 12): links pending or in progress in
  * open tasks of the given models. Open tasks come from task_open_idx, so it reads one row per open task however
  * many tasks have finished; cancelled tasks' leftovers are not work. The manifests use the same text with the
- * models written in (see README, "100 million links").
+ * models written in (see docs/scaling.md).
  */
 export const BACKLOG_SQL = `
   SELECT coalesce(sum(pending + in_progress), 0)::bigint AS backlog

@@ -76,11 +76,12 @@ export class OpenAiCompatibleModel extends RemoteModel implements TokenCounting 
   private readonly client: OpenAiClient;
   private readonly budget: RateBudget;
   private readonly sender: RemoteSender;
-  private counter = new TokenCounter();
+  private counter: TokenCounter;
 
   constructor(private readonly options: OpenAiCompatibleModelOptions) {
     const initialStatus = { id: options.id, loaded: false, warmedUp: false, device: 'remote' as const };
     super({ ...options, initialStatus }, options.maxInputs);
+    this.counter = new TokenCounter(options.maxInputTokens);
     this.client = new OpenAiClient({ url: options.url, apiKey: options.apiKey, timeoutMs: options.timeoutMs });
     this.budget = new RateBudget(options.budget, options.now, (message) =>
       options.logger?.warn(`Model "${options.id}" at ${this.client.url}: ${message}`),
@@ -131,9 +132,12 @@ export class OpenAiCompatibleModel extends RemoteModel implements TokenCounting 
   }
 
   protected async start(): Promise<void> {
-    if (this.options.tokenizerPath) this.counter = new TokenCounter(TextTokenizer.fromFile(this.options.tokenizerPath));
+    const { tokenizerPath, maxInputTokens } = this.options;
+    if (tokenizerPath) this.counter = new TokenCounter(maxInputTokens, TextTokenizer.fromFile(tokenizerPath));
     const body = { model: this.options.model, dimensions: this.configuredDimensions(), input: [WARM_UP_TEXT] };
-    const answer = await this.waitForServer((signal) => this.request(body, [1], signal, 1), {
+    // The warm-up's usage teaches the counter like any answer, so it is weighed by the text's own count.
+    const counts = await this.counter.count([WARM_UP_TEXT]);
+    const answer = await this.waitForServer((signal) => this.request(body, counts, signal, 1), {
       mayPass: (error) => error instanceof RemoteUnavailableError && error.transient,
       giveUp: (error) => this.failedToStart(error),
       waiting: (error) => `Waiting for ${this.client.url} (model "${this.options.id}"): ${messageOf(error)}`,

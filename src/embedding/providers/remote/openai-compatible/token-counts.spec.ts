@@ -33,6 +33,20 @@ describe('TokenCounter without a tokenizer', () => {
   });
 });
 
+describe('TokenCounter with an input limit', () => {
+  it('counts a text past the limit as the limit (what a truncating remote charges)', async () => {
+    const counter = new TokenCounter(5);
+    expect(await counter.count(['a'.repeat(12), 'b'.repeat(40)])).toEqual([3, 5]);
+  });
+
+  it('keeps an exact count exact: usage equal to the counts leaves the estimate unchanged', async () => {
+    const counter = new TokenCounter(5);
+    const counts = await counter.count(['a'.repeat(12), 'b'.repeat(40)]);
+    for (let answer = 0; answer < 50; answer++) counter.learn(counts, 8);
+    expect(counts.map((count) => counter.estimate([count]))).toEqual([3, 5]);
+  });
+});
+
 describe('planRequests', () => {
   it('cuts by inputs and by estimated tokens; a text larger than the cap goes alone', () => {
     const tokens = [10, 10, 10, 50, 5, 5, 5, 5];

@@ -7,14 +7,18 @@ const LEARNING_RATE = 0.2;
 
 /**
  * Token counts before a request leaves, for pacing and batching: the remote's own tokenizer when one is configured
- * (a tokenizer.json), else about one token per CHARS_PER_TOKEN characters. Either is then scaled by what the remote's
+ * (a tokenizer.json), else about one token per CHARS_PER_TOKEN characters, each at most the model's input limit (a
+ * remote that truncates counts no more; one that refuses charges nothing). Either is then scaled by what the remote's
  * `usage` says it really counted (a moving average of usage ÷ count), so a rough estimate becomes a good one after a
  * few answers and a tokenizer that counts special tokens differently is corrected too.
  */
 export class TokenCounter {
   private correction = 1;
 
-  constructor(private readonly tokenizer?: TextTokenizer) {}
+  constructor(
+    private readonly maxInputTokens = Infinity,
+    private readonly tokenizer?: TextTokenizer,
+  ) {}
 
   get exact(): boolean {
     return this.tokenizer !== undefined;
@@ -22,8 +26,10 @@ export class TokenCounter {
 
   /** Per text, before correction: the tokenizer's count, or the character estimate. */
   async count(texts: string[]): Promise<number[]> {
-    if (!this.tokenizer) return texts.map((text) => Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN)));
-    return (await this.tokenizer.encode(texts)).map((encoded) => encoded.ids.length);
+    const counts = this.tokenizer
+      ? (await this.tokenizer.encode(texts)).map((encoded) => encoded.ids.length)
+      : texts.map((text) => Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN)));
+    return counts.map((count) => Math.min(count, this.maxInputTokens));
   }
 
   /** The corrected estimate of a request of texts that counted `counts`. */
