@@ -29,7 +29,7 @@ describe('Task API (e2e)', () => {
       const chunks = await t.http().get(`/tasks/${first.body.id}/chunks`).expect(200);
       const ids = chunks.body.items.map((item: { chunkId: number }) => item.chunkId);
       const repeated = await createTask({ name: 'again', model: 'test-model', chunkIds: [...ids, ids[0]] }).expect(400);
-      expect(repeated.body.message).toEqual([`chunkIds[2] repeats chunkIds[0] (id ${ids[0]})`]);
+      expect(repeated.body.message).toBe(`chunkIds[2] repeats chunkIds[0] (id ${ids[0]})`);
       const res = await createTask({ name: 'again', model: 'test-model', chunkIds: ids }).expect(201);
       expect(res.body.progress.total).toBe(2);
     });
