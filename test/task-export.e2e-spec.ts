@@ -97,7 +97,10 @@ describe('Task export (e2e)', () => {
   it('answers 404 for an unknown task and 400 for a bad flag', async () => {
     expect((await t.http().get('/tasks/999999/embeddings').expect(404)).body.message).toBe('task 999999 not found');
     const res = await t.http().get('/tasks/1/embeddings?text=yes').expect(400);
-    expect(res.body.message).toEqual(['text must be true or false']);
+    expect(res.body).toMatchObject({
+      message: 'text must be true or false',
+      errors: [{ field: 'text', message: 'text must be true or false' }],
+    });
   });
 
   it('stops reading and gives its connection back when the client goes away', async () => {

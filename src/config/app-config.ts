@@ -183,6 +183,8 @@ export class AppConfig {
     /** While a breaker is open, one trial batch this often. */
     breakerProbeMs: number;
     workerId: string;
+    /** How often the worker's row in mgmt.worker is written again; it expires after three missed beats. */
+    heartbeatIntervalMs: number;
   };
   receiver: {
     enabled: boolean;

@@ -256,6 +256,9 @@ export class EnvDto {
   @OptionalString()
   WORKER_ID?: string;
 
+  @IntRange('WORKER_HEARTBEAT_INTERVAL_MS', 100)
+  WORKER_HEARTBEAT_INTERVAL_MS: number;
+
   @Bool('RECEIVER_ENABLED')
   RECEIVER_ENABLED: boolean;
 

@@ -110,7 +110,9 @@ export class TaskController {
 
   @Post(':id/retry')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Put failed chunks back to pending, with their attempts reset' })
+  @ApiOperation({
+    summary: 'Put failed chunks back to pending, with their attempts reset; a cancelled task is resumed as well',
+  })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404, 409)
   retry(@IdParam() id: number): Promise<TaskResponseDto> {

@@ -316,6 +316,11 @@ export class TaskRepository {
     await manager.query(`UPDATE mgmt.task SET status = 'cancelled', finished_at = now() WHERE id = $1`, [id]);
   }
 
+  /** Undoes markCancelled: the status trigger derives the status from the links again (pending, running or done). */
+  async markResumed(manager: EntityManager, id: number): Promise<void> {
+    await manager.query(`UPDATE mgmt.task SET status = 'pending' WHERE id = $1`, [id]);
+  }
+
   /**
    * Failed links go back to pending, due now, with their attempts reset; the counter trigger reopens the task.
    * Inserts notify senders through a trigger; a retry is an update, so it says so itself (sent on commit).

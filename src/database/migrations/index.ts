@@ -6,6 +6,7 @@ import { TaskCounters1764288000000 } from './1764288000000-task-counters';
 import { LinkIndexes1764288000001 } from './1764288000001-link-indexes';
 import { TaskTokens1764374400000 } from './1764374400000-task-tokens';
 import { SqlWriters1765000000000 } from './1765000000000-sql-writers';
+import { WorkerHeartbeat1765200000000 } from './1765200000000-worker-heartbeat';
 
 /** Every migration in order; a new one is appended here. */
 export const MIGRATIONS: (new () => MigrationInterface)[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: (new () => MigrationInterface)[] = [
   LinkIndexes1764288000001,
   TaskTokens1764374400000,
   SqlWriters1765000000000,
+  WorkerHeartbeat1765200000000,
 ];
