@@ -7,6 +7,7 @@ import { AppConfig } from './config/app-config';
 import { jsonBodyParser } from './common/json-body';
 import { keyBeforeBody } from './auth/key-before-body';
 import { SlicedValidationPipe } from './common/sliced-validation';
+import { validationException } from './common/validation-errors';
 
 /** Builds the configured application without listening, so main.ts and the end-to-end tests share one set-up. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
@@ -20,7 +21,14 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   // The key is checked before any byte of the body is read (see key-before-body.ts).
   app.use(keyBeforeBody(config.http.apiKey));
   app.use(jsonBodyParser({ bodyLimit: config.http.bodyLimit, maxJsonValues: config.http.maxJsonValues }));
-  app.useGlobalPipes(new SlicedValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(
+    new SlicedValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: validationException,
+    }),
+  );
   setupSwagger(app);
   await app.init();
   return app;

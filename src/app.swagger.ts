@@ -1,6 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { markOpenRoutes, operationId } from './auth/api-key.openapi';
+import { AppConfig, configuredModelIds } from './config/app-config';
+import { packageVersion } from './config/package-version';
+
+/** The model every example of the DTOs is written for (the README's); the document names a served one instead. */
+export const EXAMPLE_MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
 
 /** One tag per route, in the order a reader meets the service: its main job first, operations last. */
 export const API_TAGS: readonly [name: string, description: string][] = [
@@ -22,8 +27,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Turns text chunks stored in PostgreSQL into embeddings and delivers every vector exactly once. ' +
         'When API_KEY is set, send it as a Bearer token or in the x-api-key header (routes with a lock).',
     )
-    .setVersion('0.1.0')
-    .addBearerAuth()
+    .setVersion(packageVersion())
+    // The key is an opaque string, not a JWT (addBearerAuth() would declare bearerFormat: JWT).
+    .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'The API_KEY, as a Bearer token' })
     .addApiKey({ type: 'apiKey', in: 'header', name: 'x-api-key' }, 'x-api-key')
     .addSecurityRequirements('bearer')
     .addSecurityRequirements('x-api-key');
@@ -34,7 +40,17 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     autoTagControllers: false,
   });
   markOpenRoutes(app, document);
-  return document;
+  return withServedModel(document, configuredModelIds(app.get(AppConfig))[0]);
+}
+
+/**
+ * The examples name the first model this instance serves, so "Try it out" works as shown; an instance that serves
+ * none keeps the README's model. The examples are written once, in the DTOs, for EXAMPLE_MODEL.
+ */
+export function withServedModel(document: OpenAPIObject, model: string | undefined): OpenAPIObject {
+  if (!model || model === EXAMPLE_MODEL) return document;
+  const text = JSON.stringify(document).replaceAll(JSON.stringify(EXAMPLE_MODEL), JSON.stringify(model));
+  return JSON.parse(text) as OpenAPIObject;
 }
 
 /**

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
-import { InvalidConfigError, loadConfig } from './config/config.loader';
-import { LOG_LEVELS } from './config/env.dto';
+import { InvalidConfigError, loadConfig, peekLogSettings } from './config/config.loader';
+import { packageVersion } from './config/package-version';
+import { bootLogger } from './logging/boot-logger';
 import { EmbeddedPostgresMissingError, EmbeddedPostgresServer } from './database/embedded-postgres';
 import { DatabaseUnreachableError, waitForDatabase } from './database/wait-for-database';
 import { EmbeddingError } from './embedding/embedding.errors';
@@ -13,8 +14,6 @@ const logger = new Logger('Main');
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  // Until pino takes over in createApp, Nest's console logger prints (the embedded server's initdb lines at debug).
-  Logger.overrideLogger(['fatal', ...LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.logLevel) + 1)]);
   if (config.database.url) {
     await waitForDatabase(config.database.url, {
       waitMs: config.database.startupWaitMs,
@@ -48,8 +47,15 @@ async function startEmbeddedPostgres(options: { dataDir: string; port: number })
       `DATABASE_URL is unset and this installation has no embedded PostgreSQL (${error.message})`,
     );
   });
-  logger.log(`Embedded PostgreSQL is up on 127.0.0.1:${options.port}`);
+  logger.log(`Embedded PostgreSQL is up: ${maskedUrl(url)} (password in ${server.passwordFile})`);
   return { server, url };
+}
+
+/** The URL with its password masked, to print: what psql needs besides the password file. */
+function maskedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '****';
+  return parsed.toString();
 }
 
 /** Stop taking requests, let modules finish their work, then stop the database they used. */
@@ -70,6 +76,14 @@ function onShutdownSignal(shutdown: () => Promise<void>): void {
     });
   }
 }
+
+if (process.argv.includes('--version') || process.argv.includes('-V')) {
+  process.stdout.write(`${packageVersion()}\n`);
+  process.exit(0);
+}
+// Until pino takes over in createApp, this one prints, in LOG_FORMAT from the first line (a bad setting included).
+const boot = peekLogSettings();
+Logger.overrideLogger(bootLogger(boot.format, boot.level));
 
 bootstrap().catch((error) => {
   // Configuration and model problems are the operator's to fix: their message says it all, a stack would bury it.

@@ -187,6 +187,20 @@ describe('CLI (e2e)', () => {
     expect(again).toMatchObject({ code: 1, stderr: `embedding-tasks: task ${id} has no failed chunks to retry\n` });
   });
 
+  it("runs psql on the service's database (DATABASE_URL), passing on the arguments after --", async () => {
+    const file = join(dir, 'psql.txt');
+    await writeFile(file, 'counted by psql\n');
+    const id = (await cli(['submit', file, '--model', 'any', '--no-follow'], envB)).stdout.trim();
+    const sql = `SELECT name FROM mgmt.task WHERE id = ${id}`;
+    const ran = await cli(['psql', '--', '-tAc', sql], { ...envB, DATABASE_URL: apiOnly.db.url });
+    expect(ran).toMatchObject({ code: 0, stdout: 'psql.txt\n' });
+    const refused = await cli(['psql', '--', '-c', 'SELECT 1'], {
+      ...envB,
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
+    expect(refused.code).not.toBe(0);
+  });
+
   it('says clearly when the server is unreachable, the task unknown, or the request refused, and exits 1', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const file = join(dir, 'one.txt');
@@ -267,9 +281,15 @@ describe('CLI (e2e)', () => {
     const submitted = await cli(['submit', file, '--model', 'any', '--no-follow', '--priority', '7'], envB);
     expect(submitted.code).toBe(0);
     const id = submitted.stdout.trim();
+    // Not a terminal: the id alone on stdout, so `ID=$(embedding-tasks submit …)` captures just that.
+    expect(submitted.stdout).toBe(`${id}\n`);
+    // No worker serves "any" on this API-only instance: submit, status and the progress line say so.
+    expect(submitted.stderr).toContain('warning: no worker serves model any; the task waits until a worker');
+    expect((await cli(['status', id], envB)).stdout).toContain('  waiting    no worker serves model any\n');
 
     const watching = startCli(['watch', id, '--interval', '100'], envB);
     await waitFor(async () => (watching.output().includes(`task ${id} pending`) ? true : undefined));
+    expect(watching.output()).toContain('no worker serves model any');
     const cancelled = await cli(['cancel', id], envB);
     expect(cancelled).toMatchObject({ code: 0, stdout: `task ${id} cancelled: 0 done, 0 failed of 1\n` });
     const watched = await watching.done;

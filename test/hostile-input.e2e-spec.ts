@@ -156,10 +156,12 @@ describe('Hostile input (e2e)', () => {
       const chunks = await t.http().get(`/tasks/${task.id}/chunks`).set('x-api-key', KEY).expect(200);
       const chunkId = chunks.body.items[0].chunkId as number;
       const res = await post('/tasks', `{"name":"twice","model":"m","chunkIds":[${chunkId},${chunkId}]}`).expect(400);
+      const message = `chunkIds[1] repeats chunkIds[0] (id ${chunkId})`;
       expect(res.body).toEqual({
         statusCode: 400,
-        message: [`chunkIds[1] repeats chunkIds[0] (id ${chunkId})`],
+        message,
         error: 'Bad Request',
+        errors: [{ field: 'chunkIds', message }],
       });
       const { rows } = await sql.query(`SELECT count(*)::int AS n FROM mgmt.task WHERE name = 'twice'`);
       expect(rows).toEqual([{ n: 0 }]);
@@ -173,13 +175,17 @@ describe('Hostile input (e2e)', () => {
         );
         expect(top.body).toEqual({
           statusCode: 400,
-          message: [`property ${key} should not exist`],
+          message: `property ${key} should not exist`,
           error: 'Bad Request',
+          errors: [{ field: key, message: `property ${key} should not exist` }],
         });
         const inChunk = await post('/tasks', `{"name":"p","model":"m","chunks":[{"text":"x","${key}":{}}]}`).expect(
           400,
         );
-        expect(inChunk.body.message).toEqual([`chunks.0.property ${key} should not exist`]);
+        expect(inChunk.body.message).toBe(`chunks.0.property ${key} should not exist`);
+        expect(inChunk.body.errors).toEqual([
+          { field: `chunks.0.${key}`, message: `chunks.0.property ${key} should not exist` },
+        ]);
       },
     );
 

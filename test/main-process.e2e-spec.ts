@@ -21,6 +21,7 @@ describe('npm start on the embedded defaults (e2e)', () => {
     const { DATABASE_URL, API_KEY, ...rest } = process.env;
     env = {
       ...rest,
+      LOG_FORMAT: 'json',
       PORT: String(port),
       HOST: '127.0.0.1',
       EMBEDDED_PG_DATA_DIR: join(dir, 'postgres'),
@@ -71,6 +72,14 @@ describe('npm start on the embedded defaults (e2e)', () => {
     first.child.kill('SIGTERM');
     expect(await firstExit).toBe(0);
     expect(await postmasterPid()).toBeUndefined();
+    expectJsonLines(first.output());
+    const up = jsonLines(first.output()).find((line) => String(line.msg).startsWith('Embedded PostgreSQL is up'));
+    const passwordFile = join(dir, '.postgres.password');
+    expect(up?.msg).toBe(
+      `Embedded PostgreSQL is up: postgres://postgres:****@127.0.0.1:${env.EMBEDDED_PG_PORT}/embedding_tasks ` +
+        `(password in ${passwordFile})`,
+    );
+    expect(first.output()).not.toContain(await readFile(passwordFile, 'utf8'));
 
     const second = start();
     await second.ready;
@@ -99,17 +108,61 @@ describe('npm start on the embedded defaults (e2e)', () => {
     expect(await secondExit).toBe(0);
   }, 120_000);
 
-  it('refuses to start on an invalid setting, naming the variable', async () => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
-      env: { ...env, PORT: 'eighty' },
+  /** Runs src/main.ts to its exit: its exit code and everything it printed. */
+  async function run(extra: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts', ...args], {
+      env: { ...env, ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
-    expect(await exited(child)).toBe(1);
-    expect(output).toContain(
+    return { code: await exited(child), output };
+  }
+
+  it('refuses to start on an invalid setting, naming the variable, in a JSON line', async () => {
+    const { code, output } = await run({ PORT: 'eighty' });
+    expect(code).toBe(1);
+    expectJsonLines(output);
+    expect(jsonLines(output).map((line) => line.msg)).toContain(
       'Invalid environment variables: PORT must be an integer between 1 and 65535 (got "eighty")',
     );
   }, 60_000);
+
+  it('prints its version (package.json) with --version, and exits', async () => {
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    expect(await run({ PORT: 'eighty' }, ['--version'])).toEqual({ code: 0, output: `${version}\n` });
+  }, 60_000);
+
+  it('names why the hub could not be reached, and logs no pool error for the database it stops itself', async () => {
+    const hubUrl = `http://127.0.0.1:${await freePort()}`;
+    const { code, output } = await run({
+      EMBEDDING_MODELS: 'acme/not-cached',
+      MODEL_HUB_URL: hubUrl,
+      MODEL_CACHE_DIR: join(dir, 'models'),
+    });
+    expect(code).toBe(1);
+    expectJsonLines(output);
+    expect(output).toContain('connection refused [ECONNREFUSED]');
+    expect(output).not.toContain('pool raised an error');
+    expect(output).not.toContain('fetch failed');
+  }, 120_000);
 });
+
+/** Every line a JSON object, as a log collector reads them (LOG_FORMAT=json) from the first. */
+function jsonLines(output: string): { msg?: unknown; notJson?: string }[] {
+  return output
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as { msg?: unknown; notJson?: string };
+      } catch {
+        return { notJson: line };
+      }
+    });
+}
+
+function expectJsonLines(output: string): void {
+  expect(jsonLines(output).filter((line) => 'notJson' in line)).toEqual([]);
+}

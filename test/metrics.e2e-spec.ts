@@ -15,6 +15,7 @@ const FAMILIES = [
   'embedding_tasks_inference_padded_tokens',
   'embedding_tasks_stage_duration_seconds',
   'embedding_tasks_queue_depth',
+  'embedding_tasks_open_tasks_without_worker',
   'embedding_tasks_leases_reclaimed_total',
   'embedding_tasks_receiver_errors_total',
   'embedding_tasks_tei_errors_total',

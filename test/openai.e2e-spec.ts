@@ -167,7 +167,8 @@ describe('OpenAI-compatible POST /v1/embeddings (e2e)', () => {
       invalid('input must be a string, an array of strings, or token ids', 'input'),
     ],
     [{ input: 'x', model: 'tiny', extra: 1 }, 400, invalid('property extra should not exist', null)],
-    [{ input: 'x' }, 400, invalid('model must be a string of at most 1000 characters', 'model')],
+    [{ input: 'x' }, 400, invalid('model is required', 'model')],
+    [{ model: 'tiny' }, 400, invalid('input is required', 'input')],
     [
       { input: 'x', model: 'tiny', encoding_format: 'hex' },
       400,

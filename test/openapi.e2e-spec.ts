@@ -1,5 +1,5 @@
-import { API_TAGS } from '../src/app.swagger';
-import { startTestApp, TestApp } from './app';
+import { API_TAGS, EXAMPLE_MODEL } from '../src/app.swagger';
+import { startTestApp, startTinyModelApp, TestApp } from './app';
 
 interface Operation {
   tags?: string[];
@@ -11,7 +11,7 @@ interface Document {
   tags: { name: string }[];
   security: object[];
   paths: Record<string, Record<string, Operation>>;
-  components: { schemas: object };
+  components: { schemas: object; securitySchemes: Record<string, object> };
 }
 
 describe('OpenAPI document (e2e)', () => {
@@ -99,6 +99,13 @@ describe('OpenAPI document (e2e)', () => {
     expect(doc.paths['/chunks/{id}/embedding'].get.tags).toEqual(['chunks']);
   });
 
+  it('declares the key as a plain bearer token or an x-api-key header, not a JWT', () => {
+    expect(doc.components.securitySchemes).toEqual({
+      bearer: { type: 'http', scheme: 'bearer', description: expect.any(String) },
+      'x-api-key': { type: 'apiKey', in: 'header', name: 'x-api-key' },
+    });
+  });
+
   it('shows the key (a lock, a 401) exactly on the routes that answer 401 without it', async () => {
     expect(doc.security).toEqual([{ bearer: [] }, { 'x-api-key': [] }]);
     const locked = (operation: Operation) => operation.security?.length !== 0;
@@ -149,5 +156,23 @@ describe('OpenAPI document (e2e)', () => {
         body: 'ok',
       });
     }
+  });
+});
+
+describe('OpenAPI examples on an instance serving another model (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTinyModelApp({ SENDER_ENABLED: 'false' });
+  });
+  afterAll(() => t.close());
+
+  it('name the served model, never the README model this instance does not serve', async () => {
+    const text = (await t.http().get('/apidocs-json').expect(200)).text;
+    expect(text).not.toContain(JSON.stringify(EXAMPLE_MODEL));
+    const doc = JSON.parse(text) as Document;
+    const create = doc.paths['/tasks'].post.requestBody!.content['application/json'].examples!;
+    const body = Object.values(create)[0].value as { model: string };
+    expect(body.model).toBe('tiny');
+    await t.http().post('/tasks').send(body).expect(201);
   });
 });

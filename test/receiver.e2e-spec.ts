@@ -79,13 +79,13 @@ describe('Built-in receiver (e2e)', () => {
 
   it('answers 400 naming malformed fields', async () => {
     const res = await post({ dimensions: 0, items: [{ chunk_id: 'x', content_hash: 'short' }] }).expect(400);
-    expect(res.body.message).toEqual(
+    expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
       expect.arrayContaining([
-        'model must be a string',
+        'model is required',
         'dimensions must be an integer from 1 to 65536',
         'items.0.chunk_id must be an integer from 1 to 9007199254740991',
         'items.0.content_hash must be 64 lowercase hex characters',
-        'items.0.embedding should not be null or undefined',
+        'items.0.embedding is required',
       ]),
     );
     await post({ model: 'm', dimensions: 2, items: [] }).expect(400);

@@ -204,7 +204,7 @@ describe('Remote sender and POST /embeddings/batch with deliver (e2e)', () => {
         },
         'chunks[1].id: 5 is used twice',
       ],
-      [{ deliver: 'yes', chunks: [{ id: 1, text: 'x' }] }, ['deliver must be true or false']],
+      [{ deliver: 'yes', chunks: [{ id: 1, text: 'x' }] }, 'deliver must be true or false'],
     ])('answers %j with 400: %j', async (body, message) => {
       expect((await deliver(body).expect(400)).body).toMatchObject({ statusCode: 400, message });
     });

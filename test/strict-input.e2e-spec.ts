@@ -36,7 +36,9 @@ describe('Strict input (e2e)', () => {
     expect(await rowCounts(sql)).toEqual(before);
     return res.body;
   }
-  const messages = (body: { message: string | string[] }) => [body.message].flat();
+  /** The field errors of a validation 400, or the one message of any other error. */
+  const messages = (body: { message: string; errors?: { message: string }[] }) =>
+    body.errors ? body.errors.map((error) => error.message) : [body.message];
 
   beforeAll(async () => {
     t = await startTinyModelApp({

@@ -129,8 +129,8 @@ describe('Task counters (e2e)', () => {
   });
 
   it('answers 400 for a bad task id', async () => {
-    expect((await t.http().get('/tasks/counts/drift?taskId=0').expect(400)).body.message).toEqual([
+    expect((await t.http().get('/tasks/counts/drift?taskId=0').expect(400)).body.message).toBe(
       'taskId must be an integer from 1 to 9007199254740991',
-    ]);
+    );
   });
 });

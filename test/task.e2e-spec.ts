@@ -29,14 +29,14 @@ describe('Task API (e2e)', () => {
       const chunks = await t.http().get(`/tasks/${first.body.id}/chunks`).expect(200);
       const ids = chunks.body.items.map((item: { chunkId: number }) => item.chunkId);
       const repeated = await createTask({ name: 'again', model: 'test-model', chunkIds: [...ids, ids[0]] }).expect(400);
-      expect(repeated.body.message).toEqual([`chunkIds[2] repeats chunkIds[0] (id ${ids[0]})`]);
+      expect(repeated.body.message).toBe(`chunkIds[2] repeats chunkIds[0] (id ${ids[0]})`);
       const res = await createTask({ name: 'again', model: 'test-model', chunkIds: ids }).expect(201);
       expect(res.body.progress.total).toBe(2);
     });
 
     it('answers 400 naming each bad field, and unknown fields', async () => {
       const res = await createTask({ name: '', model: 'm', chunks: [{ text: 7 }], color: 'red' }).expect(400);
-      expect(res.body.message).toEqual(
+      expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
         expect.arrayContaining([
           'property color should not exist',
           'name must not be empty',
@@ -52,7 +52,7 @@ describe('Task API (e2e)', () => {
         priority: 1.5,
         chunks: [{ text: 'a\u0000b', metadata: [1] }],
       }).expect(400);
-      expect(res.body.message).toEqual(
+      expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
         expect.arrayContaining([
           'priority must be an integer from -1000 to 1000',
           'chunks.0.text must not contain NUL (\\u0000) characters',
@@ -98,7 +98,7 @@ describe('Task API (e2e)', () => {
 
     it('answers 400 for a bad status filter or page size', async () => {
       const res = await t.http().get('/tasks?status=nope&limit=5000').expect(400);
-      expect(res.body.message).toEqual(
+      expect(res.body.errors.map((error: { message: string }) => error.message)).toEqual(
         expect.arrayContaining([
           'status must be one of: pending, running, completed, failed, cancelled',
           'limit must be an integer from 1 to 1000',
@@ -213,7 +213,10 @@ describe('Task API (e2e)', () => {
       expect(running.body.progress.etaSeconds).toBeCloseTo(5, 0);
       await query(`UPDATE mgmt.embed_task_chunk SET status = 'done', done_at = now() WHERE task_id = $1`, [task.body.id]);
       const completed = await t.http().get(`/tasks/${task.body.id}`).expect(200);
-      expect(completed.body).toMatchObject({ status: 'completed', progress: { percent: 100, etaSeconds: 0 } });
+      expect(completed.body).toMatchObject({
+        status: 'completed',
+        progress: { percent: 100, etaSeconds: null, estimatedCompletionAt: null },
+      });
     });
   });
 

@@ -85,6 +85,7 @@ describe('TEI-compatible routes (e2e)', () => {
     });
 
     it.each([
+      [{}, 422, teiError('Validation', 'inputs is required')],
       [{ inputs: [] }, 400, teiError('Empty', '`inputs` cannot be empty')],
       [{ inputs: ['a', ''] }, 400, teiError('Empty', 'Input validation error: `inputs` cannot be empty')],
       [{ inputs: ['a', []] }, 400, teiError('Empty', 'Input validation error: `inputs` cannot be empty')],

@@ -218,7 +218,7 @@ export function baseUrl(raw: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
-/** The `{statusCode, message, error}` body every endpoint answers with; class-validator may send a list. */
+/** The `{statusCode, message, error}` body every endpoint answers with (older servers sent validation lists). */
 function serverMessage(body: string): string | undefined {
   try {
     const parsed = JSON.parse(body) as { message?: unknown; error?: unknown };

@@ -71,4 +71,16 @@ describe('help', () => {
     for (const option of ['--model MODEL', '--no-follow', '--chunk-size CHARS', '--batch N', '--api-key KEY'])
       expect(submit).toContain(option);
   });
+
+  it('starts every option description in one column, -V, --version included', () => {
+    const helps = [toolHelp(COMMANDS), ...COMMANDS.map(commandHelp)];
+    for (const help of helps) {
+      const options = help.split('\n').filter((line) => /^ {2}(-\w, | {4})--/.test(line));
+      // Where the description starts: after the first run of two or more spaces that follows the flag.
+      const columns = new Set(options.map((line) => /^ *\S.*?\S {2,}(?=\S)/.exec(line)![0].length));
+      expect(options.length).toBeGreaterThan(0);
+      expect([...columns]).toHaveLength(1);
+    }
+    expect(toolHelp(COMMANDS)).toMatch(/^ {2}-V, --version {2,}Show the version$/m);
+  });
 });

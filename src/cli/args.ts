@@ -39,6 +39,9 @@ export function parseCommandLine(argv: string[], commands: Command[]): CommandLi
   const command = findCommand(name, commands);
   const { values, positionals } = parseOptions(command, rest);
   if (values.help) return { kind: 'help', command };
+  if (command.rest && positionals.length >= command.args.length) {
+    return { kind: 'run', command, args: positionals, options: values };
+  }
   if (positionals.length !== command.args.length) {
     const expected = command.args.length === 0 ? 'no arguments' : command.args.join(' ');
     throw new UsageError(
@@ -155,8 +158,8 @@ export function toolHelp(commands: Command[]): string {
     ...commands.map((command) => `  ${usageOf(command).padEnd(width)}  ${command.summary}`),
     '',
     'Options of every command:',
-    optionsHelp(GLOBAL_OPTIONS),
-    '  -V, --version         Show the version',
+    // --version is the tool's alone (no command takes it), but its line lines up with the others.
+    optionsHelp({ ...GLOBAL_OPTIONS, version: { type: 'boolean', short: 'V', description: 'Show the version' } }),
     '',
     EXIT_CODES_HELP,
     '',
@@ -176,13 +179,17 @@ const EXIT_CODES_HELP =
   'Exit codes: 0 success (a followed task completed), 1 error (unreachable, refused, bad input), 2 bad command line,\n' +
   '  3 the task failed, 4 the task was cancelled, 130 interrupted.';
 
-const usageOf = (command: Command) => [command.name, ...command.args].join(' ');
+const usageOf = (command: Command) =>
+  [command.name, ...command.args, ...(command.rest ? [`[-- ${command.rest}…]`] : [])].join(' ');
 
+/** One line per option, the descriptions in one column (at least 22 wide, wider when a flag needs it). */
 function optionsHelp(options: Record<string, OptionSpec>): string {
-  return Object.entries(options)
-    .map(([name, spec]) => {
-      const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`;
-      return `  ${flag.padEnd(22)}  ${spec.description}`;
-    })
+  const flags = Object.entries(options).map(
+    ([name, spec]) =>
+      `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.placeholder ? ` ${spec.placeholder}` : ''}`,
+  );
+  const width = Math.max(22, ...flags.map((flag) => flag.length));
+  return Object.values(options)
+    .map((spec, i) => `  ${flags[i].padEnd(width)}  ${spec.description}`)
     .join('\n');
 }

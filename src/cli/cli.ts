@@ -2,15 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient, baseUrl } from './api-client';
 import { commandHelp, DEFAULT_URL, optionalString, parseCommandLine, TOOL, toolHelp } from './args';
-import { Io } from './command';
+import { CliEnv, Io } from './command';
 import { COMMANDS } from './commands';
 import { CliError, EXIT } from './errors';
 
-/** The variables the CLI reads: its own, not the service's (see main.ts). */
-export interface CliEnv {
-  EMBEDDING_TASKS_URL?: string;
-  EMBEDDING_TASKS_API_KEY?: string;
-}
+export type { CliEnv } from './command';
 
 /** Runs one command line and answers the exit code; every failure is reported on stderr, none thrown. */
 export async function runCli(argv: string[], env: CliEnv, io: Io): Promise<number> {
@@ -22,7 +18,7 @@ export async function runCli(argv: string[], env: CliEnv, io: Io): Promise<numbe
       url: baseUrl(optionalString(line.options, 'url') || env.EMBEDDING_TASKS_URL || DEFAULT_URL),
       apiKey: optionalString(line.options, 'api-key') || env.EMBEDDING_TASKS_API_KEY || undefined,
     });
-    return await line.command.run({ client, args: line.args, options: line.options, io });
+    return await line.command.run({ client, env, args: line.args, options: line.options, io });
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     io.stderr.write(`${TOOL}: ${error.message}\n`);

@@ -1,6 +1,6 @@
 import type { Task } from './api-client';
 import { formatDuration, formatUsage, table } from './format';
-import { bar, PlainProgress, progressLine, TtyProgress } from './progress';
+import { bar, BAR_WIDTH, PlainProgress, progressLine, TtyProgress } from './progress';
 
 function task(overrides: Partial<Task['progress']> = {}, status: Task['status'] = 'running'): Task {
   return {
@@ -8,6 +8,7 @@ function task(overrides: Partial<Task['progress']> = {}, status: Task['status'] 
     name: 'docs',
     model: 'tiny',
     status,
+    waiting: null,
     priority: 0,
     metadata: {},
     lastError: null,
@@ -42,6 +43,20 @@ describe('progress line', () => {
     const line = progressLine(task({ chunksPerSecond: null, etaSeconds: null, done: 0, percent: 0 }), 80);
     expect(line).toBe('task 12 running    0.0%  0 done, 2 failed of 1000  -- chunks/s  ETA --');
     expect(progressLine(task(), 30).length).toBeLessThanOrEqual(29);
+  });
+
+  it('keeps the bar at one width however long the text after it grows', () => {
+    const short = progressLine(task({ done: 1, total: 10, percent: 10, chunksPerSecond: 1, etaSeconds: 9 }), 160);
+    const long = progressLine(task({ done: 123456, total: 9999999, percent: 10, etaSeconds: 7380 }), 160);
+    const barOf = (line: string) => /\[[=> ]*\]/.exec(line)![0];
+    expect(barOf(short)).toHaveLength(BAR_WIDTH + 2);
+    expect(barOf(long)).toBe(barOf(short));
+  });
+
+  it('says why an open task waits instead of an ETA', () => {
+    const waiting = { ...task({ done: 0, percent: 0, chunksPerSecond: null, etaSeconds: null }, 'pending') };
+    waiting.waiting = 'no worker serves model tiny';
+    expect(progressLine(waiting, 160)).toMatch(/-- chunks\/s {2}no worker serves model tiny$/);
   });
 
   it('draws bars of the asked width', () => {

@@ -2,20 +2,22 @@ import { FINISHED_TASK_STATUSES } from '../task/task-status';
 import type { Task } from './api-client';
 import { formatCounts, formatEta, formatRate } from './format';
 
-const BAR_MIN = 10;
-const BAR_MAX = 30;
+export const BAR_WIDTH = 30;
+/** The bar is drawn on terminals at least this wide, the rest of the line getting the other 70 columns. */
+const BAR_COLUMNS = BAR_WIDTH + 70;
 
 /**
- * One line: `task 12 running [=====>     ]  45.3%  453 done, 2 failed of 1000  123 chunks/s  ETA 4s`, the bar left
- * out when the terminal is too narrow for it, the whole cut to `columns`.
+ * One line: `task 12 running [=====>     ]  45.3%  453 done, 2 failed of 1000  123 chunks/s  ETA 4s`. The bar has
+ * one width whatever the text after it says (it is left out on a terminal narrower than BAR_COLUMNS, decided by
+ * the terminal alone), so it does not jump as the counts grow; the whole is cut to `columns`.
  */
 export function progressLine(task: Task, columns = 100): string {
   const head = `task ${task.id} ${task.status}`;
-  const eta = FINISHED_TASK_STATUSES.includes(task.status) ? '' : `  ${formatEta(task)}`;
+  const eta = FINISHED_TASK_STATUSES.includes(task.status) ? '' : `  ${task.waiting ?? formatEta(task)}`;
   const tail = `${task.progress.percent.toFixed(1).padStart(5)}%  ${formatCounts(task)}  ${formatRate(task.progress.chunksPerSecond)}${eta}`;
-  const room = columns - 1 - head.length - tail.length - 4;
-  if (room < BAR_MIN) return `${head}  ${tail}`.slice(0, Math.max(columns - 1, 1));
-  return `${head} ${bar(task.progress.percent, Math.min(room, BAR_MAX))}  ${tail}`;
+  const line =
+    columns >= BAR_COLUMNS ? `${head} ${bar(task.progress.percent, BAR_WIDTH)}  ${tail}` : `${head}  ${tail}`;
+  return line.slice(0, Math.max(columns - 1, 1));
 }
 
 export function bar(percent: number, width: number): string {

@@ -8,6 +8,7 @@ const DESCRIPTIONS: Record<number, string> = {
   404: 'No such task or chunk',
   409: "The task's status does not allow this action",
   413: 'Too many chunks in one request, a text over TASK_MAX_TEXT_CHARS, or a body over HTTP_BODY_LIMIT',
+  429: 'Too many of these at once (TASK_EXPORT_MAX_CONCURRENT exports); try again after Retry-After seconds',
   503: 'The database is unavailable; nothing was written. Try again after Retry-After seconds',
 };
 
@@ -20,7 +21,12 @@ const RETRY_AFTER = {
 export function ApiErrors(...statuses: number[]) {
   return applyDecorators(
     ...[401, ...statuses].map((status) =>
-      ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorResponseDto }),
+      ApiResponse({
+        status,
+        description: DESCRIPTIONS[status],
+        type: ErrorResponseDto,
+        ...(status === 429 ? { headers: RETRY_AFTER } : {}),
+      }),
     ),
     ApiResponse({ status: 503, description: DESCRIPTIONS[503], type: ErrorResponseDto, headers: RETRY_AFTER }),
   );

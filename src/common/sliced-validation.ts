@@ -77,8 +77,8 @@ const slicedOf = (target: unknown): Sliced =>
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A class-validator error for `property` (the tree Nest's ValidationPipe flattens into `a.0.b …` messages). */
-const error = (property: string, children: ValidationError[], constraints?: Record<string, string>) =>
-  Object.assign(new ValidationError(), { property, children, constraints });
+const error = (property: string, children: ValidationError[], constraints?: Record<string, string>, value?: unknown) =>
+  Object.assign(new ValidationError(), { property, children, constraints, value });
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -134,7 +134,7 @@ export class SlicedValidationPipe extends ValidationPipe {
         const item = items[index];
         if (!isPlainObject(item)) {
           instances.push(item);
-          errors.push(error(String(index), [], { isObject: `${index} must be an object` }));
+          errors.push(error(String(index), [], { isObject: `${index} must be an object` }, item));
           continue;
         }
         const verbatim = takeVerbatim(item, verbatimOf(type));

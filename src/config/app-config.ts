@@ -113,6 +113,15 @@ export class AppConfig {
     maxChunksPerRequest: number;
     /** Most characters (UTF-16 code units) in one chunk text of a task request. */
     maxTextChars: number;
+    /** GET /tasks/:id/embeddings (docs/exports.md, "Exports and the pool budget"). */
+    export: {
+      /** Exports streaming at once; one more is answered 429. */
+      maxConcurrent: number;
+      /** A client that has read nothing for this long has its export ended. */
+      idleTimeoutMs: number;
+      /** Pooled connections all exports together use at once, each for one page read. */
+      maxConnections: number;
+    };
   };
   health: {
     timeoutMs: number;
@@ -181,6 +190,8 @@ export class AppConfig {
     /** While a breaker is open, one trial batch this often. */
     breakerProbeMs: number;
     workerId: string;
+    /** How often the worker's row in mgmt.worker is written again; it expires after three missed beats. */
+    heartbeatIntervalMs: number;
   };
   receiver: {
     enabled: boolean;

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findProjectRoot, InvalidConfigError, loadConfig, readDefaults } from './config.loader';
+import { findProjectRoot, InvalidConfigError, loadConfig, peekLogSettings, readDefaults } from './config.loader';
 
 describe('loadConfig', () => {
   it('takes every default from config/defaults.env', () => {
@@ -148,5 +148,16 @@ describe('EMBEDDING_PROVIDER=tei configuration', () => {
   it('leaves the ONNX provider alone', () => {
     expect(() => loadConfig({ EMBEDDING_PROVIDER: 'onnx' })).not.toThrow();
     expect(() => loadConfig({ EMBEDDING_PROVIDER: 'gpu' })).toThrow('EMBEDDING_PROVIDER must be one of: onnx, tei');
+  });
+});
+
+describe('peekLogSettings', () => {
+  it('reads LOG_FORMAT and LOG_LEVEL before the rest is checked, falling back to the defaults on a bad value', () => {
+    expect(peekLogSettings({ LOG_FORMAT: 'pretty', LOG_LEVEL: 'debug', PORT: 'abc' })).toEqual({
+      format: 'pretty',
+      level: 'debug',
+    });
+    expect(peekLogSettings({ LOG_FORMAT: 'xml', LOG_LEVEL: 'loud' })).toEqual({ format: 'json', level: 'log' });
+    expect(peekLogSettings({})).toEqual({ format: 'json', level: 'log' });
   });
 });

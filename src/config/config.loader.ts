@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AppConfig, ModelSourceConfig } from './app-config';
-import { EnvDto } from './env.dto';
+import { EnvDto, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './env.dto';
 import { InvalidModelsFileError, readModelsFile } from './models-file';
 import { receiverBaseUrl } from './receiver-url';
 
@@ -28,6 +28,20 @@ export function readDefaults(root = findProjectRoot()): Record<string, string> {
 }
 
 /** Environment variables over the defaults in config/defaults.env, validated; throws naming every bad variable. */
+/**
+ * LOG_FORMAT and LOG_LEVEL alone, for the logger of start-up, before (and whether or not) the rest is valid: a value
+ * it does not know falls back to the default, and loadConfig reports it.
+ */
+export function peekLogSettings(env: NodeJS.ProcessEnv = process.env): { format: LogFormat; level: LogLevel } {
+  const defaults = { LOG_FORMAT: 'json', LOG_LEVEL: 'log', ...readDefaults() };
+  const format = (env.LOG_FORMAT ?? defaults.LOG_FORMAT).trim();
+  const level = (env.LOG_LEVEL ?? defaults.LOG_LEVEL).trim();
+  return {
+    format: (LOG_FORMATS as readonly string[]).includes(format) ? (format as LogFormat) : 'json',
+    level: (LOG_LEVELS as readonly string[]).includes(level) ? (level as LogLevel) : 'log',
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const root = findProjectRoot();
   const defaults = readDefaults(root);
@@ -126,7 +140,15 @@ function toAppConfig(env: EnvDto): AppConfig {
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       embedded: { dataDir: resolve(env.EMBEDDED_PG_DATA_DIR), port: env.EMBEDDED_PG_PORT },
     },
-    tasks: { maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST, maxTextChars: env.TASK_MAX_TEXT_CHARS },
+    tasks: {
+      maxChunksPerRequest: env.TASK_MAX_CHUNKS_PER_REQUEST,
+      maxTextChars: env.TASK_MAX_TEXT_CHARS,
+      export: {
+        maxConcurrent: env.TASK_EXPORT_MAX_CONCURRENT,
+        idleTimeoutMs: env.TASK_EXPORT_IDLE_TIMEOUT_MS,
+        maxConnections: env.TASK_EXPORT_MAX_CONNECTIONS,
+      },
+    },
     health: { timeoutMs: env.HEALTH_CHECK_TIMEOUT_MS },
     embedding: {
       provider: env.EMBEDDING_PROVIDER,
@@ -176,6 +198,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       breakerFailures: env.SENDER_BREAKER_FAILURES,
       breakerProbeMs: env.SENDER_BREAKER_PROBE_MS,
       workerId: env.WORKER_ID ?? `${hostname()}-${process.pid}`,
+      heartbeatIntervalMs: env.WORKER_HEARTBEAT_INTERVAL_MS,
     },
     receiver: {
       enabled: env.RECEIVER_ENABLED,

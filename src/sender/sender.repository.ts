@@ -156,8 +156,8 @@ export class SenderRepository {
   }
 
   /**
-   * Leases whose worker died: back to pending (the claim's attempt stays counted), or failed once `maxClaims` is
-   * reached, so a chunk that crashes or hangs its worker every time cannot loop forever. SKIP LOCKED: a link that
+   * Leases whose worker died, and in_progress links with no lease at all (written so by SQL; docs/sql-writers.md):
+   * back to pending (the claim's attempt stays counted), or failed once `maxClaims` is reached, so a chunk that crashes or hangs its worker every time cannot loop forever. SKIP LOCKED: a link that
    * another worker is settling right now is not expired work, and two reclaiming workers never wait on each other.
    */
   async reclaimExpired(maxClaims: number): Promise<number> {
@@ -166,7 +166,8 @@ export class SenderRepository {
        SET status = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END,
            last_error = CASE WHEN attempts >= $1 THEN 'lease expired ' || attempts || ' times (the chunk crashes or hangs its worker?)' ELSE last_error END,
            lease_owner = NULL, lease_expires_at = NULL
-       FROM (SELECT id FROM mgmt.embed_task_chunk WHERE status = 'in_progress' AND lease_expires_at < now()
+       FROM (SELECT id FROM mgmt.embed_task_chunk
+             WHERE status = 'in_progress' AND (lease_expires_at < now() OR lease_expires_at IS NULL)
              FOR UPDATE SKIP LOCKED) expired
        WHERE l.id = expired.id`,
       [maxClaims],

@@ -7,6 +7,7 @@ import { TaskEntity } from './task.entity';
 @Entity({ schema: 'mgmt', name: 'embed_task_chunk' })
 @Unique('embed_task_chunk_task_chunk_key', ['taskId', 'chunkId'])
 @Check('embed_task_chunk_status_check', `"status" IN ('pending', 'in_progress', 'done', 'failed')`)
+@Check('embed_task_chunk_attempts_check', `"attempts" >= 0`)
 // Claiming: a task's pending links that are due, oldest first; as small as the pending links are few.
 @Index('embed_task_chunk_claim_idx', ['taskId', 'availableAt', 'id'], { where: `"status" = 'pending'` })
 // A task's links of one status in the order they were added: keyset pages, export, retry, the drift check.

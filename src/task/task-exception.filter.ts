@@ -5,6 +5,7 @@ import {
   ConflictException,
   ExceptionFilter,
   HttpException,
+  HttpStatus,
   NotFoundException,
   PayloadTooLargeException,
 } from '@nestjs/common';
@@ -17,7 +18,9 @@ import { TaskError, TaskErrorCode } from './task.errors';
 export class TaskExceptionFilter implements ExceptionFilter<TaskError> {
   catch(error: TaskError, host: ArgumentsHost): void {
     const exception = toHttpException(error);
-    host.switchToHttp().getResponse<Response>().status(exception.getStatus()).json(exception.getResponse());
+    const response = host.switchToHttp().getResponse<Response>();
+    if (error.retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(error.retryAfterSeconds));
+    response.status(exception.getStatus()).json(exception.getResponse());
   }
 }
 
@@ -32,6 +35,11 @@ function toHttpException({ code, message }: TaskError): HttpException {
     case TaskErrorCode.TooManyChunks:
     case TaskErrorCode.TextTooLong:
       return new PayloadTooLargeException(message);
+    case TaskErrorCode.TooManyExports:
+      return new HttpException(
+        { statusCode: HttpStatus.TOO_MANY_REQUESTS, message, error: 'Too Many Requests' },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
     default:
       return assertUnreachable(code);
   }

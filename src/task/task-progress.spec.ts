@@ -1,6 +1,7 @@
 import { toProgress } from './task-progress';
 
 const base = {
+  status: 'running' as const,
   total: 10,
   pending: 10,
   in_progress: 0,
@@ -33,9 +34,16 @@ describe('toProgress', () => {
     expect(progress.estimatedCompletionAt).toBe('2026-01-01T00:01:30.000Z');
   });
 
-  it('counts failed chunks as settled', () => {
-    const progress = toProgress({ ...base, pending: 0, done: 7, failed: 3, last_done_at: new Date('2026-01-01T00:00:07Z') });
-    expect(progress).toMatchObject({ percent: 100, etaSeconds: 0, chunksPerSecond: 1 });
+  it('counts failed chunks as settled, and gives a finished task no ETA', () => {
+    const finished = { ...base, status: 'failed' as const, pending: 0, done: 7, failed: 3 };
+    const progress = toProgress({ ...finished, last_done_at: new Date('2026-01-01T00:00:07Z') });
+    expect(progress).toMatchObject({ percent: 100, etaSeconds: null, estimatedCompletionAt: null, chunksPerSecond: 1 });
+  });
+
+  it('gives a cancelled task no ETA, though chunks remain', () => {
+    const cancelled = { ...base, status: 'cancelled' as const, pending: 6, done: 4 };
+    const progress = toProgress({ ...cancelled, last_done_at: new Date('2026-01-01T00:00:04Z') });
+    expect(progress).toMatchObject({ chunksPerSecond: 1, etaSeconds: null, estimatedCompletionAt: null });
   });
 
   it('reports 0% for an empty task', () => {

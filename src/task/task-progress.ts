@@ -1,6 +1,8 @@
 import { TaskProgressDto } from './task.dto';
+import { TaskStatus } from './task-status';
 
 export interface ProgressCounts {
+  status: TaskStatus;
   total: number;
   pending: number;
   in_progress: number;
@@ -13,14 +15,16 @@ export interface ProgressCounts {
 
 /**
  * Progress from the link counts. The rate is chunks done over the time from the task's start (or creation,
- * for tasks whose start was never recorded) to the latest chunk done; the ETA needs at least one chunk done.
+ * for tasks whose start was never recorded) to the latest chunk done; the ETA needs at least one chunk done and
+ * an open task with chunks left: a finished (or cancelled) task has none, rather than one that moves on every read.
  */
 export function toProgress(counts: ProgressCounts, now = new Date()): TaskProgressDto {
   const settled = counts.done + counts.failed;
   const percent = counts.total === 0 ? 0 : Math.round((settled / counts.total) * 10000) / 100;
   const rate = chunksPerSecond(counts);
   const remaining = counts.pending + counts.in_progress;
-  const etaSeconds = rate && remaining > 0 ? Math.round((remaining / rate) * 10) / 10 : rate ? 0 : null;
+  const open = counts.status === 'pending' || counts.status === 'running';
+  const etaSeconds = rate && open && remaining > 0 ? Math.round((remaining / rate) * 10) / 10 : null;
   return {
     total: counts.total,
     pending: counts.pending,

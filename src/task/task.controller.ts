@@ -78,17 +78,25 @@ export class TaskController {
   @Get(':id/embeddings')
   @ApiOperation({
     summary: "Stream the task's stored vectors as JSON lines {chunk_id, text?, metadata?, model, embedding}",
-    description: 'In the order the chunks were added; chunks without a stored vector for the model are left out.',
+    description:
+      'In the order the chunks were added; chunks without a stored vector for the model are left out. At most ' +
+      'TASK_EXPORT_MAX_CONCURRENT exports at once (429 with Retry-After beyond); a client that reads nothing for ' +
+      'TASK_EXPORT_IDLE_TIMEOUT_MS has its response ended (cut short).',
   })
   @ApiProduces('application/x-ndjson')
   @ApiOkResponse({ description: 'One JSON object per line', schema: { type: 'string' } })
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 429)
   async exportEmbeddings(
     @IdParam() id: number,
     @Query() query: TaskExportQueryDto,
     @Res() response: Response,
   ): Promise<void> {
-    await sendNdjson(response, await this.service.exportEmbeddings(id, query));
+    const stream = await this.service.exportEmbeddings(id, query);
+    try {
+      await sendNdjson(response, stream.lines, { idleTimeoutMs: stream.idleTimeoutMs });
+    } finally {
+      stream.release();
+    }
   }
 
   @Post(':id/cancel')
@@ -102,7 +110,9 @@ export class TaskController {
 
   @Post(':id/retry')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Put failed chunks back to pending, with their attempts reset' })
+  @ApiOperation({
+    summary: 'Put failed chunks back to pending, with their attempts reset; a cancelled task is resumed as well',
+  })
   @ApiOkResponse({ type: TaskResponseDto })
   @ApiErrors(400, 404, 409)
   retry(@IdParam() id: number): Promise<TaskResponseDto> {

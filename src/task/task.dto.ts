@@ -160,6 +160,15 @@ export class TaskResponseDto {
   model: string;
   @ApiProperty({ enum: TASK_STATUSES, description: 'Derived from the chunks: cancelled is the only status set by hand' })
   status: TaskStatus;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Why an open task makes no progress, e.g. "no worker serves model X" (no live worker heartbeat lists its ' +
+      'model); null otherwise',
+    example: null,
+  })
+  waiting: string | null;
   @ApiProperty()
   priority: number;
   @ApiProperty({ type: 'object', additionalProperties: true })

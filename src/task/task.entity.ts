@@ -3,6 +3,8 @@ import { TaskStatus } from './task-status';
 
 @Entity({ schema: 'mgmt', name: 'task' })
 @Check('task_status_check', `"status" IN ('pending', 'running', 'completed', 'failed', 'cancelled')`)
+// Counters are never negative (migration 1765000000000, docs/sql-writers.md).
+@Check('task_counts_check', `"pending" >= 0 AND "in_progress" >= 0 AND "done" >= 0 AND "failed" >= 0`)
 // GET /tasks?status=…, newest first (keyset on id).
 @Index('task_status_id_idx', ['status', 'id'])
 // The claim path: open tasks only, so finished ones cost nothing however many pile up.

@@ -9,6 +9,8 @@ export enum TaskErrorCode {
   TooManyChunks = 'TOO_MANY_CHUNKS',
   /** A chunk text longer than TASK_MAX_TEXT_CHARS (413). */
   TextTooLong = 'TEXT_TOO_LONG',
+  /** TASK_EXPORT_MAX_CONCURRENT exports are already streaming (429 with Retry-After). */
+  TooManyExports = 'TOO_MANY_EXPORTS',
 }
 
 /** The one error of the task feature; TaskExceptionFilter answers it. */
@@ -16,6 +18,8 @@ export class TaskError extends Error {
   constructor(
     readonly code: TaskErrorCode,
     message: string,
+    /** Seconds the client should wait before asking again (Retry-After), when waiting helps. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'TaskError';

@@ -2,7 +2,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { createTestDatabase, TestDatabase } from '../../test/database';
 import { dataSourceOptions } from '../database/data-source.options';
 import { TASK_GATE_SHARED_SQL } from './task-gate';
-import { ExportShape, INSERT_SLICE, NewChunk, TaskRepository } from './task.repository';
+import { EXPORT_PAGE_LINKS, exportPageSql, ExportShape, INSERT_SLICE, NewChunk, TaskRepository } from './task.repository';
 
 /** The task feature's SQL on a real PostgreSQL: counters kept by the triggers, keyset pages, the gate, the export. */
 describe('TaskRepository (real PostgreSQL)', () => {
@@ -213,6 +213,55 @@ describe('TaskRepository (real PostgreSQL)', () => {
       expect(await exported(id, { model: 'm', text: false, metadata: true })).toContainEqual(
         expect.objectContaining({ metadata: { index: 299 } }),
       );
+    });
+
+    it('pages past links without a vector, and leaves out links added after it started', async () => {
+      const id = await newTask(texts('paged', 3 * EXPORT_PAGE_LINKS + 5));
+      // Only every third link has a vector, and a whole page's worth in the middle has none at all.
+      await dataSource.query(
+        `INSERT INTO mgmt.embedding (chunk_id, model, dimensions, embedding, content_hash)
+         SELECT c.id, 'm', 2, ARRAY[c.id, 1]::real[], c.content_hash
+         FROM (SELECT chunk_id, row_number() OVER (ORDER BY id) AS n FROM mgmt.embed_task_chunk WHERE task_id = $1) l
+         JOIN mgmt.embed_chunk c ON c.id = l.chunk_id
+         WHERE l.n % 3 = 1 AND l.n NOT BETWEEN $2 AND $3`,
+        [id, EXPORT_PAGE_LINKS + 1, 2 * EXPORT_PAGE_LINKS + 1],
+      );
+      await settle(id, 'done', 100);
+      const expected = texts('paged', 3 * EXPORT_PAGE_LINKS + 5)
+        .map((chunk, index) => ({ text: chunk.text, n: index + 1 }))
+        .filter(({ n }) => n % 3 === 1 && (n < EXPORT_PAGE_LINKS + 1 || n > 2 * EXPORT_PAGE_LINKS + 1))
+        .map(({ text }) => text);
+      const lines = repository.exportLines(id, shape);
+      const first = await lines.next();
+      // Between pages no connection is taken and no transaction is open.
+      const pool = (dataSource.driver as unknown as { master: { totalCount: number; idleCount: number } }).master;
+      expect(pool.idleCount).toBe(pool.totalCount);
+      await repository.transaction((manager) => repository.insertChunks(manager, id, texts('late', 3)));
+      await store(id, 'late-model');
+      const rest: Buffer[] = [first.value as Buffer];
+      for await (const bytes of lines) rest.push(bytes);
+      const exportedTexts = Buffer.concat(rest)
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { text: string }).text);
+      expect(exportedTexts).toEqual(expected);
+    });
+
+    it('reads a page by probing each of its links, never a join over the whole chunk or vector table', async () => {
+      const id = await newTask(texts('plan', 20));
+      await store(id, 'm');
+      const plan = await dataSource.transaction(async (manager) => {
+        await manager.query(`SET LOCAL enable_seqscan = off`);
+        const rows = await manager.query<{ 'QUERY PLAN': string }[]>(
+          `EXPLAIN ${exportPageSql({ model: 'm', text: true, metadata: true })}`,
+          [id, 'm', 0, 1_000_000],
+        );
+        return rows.map((row) => row['QUERY PLAN']).join('\n');
+      });
+      expect(plan).toMatch(/Index Scan using embedding_pkey/);
+      expect(plan).toMatch(/Index Scan using embed_chunk_pkey/);
+      expect(plan).not.toMatch(/Hash|Merge Join|Seq Scan/);
     });
 
     it('gives its connection back when the reader stops early', async () => {

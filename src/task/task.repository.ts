@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { PoolClient, QueryConfig, QueryResult } from 'pg';
+import { PoolClient, QueryConfig, QueryResult, types } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
+import { ALLOW_CANCELLED_CHANGE } from '../database/migrations/1765000000000-sql-writers';
 import { retryOnConflict } from '../database/retry-conflicts';
+import { Slots } from '../common/slots';
 import { TASK_GATE_EXCLUSIVE_SQL } from './task-gate';
 import { ChunkStatus, CHUNK_STATUSES, TaskStatus } from './task-status';
 
@@ -131,16 +133,29 @@ export interface ExportShape {
   metadata: boolean;
 }
 
-/** Rows per FETCH of the export cursor: a few MB of vectors at most, whatever the task's size. */
-export const EXPORT_FETCH_ROWS = 256;
+/** Links per export page: a few MB of vectors at most, whatever the task's size, read in a few milliseconds. */
+export const EXPORT_PAGE_LINKS = 256;
+
+/** Result parsers of the export's binary-format page: bytea as the Buffer it arrives in, the rest as node-postgres. */
+const BINARY_BYTEA = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): ((value: unknown) => unknown) =>
+    oid === (types.builtins.BYTEA as number) && format === 'binary'
+      ? (value: unknown) => value
+      : (types.getTypeParser(oid, format ?? 'text') as (value: unknown) => unknown),
+};
+
+/** Every export page read goes through this when the caller sets no budget of its own. */
+const UNBOUNDED_READS = new Slots(Number.MAX_SAFE_INTEGER);
 
 /**
- * One JSON line per link of the task that has a stored vector for the model, in the order the links were added.
- * PostgreSQL builds the JSON (its float4 output is the shortest text that reads back to the same float), so the
- * service only passes lines on. The links come from the four status ranges of task_status_id_idx merged by id, so
- * nothing is sorted, and the planner plans it as a cursor (fast start: nested loops over the primary keys).
+ * One page of the export: the next EXPORT_PAGE_LINKS links of the task after link $3 and up to link $4, in the order
+ * they were added, and one JSON line for each that has a stored vector for the model ($2). PostgreSQL builds the JSON
+ * (its float4 output is the shortest text that reads back to the same float) and joins the page's lines into one
+ * bytea, so the service passes bytes on. The links come from the four status ranges of task_status_id_idx merged by
+ * id, each read no further than the page: the cost is the page, not the task. `last` is the last link read (the
+ * next page's keyset), also when none of the page's links has a vector.
  */
-function exportSql(shape: ExportShape): string {
+export function exportPageSql(shape: ExportShape): string {
   const fields = [
     `'chunk_id', l.chunk_id`,
     ...(shape.text ? [`'text', c.text`] : []),
@@ -150,15 +165,27 @@ function exportSql(shape: ExportShape): string {
   ];
   const links = CHUNK_STATUSES.map(
     (status) =>
-      `(SELECT id, chunk_id FROM mgmt.embed_task_chunk WHERE task_id = $1 AND status = '${status}' ORDER BY id)`,
+      `(SELECT id, chunk_id FROM mgmt.embed_task_chunk
+        WHERE task_id = $1 AND status = '${status}' AND id > $3 AND id <= $4 ORDER BY id LIMIT ${EXPORT_PAGE_LINKS})`,
   ).join(' UNION ALL ');
-  const chunk = shape.text || shape.metadata ? 'JOIN mgmt.embed_chunk c ON c.id = l.chunk_id' : '';
-  return `SELECT convert_to(json_build_object(${fields.join(', ')})::text || E'\\n', 'UTF8') AS line
-          FROM (${links}) l
-          JOIN mgmt.embedding e ON e.chunk_id = l.chunk_id AND e.model = $2
-          ${chunk}
-          ORDER BY l.id`;
+  const chunk = shape.text || shape.metadata ? 'JOIN mgmt.embed_chunk c ON c.id = e.chunk_id' : '';
+  // LATERAL with LIMIT 1 (the primary key allows one row; the limit keeps the planner from flattening it into a
+  // join): one primary-key probe of embedding and embed_chunk per link of the page. A plain join let the planner
+  // hash the whole of embed_chunk for every page, which made an export quadratic in the task's size.
+  return `WITH l AS MATERIALIZED (SELECT id, chunk_id FROM (${links}) u ORDER BY id LIMIT ${EXPORT_PAGE_LINKS})
+          SELECT (SELECT max(id) FROM l) AS last,
+                 coalesce((SELECT string_agg(v.line, ''::bytea ORDER BY l.id)
+                           FROM l CROSS JOIN LATERAL (
+                             SELECT convert_to(json_build_object(${fields.join(', ')})::text || E'\\n', 'UTF8') AS line
+                             FROM mgmt.embedding e ${chunk}
+                             WHERE e.chunk_id = l.chunk_id AND e.model = $2 LIMIT 1) v),
+                          ''::bytea) AS lines`;
 }
+
+/** The task's newest link when the export starts: links added later are not exported (one index probe per status). */
+const EXPORT_END_SQL = `SELECT coalesce(greatest(${CHUNK_STATUSES.map(
+  (status) => `(SELECT max(id) FROM mgmt.embed_task_chunk WHERE task_id = $1 AND status = '${status}')`,
+).join(', ')}), 0) AS last`;
 
 /** Most chunks, and most text characters, per INSERT statement of insertChunks. */
 export const INSERT_SLICE = { chunks: 1000, chars: 2_000_000 };
@@ -277,8 +304,21 @@ export class TaskRepository {
     await manager.query(TASK_GATE_EXCLUSIVE_SQL, [id]);
   }
 
+  /**
+   * Lets this transaction move a task out of `cancelled` (the migration-1765000000000 trigger refuses every other
+   * writer): cancel and retry call it, and nothing else should. Transaction-local, so it ends with the transaction.
+   */
+  async allowCancelledChange(manager: EntityManager): Promise<void> {
+    await manager.query(`SELECT set_config($1, 'on', true)`, [ALLOW_CANCELLED_CHANGE]);
+  }
+
   async markCancelled(manager: EntityManager, id: number): Promise<void> {
     await manager.query(`UPDATE mgmt.task SET status = 'cancelled', finished_at = now() WHERE id = $1`, [id]);
+  }
+
+  /** Undoes markCancelled: the status trigger derives the status from the links again (pending, running or done). */
+  async markResumed(manager: EntityManager, id: number): Promise<void> {
+    await manager.query(`UPDATE mgmt.task SET status = 'pending' WHERE id = $1`, [id]);
   }
 
   /**
@@ -336,29 +376,33 @@ export class TaskRepository {
   }
 
   /**
-   * The export, about EXPORT_FETCH_ROWS lines at a time, from one query through a server-side cursor: memory stays
-   * constant whatever the task's size, and the next rows are fetched only when the consumer asks. The lines come as
-   * bytes (bytea, binary format) and are passed on as they are: no string per line on the JavaScript heap, which
-   * would otherwise grow to several times the service's live heap between collections under this much traffic.
-   * Ending early (return() on the iterator, as a stream destroyed because the client went away does) closes the
-   * cursor and gives the connection back.
+   * The export, one page (EXPORT_PAGE_LINKS links) at a time, each page one short statement on a pooled connection
+   * taken through `reads` and given back before the page is handed on: no transaction, cursor or connection is held
+   * while the consumer (a slow client) takes its time, and memory stays a page whatever the task's size. The links
+   * are those the task has when the export starts, in the order they were added; each page reads the vectors stored
+   * by then. The lines come as one bytea per page (binary format): no string per line on the JavaScript heap.
    */
-  async *exportLines(taskId: number, shape: ExportShape): AsyncGenerator<Buffer> {
+  async *exportLines(taskId: number, shape: ExportShape, reads: Slots = UNBOUNDED_READS): AsyncGenerator<Buffer> {
+    const [{ last: end }] = await reads.run(() => this.dataSource.query<{ last: number }[]>(EXPORT_END_SQL, [taskId]));
+    const sql = exportPageSql(shape);
+    for (let after = 0; after < end;) {
+      const page = await reads.run(() => this.exportPage(sql, [taskId, shape.model, after, end]));
+      if (page.last === null) return;
+      after = Number(page.last);
+      if (page.lines.length > 0) yield page.lines;
+    }
+  }
+
+  private async exportPage(sql: string, parameters: unknown[]): Promise<{ last: string | null; lines: Buffer }> {
     const runner = this.dataSource.createQueryRunner();
     const client = (await runner.connect()) as PoolClient;
     try {
-      await runner.startTransaction();
-      await runner.query(`DECLARE task_export NO SCROLL CURSOR FOR ${exportSql(shape)}`, [taskId, shape.model]);
-      for (;;) {
-        // `binary` is node-postgres' per-query result format (missing from its type definitions): bytea as Buffer.
-        const fetch = { text: `FETCH ${EXPORT_FETCH_ROWS} FROM task_export`, binary: true } as QueryConfig;
-        const { rows }: QueryResult<{ line: Buffer }> = await client.query(fetch);
-        if (rows.length === 0) break;
-        yield Buffer.concat(rows.map((row) => row.line));
-      }
-      await runner.commitTransaction();
+      // `binary` is node-postgres' per-query result format (missing from its type definitions); its own binary
+      // parsers have none for bytea (they would make it a string), so the bytes are taken as they come.
+      const query = { text: sql, values: parameters, binary: true, types: BINARY_BYTEA } as QueryConfig;
+      const { rows }: QueryResult<{ last: string | null; lines: Buffer }> = await client.query(query);
+      return rows[0];
     } finally {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       await runner.release();
     }
   }

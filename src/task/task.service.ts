@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AppConfig, configuredModelIds } from '../config/app-config';
 import { Page, pageLink } from '../common/paging.dto';
+import { ExportLimits, TaskExport } from './export-limits';
 import { toProgress } from './task-progress';
 import {
   AddChunksDto,
@@ -17,6 +18,7 @@ import { ChunkRow, ChunkLinkRow, TaskChunkRow, TaskRepository, TaskRow } from '.
 import { ChunkStatus, TaskStatus } from './task-status';
 import { TaskError, TaskErrorCode } from './task.errors';
 import { TaskTallyRepository } from './task-tally.repository';
+import { WorkerRepository } from './worker.repository';
 
 /** The rules of tasks: what each state allows, and that every write is whole or not at all. */
 @Injectable()
@@ -25,6 +27,8 @@ export class TaskService {
     private readonly repository: TaskRepository,
     private readonly tally: TaskTallyRepository,
     private readonly config: AppConfig,
+    private readonly exports: ExportLimits,
+    private readonly workers: WorkerRepository,
   ) {}
 
   async create(dto: CreateTaskDto): Promise<TaskResponseDto> {
@@ -56,7 +60,8 @@ export class TaskService {
   async get(id: number): Promise<TaskResponseDto> {
     const task = await this.repository.findTask(id);
     if (!task) throw notFound(`task ${id} not found`);
-    return toTaskResponse(task);
+    const [waiting] = await this.waitingFor([task]);
+    return toTaskResponse(task, waiting);
   }
 
   /** Newest first; `next` continues after the last task (keyset), whatever was added or finished meanwhile. */
@@ -68,7 +73,9 @@ export class TaskService {
       rows.length > query.limit
         ? pageLink('/tasks', { status: query.status, limit: query.limit, after: items[items.length - 1].id })
         : null;
-    return { items: items.map(toTaskResponse), total, limit: query.limit, offset: query.offset, next };
+    const waiting = await this.waitingFor(items);
+    const tasks = items.map((row, i) => toTaskResponse(row, waiting[i]));
+    return { items: tasks, total, limit: query.limit, offset: query.offset, next };
   }
 
   /** In the order the chunks were added; the total is the task's counter for the status, never a count of links. */
@@ -84,10 +91,21 @@ export class TaskService {
     return { items: items.map(toTaskChunkResponse), total, limit: query.limit, offset: query.offset, next };
   }
 
-  /** The stored vectors of the task's chunks as JSON lines, in the order the chunks were added (streamed). */
-  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<AsyncIterable<Buffer>> {
-    const task = await this.get(id);
-    return this.repository.exportLines(id, { model: query.model ?? task.model, text: query.text, metadata: query.metadata });
+  /**
+   * The stored vectors of the task's chunks as JSON lines, in the order the chunks were added, read a page at a time
+   * (streamed). Takes one of TASK_EXPORT_MAX_CONCURRENT slots first (429 beyond them), given back by `release`.
+   */
+  async exportEmbeddings(id: number, query: TaskExportQueryDto): Promise<TaskExport> {
+    const release = this.exports.admit();
+    try {
+      const task = await this.get(id);
+      const shape = { model: query.model ?? task.model, text: query.text, metadata: query.metadata };
+      const lines = this.repository.exportLines(id, shape, this.exports.reads);
+      return { lines, idleTimeoutMs: this.exports.idleTimeoutMs, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   async getChunk(id: number): Promise<ChunkResponseDto> {
@@ -101,17 +119,26 @@ export class TaskService {
       await this.repository.closeDeliveryGate(manager, id);
       const task = await this.lockExisting(manager, id);
       this.assertStatus(task, ['pending', 'running'], 'cancel');
+      await this.repository.allowCancelledChange(manager);
       await this.repository.markCancelled(manager, id);
     });
     return this.get(id);
   }
 
+  /**
+   * Failed chunks go back to pending; a cancelled task is resumed as well, its pending chunks going on where they
+   * stopped (its status follows its chunks again).
+   */
   async retry(id: number): Promise<TaskResponseDto> {
     await this.repository.transaction(async (manager) => {
       const task = await this.lockExisting(manager, id);
-      if (task.status === 'cancelled') throw conflict(`task ${id} is cancelled and cannot be retried`);
-      if (task.failed === 0) throw conflict(`task ${id} has no failed chunks to retry`);
+      const cancelled = task.status === 'cancelled';
+      if (!cancelled && task.failed === 0) throw conflict(`task ${id} has no failed chunks to retry`);
+      // The cancelled-status trigger lets only this transaction take the task out of `cancelled`.
+      await this.repository.allowCancelledChange(manager);
       await this.repository.requeueFailed(manager, id);
+      // After the requeue, so the status is derived from the chunks as they now are.
+      if (cancelled) await this.repository.markResumed(manager, id);
     });
     return this.get(id);
   }
@@ -161,6 +188,17 @@ export class TaskService {
     }
   }
 
+  /**
+   * Why each open task waits, when it does: no live worker (heartbeat row) serves its model. One read of the small
+   * worker table, and only when some task is open.
+   */
+  private async waitingFor(rows: TaskRow[]): Promise<(string | null)[]> {
+    const isOpen = (row: TaskRow) => row.status === 'pending' || row.status === 'running';
+    if (!rows.some(isOpen)) return rows.map(() => null);
+    const live = await this.workers.liveModels();
+    return rows.map((row) => (isOpen(row) && !live.has(row.model) ? `no worker serves model ${row.model}` : null));
+  }
+
   private async lockExisting(manager: EntityManager, id: number): Promise<TaskRow> {
     const task = await this.repository.lockTask(manager, id);
     if (!task) throw notFound(`task ${id} not found`);
@@ -188,12 +226,13 @@ const STATUS_COUNTS: Record<ChunkStatus, 'pending' | 'inProgress' | 'done' | 'fa
 
 const iso = (date: Date | null) => (date ? new Date(date).toISOString() : null);
 
-function toTaskResponse(row: TaskRow): TaskResponseDto {
+function toTaskResponse(row: TaskRow, waiting: string | null): TaskResponseDto {
   return {
     id: row.id,
     name: row.name,
     model: row.model,
     status: row.status,
+    waiting,
     priority: row.priority,
     metadata: row.metadata,
     lastError: row.last_error,

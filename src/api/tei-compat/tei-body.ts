@@ -1,4 +1,5 @@
 import { Body, Type, ValidationPipe } from '@nestjs/common';
+import { validationException } from '../../common/validation-errors';
 
 /**
  * A TEI request body, validated against `type` but with unknown fields dropped rather than refused: TEI's serde
@@ -6,7 +7,13 @@ import { Body, Type, ValidationPipe } from '@nestjs/common';
  * body `unknown`, so the global pipe, which refuses unknown fields, leaves it alone.
  */
 export function teiBodyPipe<T>(type: Type<T>): ValidationPipe {
-  return new ValidationPipe({ whitelist: true, forbidNonWhitelisted: false, transform: true, expectedType: type });
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: false,
+    transform: true,
+    expectedType: type,
+    exceptionFactory: validationException,
+  });
 }
 
 export const TeiBody = <T>(type: Type<T>): ParameterDecorator => Body(teiBodyPipe(type));

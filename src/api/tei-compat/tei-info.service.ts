@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { AppConfig } from '../../config/app-config';
-import { findProjectRoot } from '../../config/config.loader';
+import { packageVersion } from '../../config/package-version';
 import { PoolingMode } from '../../embedding/providers/embedding-model';
 import { EmbeddingService } from '../../embedding/embedding.service';
 import { TeiInfoDto } from './tei-compat.dto';
@@ -49,7 +47,4 @@ export class TeiInfoService {
   }
 }
 
-function readVersion(): string {
-  const manifest = JSON.parse(readFileSync(join(findProjectRoot(), 'package.json'), 'utf8')) as { version: string };
-  return manifest.version;
-}
+const readVersion = packageVersion;

@@ -1,5 +1,6 @@
 import { Command } from '../command';
 import { exportCommand } from './export';
+import { psql } from './psql';
 import { search, searchIndex } from './search';
 import { submit } from './submit';
 import { cancel, checkCounts, list, retry, status, watch } from './task-commands';
@@ -16,4 +17,5 @@ export const COMMANDS: Command[] = [
   search,
   searchIndex,
   checkCounts,
+  psql,
 ];

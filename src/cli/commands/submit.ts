@@ -75,6 +75,7 @@ async function runSubmit({ client, args: [file], options, io }: CommandContext):
   io.stderr.write(
     `task ${task.id} "${task.name}": ${source.chunks.length} chunks from ${file}${files}, model ${model}\n`,
   );
+  if (task.waiting) io.stderr.write(`warning: ${task.waiting}; the task waits until a worker that serves it starts\n`);
   io.stdout.write(`${task.id}\n`);
   if (options['no-follow']) return EXIT.ok;
   return followAndReport(client, task.id, intervalMs, io);

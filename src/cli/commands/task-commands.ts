@@ -80,7 +80,7 @@ export const cancel: Command = {
 export const retry: Command = {
   name: 'retry',
   args: ['ID'],
-  summary: "Put a task's failed chunks back to pending, their attempts reset",
+  summary: "Put a task's failed chunks back to pending, their attempts reset; resumes a cancelled task",
   options: {
     follow: { type: 'boolean', description: 'Then follow the task to its end, like watch' },
     interval: INTERVAL_OPTION,
@@ -89,6 +89,7 @@ export const retry: Command = {
     const intervalMs = intOption(options, 'interval', DEFAULT_INTERVAL_MS, { min: 10 });
     const task = await client.retryTask(taskId(id));
     io.stdout.write(`task ${task.id} ${task.status}: failed chunks back to pending; ${formatCounts(task)}\n`);
+    if (task.waiting) io.stderr.write(`warning: ${task.waiting}\n`);
     return options.follow ? followAndReport(client, task.id, intervalMs, io) : EXIT.ok;
   },
 };
@@ -141,6 +142,7 @@ export function describeTask(task: Task): string {
   ];
   const usage = formatUsage(task);
   if (usage) lines.push(`  tokens     ${usage}`);
+  if (task.waiting) lines.push(`  waiting    ${task.waiting}`);
   if (task.status === 'pending' || task.status === 'running') {
     const at = progress.estimatedCompletionAt ? ` (about ${progress.estimatedCompletionAt})` : '';
     lines.push(`  rate       ${formatRate(progress.chunksPerSecond)}, ${formatEta(task)}${at}`);
@@ -159,7 +161,7 @@ function taskTable(tasks: Task[]): string {
     ['ID', 'STATUS', 'PROGRESS', 'DONE', 'FAILED', 'TOTAL', 'MODEL', 'CREATED', 'NAME'],
     tasks.map((task) => [
       String(task.id),
-      task.status,
+      task.waiting ? `${task.status} (no worker)` : task.status,
       `${task.progress.percent}%`,
       String(task.progress.done),
       String(task.progress.failed),

@@ -7,6 +7,7 @@ import { ensureHubModelFiles, HubCacheOptions } from './hub-model-cache';
 import { OnnxModel } from '../onnx-model';
 import { ensureModel } from '../../../../../test/fixtures/model/make-model';
 import { FakeHub } from '../../../../../test/fake-hub';
+import { freePort } from '../../../../../test/ports';
 
 const REPO = 'acme/tiny-embedder';
 const STORAGE = 'models--acme--tiny-embedder';
@@ -79,11 +80,27 @@ describe(ensureHubModelFiles.name, () => {
 
   it('serves the cached commit, with a warning, when the hub does not answer', async () => {
     await ensureHubModelFiles({ id: 'hub', hubId: REPO }, hubOptions());
-    const unreachable = 'http://127.0.0.1:1';
+    const unreachable = `http://127.0.0.1:${await freePort()}`;
     const folder = await ensureHubModelFiles({ id: 'hub', hubId: REPO }, hubOptions({ hubUrl: unreachable }), logger);
     expect(folder).toBe(join(cacheDir, STORAGE, 'snapshots', commit));
     expect(warnings).toEqual([expect.stringContaining(`the hub did not answer`)]);
     expect(warnings[0]).toContain(`using the cached commit ${commit}`);
+    // The cause, not undici's bare "fetch failed".
+    expect(warnings[0]).toContain('connection refused [ECONNREFUSED]');
+  });
+
+  it("logs each download itself and lets none of the hub library's plain-text console lines through", async () => {
+    const lines: string[] = [];
+    const debug = jest.spyOn(console, 'debug').mockImplementation(() => undefined);
+    try {
+      const log = { log: (message: string) => lines.push(message), warn: () => undefined };
+      await ensureHubModelFiles({ id: 'hub', hubId: REPO }, hubOptions(), log);
+      expect(debug).not.toHaveBeenCalled();
+      expect(lines).toContain('Model "hub": downloading onnx/model.onnx');
+      expect(console.debug).toBe(debug);
+    } finally {
+      debug.mockRestore();
+    }
   });
 
   it('serves a cache whose refs cannot be written (mounted read-only), with a warning', async () => {

@@ -10,6 +10,7 @@ import {
   pathsInfo,
 } from '@huggingface/hub';
 import { messageOf } from '../../../../common/message-of';
+import { describeFetchError } from '../../../../common/network-error';
 import { EmbeddingError, EmbeddingErrorCode } from '../../../embedding.errors';
 import { EmbeddingLogger } from '../../embedding-model';
 import { readJsonIfExists } from './json-file';
@@ -143,10 +144,10 @@ class HubModelFiles {
     }
     const cached = await this.cachedRef();
     if (!cached) {
-      return this.notCached(`the hub did not answer (${messageOf(error)}) and the model is not cached`);
+      return this.notCached(`the hub did not answer (${describeFetchError(error)}) and the model is not cached`);
     }
     this.logger?.warn(
-      `Model "${this.source.id}": the hub did not answer (${messageOf(error)}); using the cached commit ${cached}`,
+      `Model "${this.source.id}": the hub did not answer (${describeFetchError(error)}); using the cached commit ${cached}`,
     );
     this.offline = true;
     return cached;
@@ -161,7 +162,10 @@ class HubModelFiles {
     const upstream = await this.hubCall(() => pathsInfo({ ...this.hub(), revision: commit, paths: absent }));
     const available = new Set(upstream.filter((info) => info.type === 'file').map((info) => info.path));
     for (const path of available) {
-      await this.hubCall(() => downloadFileToCacheDir({ ...this.hub(), revision: commit, path }));
+      this.logger?.log(`Model "${this.source.id}": downloading ${path}`);
+      await this.hubCall(() =>
+        withoutHubConsoleLines(() => downloadFileToCacheDir({ ...this.hub(), revision: commit, path })),
+      );
     }
     return absent.filter((file) => !available.has(file));
   }
@@ -183,7 +187,7 @@ class HubModelFiles {
   private hubFailure(error: unknown): EmbeddingError {
     return new EmbeddingError(
       EmbeddingErrorCode.ModelFilesUnavailable,
-      `Model "${this.source.id}": the hub at ${this.url()} failed: ${messageOf(error)}`,
+      `Model "${this.source.id}": the hub at ${this.url()} failed: ${describeFetchError(error)}`,
     );
   }
 
@@ -218,6 +222,31 @@ class HubModelFiles {
 
   private url(): string {
     return `${this.options.hubUrl ?? DEFAULT_HUB_URL}/${this.source.hubId}/resolve/${this.revision}`;
+  }
+}
+
+/** The plain-text line @huggingface/hub prints for every download (console.debug, straight to stdout). */
+const HUB_DOWNLOAD_LINE = /^Downloading \S+ to /;
+let quieted = 0;
+let hubConsoleDebug: typeof console.debug = console.debug;
+
+/**
+ * Runs a hub download with its own "Downloading …" console line dropped: it would be the one line of plain text
+ * among JSON log lines, and the service logs the download itself. Other console.debug output passes; downloads
+ * running at once share one replacement (counted), and the original comes back when the last ends.
+ */
+async function withoutHubConsoleLines<T>(call: () => Promise<T>): Promise<T> {
+  if (quieted++ === 0) {
+    hubConsoleDebug = console.debug;
+    console.debug = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && HUB_DOWNLOAD_LINE.test(args[0])) return;
+      hubConsoleDebug(...args);
+    };
+  }
+  try {
+    return await call();
+  } finally {
+    if (--quieted === 0) console.debug = hubConsoleDebug;
   }
 }
 
