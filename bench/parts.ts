@@ -1,5 +1,6 @@
 import { embeddingPart } from './embedding';
 import { gpuPart } from './gpu';
+import { hostilePart } from './hostile';
 import { BenchPart } from './lib/part';
 import { limitPart } from './limit';
 import { livenessPart } from './liveness';
@@ -24,4 +25,5 @@ export const PARTS: BenchPart[] = [
   searchPart,
   limitPart,
   peersPart,
+  hostilePart,
 ];

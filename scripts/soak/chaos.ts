@@ -1,5 +1,6 @@
 import { sleep } from '../../src/common/backoff';
 import { Feeder } from './feeder';
+import { hostileRequests, isFailure, sendHostile } from './hostile';
 import { Journal } from './journal';
 import { SoakOptions } from './options';
 import { SoakPostgres } from './postgres';
@@ -30,7 +31,7 @@ export class Chaos {
 
   async run(durationMs: number): Promise<void> {
     this.deadline = Date.now() + durationMs;
-    await Promise.all([this.feed(), this.kill(), this.cutReceiver(), this.restartPostgres(durationMs)]);
+    await Promise.all([this.feed(), this.kill(), this.cutReceiver(), this.restartPostgres(durationMs), this.attack()]);
   }
 
   private get over(): boolean {
@@ -73,6 +74,34 @@ export class Chaos {
       else tally.outagesRefused++;
       tally.outageSeconds += seconds;
       tally.longestOutageS = Math.max(tally.longestOutageS, seconds);
+    }
+  }
+
+  /**
+   * Issue 20's attacks, one kind at a time, on a running sender's API: each must be answered (a refusal counts as an
+   * answer) and the sender must live on. Not while PostgreSQL restarts, when senders may exit for that reason.
+   */
+  private async attack(): Promise<void> {
+    const { hostileEveryMinS: min, hostileEveryMaxS: max } = this.options;
+    if (max <= 0) return;
+    while (await this.rest(this.journal.between(min, max) * 1000)) {
+      const apis = this.fleet.apis();
+      if (this.pgBusy || apis.length === 0) continue;
+      const apiUrl = this.journal.pick(apis);
+      const pid = this.fleet.pidAt(apiUrl);
+      if (!pid) continue;
+      const request = this.journal.pick(hostileRequests());
+      const sent = await sendHostile(apiUrl, request);
+      // The killer (or a PostgreSQL restart) may take the target down meanwhile: then nothing is the attack's doing.
+      const interrupted = this.fleet.stoppedOnPurpose.has(pid) || this.pgBusy;
+      const statuses = interrupted ? sent.map(() => 'interrupted') : sent;
+      const tally = this.journal.tally;
+      tally.hostileAttacks++;
+      statuses.forEach((status) => (tally.hostileAnswers[status] = (tally.hostileAnswers[status] ?? 0) + 1));
+      const died = !interrupted && this.fleet.pidAt(apiUrl) !== pid;
+      if (died) tally.hostileDeaths++;
+      tally.hostileFailures += statuses.filter(isFailure).length;
+      this.journal.event(`hostile: ${request.name} → ${sent.join(' ')}${died ? '; the sender died' : ''}`);
     }
   }
 

@@ -26,6 +26,13 @@ export interface Tally {
   restRefusedBy: Record<string, number>;
   sqlTasks: number;
   sqlRefused: number;
+  /** Issue 20's attacks sent to the senders' APIs (chaos kind "hostile"), and what they answered. */
+  hostileAttacks: number;
+  hostileAnswers: Record<string, number>;
+  /** Answers that were failures rather than refusals (5xx other than 503, a broken connection, no answer). */
+  hostileFailures: number;
+  /** Senders that died while (or just after) they were attacked, by nobody's signal. */
+  hostileDeaths: number;
 }
 
 export const emptyTally = (): Tally => ({
@@ -48,6 +55,10 @@ export const emptyTally = (): Tally => ({
   restRefusedBy: {},
   sqlTasks: 0,
   sqlRefused: 0,
+  hostileAttacks: 0,
+  hostileAnswers: {},
+  hostileFailures: 0,
+  hostileDeaths: 0,
 });
 
 /** The run's clock, seeded randomness, counters and a timeline printed as it happens. */

@@ -28,6 +28,9 @@ export interface SoakOptions {
   /** A task is added every this many milliseconds, alternately through REST and SQL. */
   feedEveryMs: number;
   maxChunksPerTask: number;
+  /** Seconds between issue 20's attacks on a sender's API (chaos kind "hostile"), random in [min, max]; max 0: none. */
+  hostileEveryMinS: number;
+  hostileEveryMaxS: number;
   /** Extra environment of every sender (KEY=VALUE, repeatable), over the soak's own. */
   senderEnv: Record<string, string>;
   /** Keep the temporary folder (databases, logs) after the run. */
@@ -55,6 +58,8 @@ export const DEFAULTS: SoakOptions = {
   poisonRate: 0.01,
   feedEveryMs: 2000,
   maxChunksPerTask: 40,
+  hostileEveryMinS: 20,
+  hostileEveryMaxS: 40,
   senderEnv: {},
   keep: false,
 };
@@ -80,12 +85,15 @@ const NUMBER_FLAGS: Record<string, keyof SoakOptions> = {
   '--poison-rate': 'poisonRate',
   '--feed-every-ms': 'feedEveryMs',
   '--max-chunks-per-task': 'maxChunksPerTask',
+  '--hostile-every-min-s': 'hostileEveryMinS',
+  '--hostile-every-max-s': 'hostileEveryMaxS',
 };
 
 export const USAGE = `npm run soak -- [--minutes N] [flags]
 
 Starts its own PostgreSQL, ${DEFAULTS.senders} sender processes and a fault-injecting receiver, feeds tasks through
-REST and SQL, kills senders, cuts the receiver off and restarts PostgreSQL for N minutes, lets the backlog drain,
+REST and SQL, kills senders, cuts the receiver off, restarts PostgreSQL and sends issue 20's hostile requests
+for N minutes, lets the backlog drain,
 then checks that every chunk was stored or failed as it should. Exit code 0: no violation; 1: violations; 2: error.
 
 Flags (defaults in brackets):
@@ -138,6 +146,7 @@ function validate(options: SoakOptions): SoakOptions {
     ['--outage-gap-min-s/--outage-gap-max-s', options.outageGapMinS, options.outageGapMaxS],
     ['--pg-down-min-s/--pg-down-max-s', options.pgDownMinS, options.pgDownMaxS],
     ['--kill-every-min-s/--kill-every-max-s', options.killEveryMinS, options.killEveryMaxS],
+    ['--hostile-every-min-s/--hostile-every-max-s', options.hostileEveryMinS, options.hostileEveryMaxS],
   ];
   for (const [flags, min, max] of ranges) if (min > max) throw new Error(`${flags}: min is above max`);
   if (options.minutes <= 0) throw new Error('--minutes must be above 0');

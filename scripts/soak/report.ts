@@ -47,6 +47,10 @@ export function renderReport(findings: Findings, tally: Tally, receiver: FaultRe
       `${tally.pgRestarts} (${formatNumber(tally.pgDownSeconds, 0)} s down; senders survived ${tally.sendersSurvivedPg}, exited ${tally.sendersExitedOnPg})`,
     ],
     [
+      'hostile requests',
+      `${tally.hostileAttacks} attacks; answers ${answers(tally.hostileAnswers)}; ${tally.hostileFailures} failures, ${tally.hostileDeaths} senders died`,
+    ],
+    [
       'duration',
       `${formatNumber(run.totalSeconds, 0)} s (chaos ${formatNumber(run.chaosSeconds, 0)} s, drain ${formatNumber(run.drainSeconds, 0)} s)`,
     ],
@@ -71,3 +75,8 @@ function refusals(tally: Tally): string {
   const entries = Object.entries(tally.restRefusedBy);
   return entries.length === 0 ? '' : ` (${entries.map(([reason, count]) => `${reason} ×${count}`).join(', ')})`;
 }
+
+const answers = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([status, count]) => `${status}×${count}`)
+    .join(' ') || 'none';

@@ -55,6 +55,12 @@ export class SenderFleet {
     return this.slots.filter((slot) => slot.apiUrl && isRunning(slot.child)).map((slot) => slot.apiUrl!);
   }
 
+  /** The pid of the sender serving `apiUrl` now, if one is running. */
+  pidAt(apiUrl: string): number | undefined {
+    const slot = this.slots.find((candidate) => candidate.apiUrl === apiUrl && isRunning(candidate.child));
+    return slot?.child?.pid;
+  }
+
   pids(): number[] {
     return this.slots.filter((slot) => isRunning(slot.child)).map((slot) => slot.child!.pid!);
   }

@@ -224,5 +224,7 @@ export function processViolations(tally: Tally): string[] {
     violations.push(`senders that did not exit 0 within their grace on SIGTERM: ${tally.sigtermUnclean}`);
   if (tally.sigtermLeasesLeft > 0)
     violations.push(`leases still held by senders that exited on SIGTERM: ${tally.sigtermLeasesLeft}`);
+  if (tally.hostileFailures > 0) violations.push(`hostile requests answered with a failure: ${tally.hostileFailures}`);
+  if (tally.hostileDeaths > 0) violations.push(`senders that died under a hostile request: ${tally.hostileDeaths}`);
   return violations;
 }

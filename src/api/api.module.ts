@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { MemoryBudget } from '../common/memory-budget';
+import { AppConfig } from '../config/app-config';
+import { AnswerInterceptor } from './answer.interceptor';
 import { DialectExceptionFilter } from './dialect-exception.filter';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EmbeddingModule } from '../embedding/embedding.module';
@@ -28,7 +31,12 @@ import { TeiTokensController } from './tei-compat/tei-tokens.controller';
     OpenAiService,
     TeiCompatService,
     TeiInfoService,
+    AnswerInterceptor,
+    { provide: MemoryBudget, inject: [AppConfig], useFactory: (config: AppConfig) => budgetOf(config) },
     { provide: APP_FILTER, useClass: DialectExceptionFilter },
   ],
 })
 export class ApiModule {}
+
+/** One budget for the whole process: every dialect's answers count against HTTP_MEMORY_BUDGET together. */
+const budgetOf = (config: AppConfig) => new MemoryBudget(config.memory.budgetBytes);

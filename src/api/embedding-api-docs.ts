@@ -8,11 +8,11 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input: an empty list or text, a wrong type, an unknown prompt, dimensions out of range, or a text over the token limit with truncate=false; the message names the field and index',
   401: 'Missing or wrong API key (only when API_KEY is set)',
   404: 'Unknown model; the message names the served ones',
-  413: 'More inputs than EMBED_MAX_INPUTS, or a text over EMBED_MAX_INPUT_CHARS characters; the message names the limit',
+  413: 'More inputs than EMBED_MAX_INPUTS, a text over EMBED_MAX_INPUT_CHARS characters, or an answer that would be larger than HTTP_RESPONSE_LIMIT; the message names the limit',
   422: 'Invalid input (TEI reports body errors as 422)',
   424: 'The model failed while embedding',
   500: 'The model failed while embedding',
-  503: 'No model configured on this instance, or the model is not loaded yet',
+  503: 'No model configured on this instance, the model is not loaded yet, or the answers in flight hold HTTP_MEMORY_BUDGET (with Retry-After)',
 };
 
 function apiErrors(type: Type<unknown>, statuses: number[], overrides: Record<number, string>) {
@@ -38,7 +38,8 @@ export function ApiTeiErrors(...statuses: number[]) {
   return apiErrors(TeiErrorResponseDto, statuses, {
     400: 'Empty `inputs` list (error_type Empty)',
     413: 'Input validation error (error_type Validation): batch size over EMBED_MAX_INPUTS, an empty text, a text over the token limit with truncate=false, a text over EMBED_MAX_INPUT_CHARS, an unknown prompt_name or bad dimensions',
-    422: 'Malformed body (error_type Validation): a wrong type, an unknown field, or truncation_direction Left',
+    422: 'Malformed body, or an answer larger than HTTP_RESPONSE_LIMIT (error_type Validation): a wrong type, an unknown field, or truncation_direction Left',
+    429: 'The answers in flight hold HTTP_MEMORY_BUDGET (error_type Overloaded, with Retry-After)',
     503: 'No model configured or not loaded yet (error_type Unhealthy)',
     424: 'The model failed while embedding (error_type Backend)',
   });

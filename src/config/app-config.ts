@@ -86,6 +86,13 @@ export class AppConfig {
     maxJsonValues: number;
     apiKey?: string;
   };
+  /** Memory each request and the process as a whole may spend on answers (see memory-budget.ts). */
+  memory: {
+    /** HTTP_RESPONSE_LIMIT: the largest answer (its estimated JSON size) an embedding route builds. */
+    responseLimitBytes: number;
+    /** HTTP_MEMORY_BUDGET: the estimated answer bytes of every request in flight together. */
+    budgetBytes: number;
+  };
   logLevel: LogLevel;
   logFormat: LogFormat;
   database: {

@@ -3,6 +3,7 @@ import { validateSync } from 'class-validator';
 import { parse } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { basename, dirname, join, resolve } from 'node:path';
 import { AppConfig, ModelSourceConfig } from './app-config';
 import { EnvDto, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel } from './env.dto';
@@ -126,6 +127,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       maxJsonValues: env.HTTP_MAX_JSON_VALUES,
       apiKey: env.API_KEY,
     },
+    memory: memoryConfig(env),
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     database: {
@@ -213,6 +215,26 @@ function toAppConfig(env: EnvDto): AppConfig {
       efSearch: env.SEARCH_HNSW_EF_SEARCH,
     },
   };
+}
+
+/**
+ * The answer limits. HTTP_MEMORY_BUDGET defaults to half of V8's heap limit (which --max-old-space-size sets): the
+ * other half stays for the request bodies, the models' buffers and the rest of the service.
+ */
+function memoryConfig(env: EnvDto): AppConfig['memory'] {
+  const budget = env.HTTP_MEMORY_BUDGET ? parseSize(env.HTTP_MEMORY_BUDGET) : 0;
+  return {
+    responseLimitBytes: parseSize(env.HTTP_RESPONSE_LIMIT),
+    budgetBytes: budget > 0 ? budget : Math.floor(getHeapStatistics().heap_size_limit / 2),
+  };
+}
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `64mb` as bytes (units of 1024, as body-parser reads HTTP_BODY_LIMIT); the DTO has checked the form. */
+export function parseSize(size: string): number {
+  const [, count, unit] = /^(\d+)([a-z]*)$/i.exec(size)!;
+  return Number(count) * SIZE_UNITS[unit.toLowerCase() || 'b'];
 }
 
 /**

@@ -286,4 +286,11 @@ export class EnvDto {
 
   @IntRange('SEARCH_HNSW_EF_SEARCH', 1, 1000)
   SEARCH_HNSW_EF_SEARCH: number;
+
+  @Matches(/^\d+(b|kb|mb|gb)?$/i, { message: 'HTTP_RESPONSE_LIMIT must be a byte count or a size such as 64mb' })
+  HTTP_RESPONSE_LIMIT: string;
+
+  @OptionalString()
+  @Matches(/^\d+(b|kb|mb|gb)?$/i, { message: 'HTTP_MEMORY_BUDGET must be a byte count or a size such as 1gb' })
+  HTTP_MEMORY_BUDGET?: string;
 }

@@ -11,6 +11,10 @@ export enum EmbeddingErrorCode {
   TooManyInputs = 'TOO_MANY_INPUTS',
   /** A text over EMBED_MAX_INPUT_CHARS characters (413). */
   InputTooLarge = 'INPUT_TOO_LARGE',
+  /** The answer would be larger than HTTP_RESPONSE_LIMIT (413; TEI: 422 Validation): `limit` holds the bytes. */
+  AnswerTooLarge = 'ANSWER_TOO_LARGE',
+  /** The process has no memory budget left for the answer now (503; TEI: 429 Overloaded); retry after a moment. */
+  Overloaded = 'OVERLOADED',
   /** A text over the model's token limit while truncation is off (400). */
   TooManyTokens = 'TOO_MANY_TOKENS',
   /**
@@ -104,6 +108,9 @@ export function modelNotReady(model: string): EmbeddingError {
 export function invalidInput(message: string | Phrase, field: string, index?: number): EmbeddingError {
   return new EmbeddingError(EmbeddingErrorCode.InvalidInput, message, { field, index });
 }
+
+/** How long a caller refused for overload should wait, in seconds (the Retry-After header). */
+export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
 /** What EmbeddingService answers for a capability a model lacks (see EmbeddingModel's optional capabilities). */
 export function unsupportedOperation(model: string, operation: string): EmbeddingError {

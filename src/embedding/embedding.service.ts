@@ -37,6 +37,11 @@ export interface EmbedCall<I extends EmbedInput = string> {
   field: string;
   /** How messages name text `index`: `input[3]`, `chunks[3].text`, `text`. */
   label: (index: number) => string;
+  /**
+   * Called once the inputs passed every check, before the model runs: a route that sizes its answer from the model
+   * (AnswerAdmission) refuses it here by throwing.
+   */
+  admit?: (model: ModelInfo) => void;
 }
 
 export interface EmbedOutcome {
@@ -236,6 +241,7 @@ export class EmbeddingService {
     const refused = firstRefusal(this.checkTexts(call));
     if (refused) throw refused;
     checkOptions(call.options, model);
+    call.admit?.(model);
     return model;
   }
 

@@ -118,12 +118,14 @@ function searchCodeOf(code: EmbeddingErrorCode): SearchErrorCode {
       return SearchErrorCode.InvalidInput;
     case EmbeddingErrorCode.TooManyInputs:
     case EmbeddingErrorCode.InputTooLarge:
+    case EmbeddingErrorCode.AnswerTooLarge:
       return SearchErrorCode.QueryTooLarge;
     case EmbeddingErrorCode.UnknownModel:
       return SearchErrorCode.NotFound;
     case EmbeddingErrorCode.UnsupportedOperation:
       return SearchErrorCode.Unsupported;
     case EmbeddingErrorCode.ModelNotReady:
+    case EmbeddingErrorCode.Overloaded:
     case EmbeddingErrorCode.BackendUnavailable:
     case EmbeddingErrorCode.DeliveryUnavailable:
     case EmbeddingErrorCode.ModelFilesUnavailable:

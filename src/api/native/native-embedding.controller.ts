@@ -1,4 +1,6 @@
-import { Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Admission, AnswerInterceptor } from '../answer.interceptor';
+import { AnswerAdmission } from '../answer-admission';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NATIVE_BODY_EXAMPLES } from '../embedding-api-examples';
 import { ApiEmbeddingErrors } from '../embedding-api-docs';
@@ -9,6 +11,7 @@ import { NativeExceptionFilter } from './native-exception.filter';
 @ApiTags('embeddings')
 @Controller('embeddings')
 @UseFilters(NativeExceptionFilter)
+@UseInterceptors(AnswerInterceptor)
 export class NativeEmbeddingController {
   constructor(private readonly service: NativeEmbeddingService) {}
 
@@ -18,8 +21,8 @@ export class NativeEmbeddingController {
   @ApiBody({ type: EmbedSingleDto, examples: NATIVE_BODY_EXAMPLES.single })
   @ApiOkResponse({ type: EmbeddingResponseDto })
   @ApiEmbeddingErrors(400, 404, 413, 503)
-  single(@Body() dto: EmbedSingleDto): Promise<EmbeddingResponseDto> {
-    return this.service.embedSingle(dto);
+  single(@Body() dto: EmbedSingleDto, @Admission() admission: AnswerAdmission): Promise<EmbeddingResponseDto> {
+    return this.service.embedSingle(dto, admission);
   }
 
   @Post('batch')
@@ -34,7 +37,7 @@ export class NativeEmbeddingController {
   @ApiBody({ type: EmbedBatchDto, examples: NATIVE_BODY_EXAMPLES.batch })
   @ApiOkResponse({ type: BatchResponseDto })
   @ApiEmbeddingErrors(400, 404, 413, 503)
-  batch(@Body() dto: EmbedBatchDto): Promise<BatchResponseDto> {
-    return dto.deliver ? this.service.embedAndDeliver(dto) : this.service.embedBatch(dto);
+  batch(@Body() dto: EmbedBatchDto, @Admission() admission: AnswerAdmission): Promise<BatchResponseDto> {
+    return dto.deliver ? this.service.embedAndDeliver(dto) : this.service.embedBatch(dto, admission);
   }
 }

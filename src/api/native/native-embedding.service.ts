@@ -4,7 +4,9 @@ import { assertUnreachable } from '../../common/assert-unreachable';
 import { ChunkOutcome, DeliveryService } from '../../delivery/delivery.service';
 import { EmbeddingError, EmbeddingErrorCode, invalidInput } from '../../embedding/embedding.errors';
 import { EmbeddingService } from '../../embedding/embedding.service';
-import { EmbedOptions } from '../../embedding/providers/embedding-model';
+import { EmbedOptions, ModelInfo } from '../../embedding/providers/embedding-model';
+import { AnswerAdmission } from '../answer-admission';
+import { vectorsAnswerBytes } from '../answer-size';
 import {
   BatchItemDto,
   BatchResponseDto,
@@ -24,17 +26,21 @@ export class NativeEmbeddingService {
     private readonly delivery: DeliveryService,
   ) {}
 
-  async embedSingle(dto: EmbedSingleDto): Promise<EmbeddingResponseDto> {
+  async embedSingle(dto: EmbedSingleDto, admission: AnswerAdmission): Promise<EmbeddingResponseDto> {
     const call = { model: dto.model, texts: [dto.text], options: toOptions(dto), field: 'text', label: () => 'text' };
-    const { model, dimensions, vectors } = await this.embeddings.embed(call);
+    const { model, dimensions, vectors } = await this.embeddings.embed({
+      ...call,
+      admit: admitVectors(1, dto, admission),
+    });
     return { model, dimensions, embedding: Array.from(vectors[0]) };
   }
 
   /** All chunks go to the model in one call; it plans the inference batches. */
-  async embedBatch(dto: EmbedBatchDto): Promise<BatchResponseDto> {
+  async embedBatch(dto: EmbedBatchDto, admission: AnswerAdmission): Promise<BatchResponseDto> {
     assertUniqueIds(dto.chunks.map((chunk) => chunk.id));
     const texts = dto.chunks.map((chunk) => chunk.text);
-    const call = { model: dto.model, texts, options: toOptions(dto), field: 'chunks', label: chunkLabel };
+    const admit = admitVectors(texts.length, dto, admission);
+    const call = { model: dto.model, texts, options: toOptions(dto), field: 'chunks', label: chunkLabel, admit };
     const { model, dimensions, vectors } = await this.embeddings.embed(call);
     const items = dto.chunks.map(({ id }, index) => ({
       id,
@@ -91,6 +97,11 @@ function answer(id: number, outcome: ChunkOutcome | undefined): BatchItemDto {
     default:
       return assertUnreachable(outcome);
   }
+}
+
+/** Admits `count` vectors of the request's dimensions (or the model's) against the answer budgets. */
+function admitVectors(count: number, dto: EmbedOptionsDto, admission: AnswerAdmission) {
+  return (model: ModelInfo) => admission.admit(vectorsAnswerBytes(count, dto.dimensions ?? model.dimensions));
 }
 
 /** The request's snake_case options in the models' terms (EmbedOptions). */

@@ -13,13 +13,16 @@ import {
 import { Response } from 'express';
 import { assertUnreachable } from '../../common/assert-unreachable';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding/embedding.errors';
+import { setRetryAfter } from '../answer-admission';
 
 /** Embedding failures in the service's usual error body, `{statusCode, message, error}`. */
 @Catch(EmbeddingError)
 export class NativeExceptionFilter implements ExceptionFilter<EmbeddingError> {
   catch(error: EmbeddingError, host: ArgumentsHost): void {
     const exception = toHttpException(error);
-    host.switchToHttp().getResponse<Response>().status(exception.getStatus()).json(exception.getResponse());
+    const response = host.switchToHttp().getResponse<Response>();
+    setRetryAfter(response, error);
+    response.status(exception.getStatus()).json(exception.getResponse());
   }
 }
 
@@ -31,6 +34,7 @@ function toHttpException({ code, message }: EmbeddingError): HttpException {
       return new BadRequestException(message);
     case EmbeddingErrorCode.TooManyInputs:
     case EmbeddingErrorCode.InputTooLarge:
+    case EmbeddingErrorCode.AnswerTooLarge:
       return new PayloadTooLargeException(message);
     case EmbeddingErrorCode.UnknownModel:
       return new NotFoundException(message);
@@ -38,6 +42,7 @@ function toHttpException({ code, message }: EmbeddingError): HttpException {
       return new NotImplementedException(message);
     case EmbeddingErrorCode.ModelNotReady:
     case EmbeddingErrorCode.DeliveryUnavailable:
+    case EmbeddingErrorCode.Overloaded:
       return new ServiceUnavailableException(message);
     case EmbeddingErrorCode.BackendUnavailable:
     case EmbeddingErrorCode.ModelFilesUnavailable:

@@ -3,6 +3,7 @@ import { Response } from 'express';
 import { assertUnreachable } from '../../common/assert-unreachable';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding/embedding.errors';
 import { OpenAiErrorDto } from './openai.dto';
+import { setRetryAfter } from '../answer-admission';
 import { describeWithStack } from '../../logging/safe-error';
 
 /** Request fields of OpenAI's embeddings API, to name the one a validation message starts with. */
@@ -17,7 +18,9 @@ export class OpenAiExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, error } = this.toOpenAiError(exception);
-    host.switchToHttp().getResponse<Response>().status(status).json({ error });
+    const response = host.switchToHttp().getResponse<Response>();
+    setRetryAfter(response, exception);
+    response.status(status).json({ error });
   }
 
   private toOpenAiError(exception: unknown): OpenAiError {
@@ -45,6 +48,10 @@ function fromEmbeddingError(error: EmbeddingError): OpenAiError {
     case EmbeddingErrorCode.TooManyInputs:
     case EmbeddingErrorCode.InputTooLarge:
       return answer(413, 'request_too_large');
+    case EmbeddingErrorCode.AnswerTooLarge:
+      return answer(413, 'response_too_large');
+    case EmbeddingErrorCode.Overloaded:
+      return answer(503, 'overloaded');
     case EmbeddingErrorCode.UnknownModel:
       return answer(404, 'model_not_found', 'model');
     case EmbeddingErrorCode.ModelNotReady:

@@ -1,4 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Admission, AnswerInterceptor } from '../answer.interceptor';
+import { AnswerAdmission } from '../answer-admission';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { OPENAI_BODY_EXAMPLES } from '../embedding-api-examples';
 import { ApiOpenAiErrors } from '../embedding-api-docs';
@@ -14,6 +16,7 @@ import { OpenAiService } from './openai.service';
 @ApiTags('openai')
 @Controller()
 @UseFilters(OpenAiExceptionFilter)
+@UseInterceptors(AnswerInterceptor)
 export class OpenAiController {
   constructor(private readonly service: OpenAiService) {}
 
@@ -23,8 +26,11 @@ export class OpenAiController {
   @ApiBody({ type: OpenAiEmbeddingRequestDto, examples: OPENAI_BODY_EXAMPLES })
   @ApiOkResponse({ type: OpenAiEmbeddingResponseDto })
   @ApiOpenAiErrors(400, 404, 413, 500, 503)
-  create(@Body() dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
-    return this.service.create(dto);
+  create(
+    @Body() dto: OpenAiEmbeddingRequestDto,
+    @Admission() admission: AnswerAdmission,
+  ): Promise<OpenAiEmbeddingResponseDto> {
+    return this.service.create(dto, admission);
   }
 
   /** TEI's alias of its OpenAI route, for clients given the bare base URL; a handler of its own for its operation id. */
@@ -34,8 +40,11 @@ export class OpenAiController {
   @ApiBody({ type: OpenAiEmbeddingRequestDto, examples: OPENAI_BODY_EXAMPLES })
   @ApiOkResponse({ type: OpenAiEmbeddingResponseDto })
   @ApiOpenAiErrors(400, 404, 413, 500, 503)
-  createAtRoot(@Body() dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
-    return this.service.create(dto);
+  createAtRoot(
+    @Body() dto: OpenAiEmbeddingRequestDto,
+    @Admission() admission: AnswerAdmission,
+  ): Promise<OpenAiEmbeddingResponseDto> {
+    return this.service.create(dto, admission);
   }
 
   @Get('v1/models')

@@ -3,6 +3,8 @@ import { encodeFloat32Base64 } from '../../common/float32-base64';
 import { unknownModel } from '../../embedding/embedding.errors';
 import { EmbeddingService } from '../../embedding/embedding.service';
 import { toInputs } from '../embedding-fields';
+import { AnswerAdmission } from '../answer-admission';
+import { BASE64_NUMBER_BYTES, JSON_NUMBER_BYTES, vectorsAnswerBytes } from '../answer-size';
 import {
   EncodingFormat,
   OpenAiEmbeddingRequestDto,
@@ -30,16 +32,19 @@ export class OpenAiService {
     return this.modelObject(id);
   }
 
-  async create(dto: OpenAiEmbeddingRequestDto): Promise<OpenAiEmbeddingResponseDto> {
+  async create(dto: OpenAiEmbeddingRequestDto, admission: AnswerAdmission): Promise<OpenAiEmbeddingResponseDto> {
     const { inputs, single } = toInputs(dto.input);
+    const format = dto.encoding_format ?? 'float';
+    const numberBytes = format === 'float' ? JSON_NUMBER_BYTES : BASE64_NUMBER_BYTES;
     const { model, vectors, promptTokens } = await this.embeddings.embed({
       model: dto.model,
       texts: inputs,
       options: { dimensions: dto.dimensions },
       field: 'input',
       label: (index) => (single ? 'input' : `input[${index}]`),
+      admit: (model) =>
+        admission.admit(vectorsAnswerBytes(inputs.length, dto.dimensions ?? model.dimensions, numberBytes)),
     });
-    const format = dto.encoding_format ?? 'float';
     return {
       object: 'list',
       data: vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(vector, format) })),

@@ -5,6 +5,7 @@ import { messageOf } from '../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding/embedding.errors';
 import { TeiErrorResponseDto, TeiErrorType } from './tei-compat.dto';
 import { describeWithStack } from '../../logging/safe-error';
+import { setRetryAfter } from '../answer-admission';
 
 type TeiError = { status: number; body: TeiErrorResponseDto };
 
@@ -35,7 +36,9 @@ export class TeiCompatExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { status, body } = this.toTeiError(exception);
-    host.switchToHttp().getResponse<Response>().status(status).json(body);
+    const response = host.switchToHttp().getResponse<Response>();
+    setRetryAfter(response, exception);
+    response.status(status).json(body);
   }
 
   private toTeiError(exception: unknown): TeiError {
@@ -63,7 +66,10 @@ function fromEmbeddingError(error: EmbeddingError): TeiError {
     }
     case EmbeddingErrorCode.InvalidInput:
     case EmbeddingErrorCode.InputTooLarge:
+    case EmbeddingErrorCode.AnswerTooLarge:
       return validation(error.message);
+    case EmbeddingErrorCode.Overloaded:
+      return teiError('Overloaded', `Model is overloaded: ${error.message}`);
     case EmbeddingErrorCode.UnknownModel:
       return teiError('Validation', error.message, 404);
     case EmbeddingErrorCode.ModelNotReady:

@@ -1,4 +1,6 @@
-import { applyDecorators, Body, Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { applyDecorators, Body, Controller, HttpCode, Post, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Admission, AnswerInterceptor } from '../answer.interceptor';
+import { AnswerAdmission } from '../answer-admission';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { ApiTeiErrors } from '../embedding-api-docs';
 import { TEI_BODY_EXAMPLES } from '../embedding-api-examples';
@@ -16,6 +18,7 @@ import { TeiEmbedRequestDto, TeiInputsRequestDto, TeiSimilarityRequestDto } from
 @ApiTags('tei')
 @Controller()
 @UseFilters(TeiCompatExceptionFilter)
+@UseInterceptors(AnswerInterceptor)
 export class TeiCompatController {
   constructor(private readonly service: TeiCompatService) {}
 
@@ -24,9 +27,9 @@ export class TeiCompatController {
   @ApiOperation({ summary: 'TEI-compatible embeddings: one vector per input' })
   @ApiBody({ type: TeiEmbedRequestDto, examples: TEI_BODY_EXAMPLES.embed })
   @ApiOkResponse({ schema: TEI_EMBED_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
-  embed(@TeiBody(TeiEmbedRequestDto) dto: unknown): Promise<number[][]> {
-    return this.service.embed(dto as TeiEmbedRequestDto);
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
+  embed(@TeiBody(TeiEmbedRequestDto) dto: unknown, @Admission() admission: AnswerAdmission): Promise<number[][]> {
+    return this.service.embed(dto as TeiEmbedRequestDto, admission);
   }
 
   /**
@@ -37,15 +40,15 @@ export class TeiCompatController {
   @Post()
   @HttpCode(200)
   @ApiDefaultRoute('TEI-compatible default route: /embed, or /similarity when `inputs` is an object')
-  root(@Body() body: unknown): Promise<number[][] | number[]> {
-    return this.embedOrCompare(body);
+  root(@Body() body: unknown, @Admission() admission: AnswerAdmission): Promise<number[][] | number[]> {
+    return this.embedOrCompare(body, admission);
   }
 
   @Post('invocations')
   @HttpCode(200)
   @ApiDefaultRoute("The same as POST /, at SageMaker's path")
-  invocations(@Body() body: unknown): Promise<number[][] | number[]> {
-    return this.embedOrCompare(body);
+  invocations(@Body() body: unknown, @Admission() admission: AnswerAdmission): Promise<number[][] | number[]> {
+    return this.embedOrCompare(body, admission);
   }
 
   @Post('embed_all')
@@ -53,9 +56,9 @@ export class TeiCompatController {
   @ApiOperation({ summary: "TEI-compatible token-level vectors: the model's hidden states before pooling" })
   @ApiBody({ type: TeiInputsRequestDto, examples: TEI_BODY_EXAMPLES.embedAll })
   @ApiOkResponse({ schema: TEI_EMBED_ALL_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
-  embedAll(@TeiBody(TeiInputsRequestDto) dto: unknown): Promise<number[][][]> {
-    return this.service.embedAll(dto as TeiInputsRequestDto);
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
+  embedAll(@TeiBody(TeiInputsRequestDto) dto: unknown, @Admission() admission: AnswerAdmission): Promise<number[][][]> {
+    return this.service.embedAll(dto as TeiInputsRequestDto, admission);
   }
 
   @Post('embed_sparse')
@@ -72,17 +75,20 @@ export class TeiCompatController {
   @ApiOperation({ summary: 'TEI-compatible sentence similarity: the cosine of the source sentence to each sentence' })
   @ApiBody({ type: TeiSimilarityRequestDto, examples: TEI_BODY_EXAMPLES.similarity })
   @ApiOkResponse({ schema: TEI_SIMILARITY_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
-  similarity(@TeiBody(TeiSimilarityRequestDto) dto: unknown): Promise<number[]> {
-    return this.service.similarity(dto as TeiSimilarityRequestDto);
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
+  similarity(
+    @TeiBody(TeiSimilarityRequestDto) dto: unknown,
+    @Admission() admission: AnswerAdmission,
+  ): Promise<number[]> {
+    return this.service.similarity(dto as TeiSimilarityRequestDto, admission);
   }
 
-  private async embedOrCompare(body: unknown): Promise<number[][] | number[]> {
+  private async embedOrCompare(body: unknown, admission: AnswerAdmission): Promise<number[][] | number[]> {
     const inputs = (body as { inputs?: unknown } | undefined)?.inputs;
     if (typeof inputs === 'object' && inputs !== null && !Array.isArray(inputs)) {
-      return this.service.similarity(await parseTeiBody(body, TeiSimilarityRequestDto));
+      return this.service.similarity(await parseTeiBody(body, TeiSimilarityRequestDto), admission);
     }
-    return this.service.embed(await parseTeiBody(body, TeiEmbedRequestDto));
+    return this.service.embed(await parseTeiBody(body, TeiEmbedRequestDto), admission);
   }
 }
 
@@ -97,6 +103,6 @@ function ApiDefaultRoute(summary: string) {
       examples: TEI_BODY_EXAMPLES.root,
     }),
     ApiOkResponse({ schema: { oneOf: [TEI_EMBED_RESPONSE_SCHEMA, TEI_SIMILARITY_RESPONSE_SCHEMA] } }),
-    ApiTeiErrors(400, 404, 422, 424, 503),
+    ApiTeiErrors(400, 404, 422, 424, 429, 503),
   );
 }

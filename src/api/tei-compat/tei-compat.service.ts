@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding/embedding.errors';
 import { EmbedCall, EmbeddingService } from '../../embedding/embedding.service';
-import { EmbedInput, EmbedOptions } from '../../embedding/providers/embedding-model';
+import { EmbedInput, EmbedOptions, ModelInfo } from '../../embedding/providers/embedding-model';
+import { AnswerAdmission } from '../answer-admission';
+import { decodedAnswerBytes, tokensAnswerBytes, tokenVectorsAnswerBytes, vectorsAnswerBytes } from '../answer-size';
 import { toInputs } from '../embedding-fields';
 import { AppConfig } from '../../config/app-config';
 import {
@@ -25,14 +27,19 @@ export class TeiCompatService {
     private readonly config: AppConfig,
   ) {}
 
-  async embed(dto: TeiEmbedRequestDto): Promise<number[][]> {
+  async embed(dto: TeiEmbedRequestDto, admission: AnswerAdmission): Promise<number[][]> {
     const options = { ...this.truncation(dto), normalize: dto.normalize ?? true, dimensions: dto.dimensions };
-    const { vectors } = await this.embeddings.embed(this.call(dto, options));
+    const call = this.call(dto, options);
+    const admit = (model: ModelInfo) =>
+      admission.admit(vectorsAnswerBytes(call.texts.length, dto.dimensions ?? model.dimensions));
+    const { vectors } = await this.embeddings.embed({ ...call, admit });
     return vectors.map((vector) => Array.from(vector));
   }
 
-  async embedAll(dto: TeiInputsRequestDto): Promise<number[][][]> {
-    const { vectors } = await this.embeddings.embedTokens(this.call(dto, this.truncation(dto)));
+  async embedAll(dto: TeiInputsRequestDto, admission: AnswerAdmission): Promise<number[][][]> {
+    const call = this.call(dto, this.truncation(dto));
+    const admit = (model: ModelInfo) => admission.admit(tokenVectorsAnswerBytes(call.texts, model));
+    const { vectors } = await this.embeddings.embedTokens({ ...call, admit });
     return vectors.map((tokens) => tokens.map((vector) => Array.from(vector)));
   }
 
@@ -48,7 +55,7 @@ export class TeiCompatService {
   }
 
   /** TEI embeds the source and the sentences unnormalised in one batch, then takes each cosine. */
-  async similarity(dto: TeiSimilarityRequestDto): Promise<number[]> {
+  async similarity(dto: TeiSimilarityRequestDto, admission: AnswerAdmission): Promise<number[]> {
     const { source_sentence: source, sentences } = dto.inputs;
     if (sentences.length === 0) {
       const field = 'inputs.sentences';
@@ -60,28 +67,34 @@ export class TeiCompatService {
       options: { ...this.truncation(dto.parameters ?? {}), normalize: false },
       field: 'inputs',
       label: (index) => (index === 0 ? 'inputs.source_sentence' : `inputs.sentences[${index - 1}]`),
+      // The answer is a number per sentence, but each vector is held until its cosine is taken.
+      admit: (model) => admission.admit(vectorsAnswerBytes(sentences.length + 1, model.dimensions)),
     });
     return vectors.slice(1).map((vector) => cosine(vectors[0], vector));
   }
 
-  tokenize(dto: TeiTokenizeRequestDto): Promise<TeiTokenDto[][]> {
+  tokenize(dto: TeiTokenizeRequestDto, admission: AnswerAdmission): Promise<TeiTokenDto[][]> {
     const single = typeof dto.inputs === 'string';
+    const texts = single ? [dto.inputs as string] : (dto.inputs as string[]);
     return this.embeddings.tokenize({
       model: dto.model ?? undefined,
-      texts: single ? [dto.inputs as string] : (dto.inputs as string[]),
+      texts,
       options: { addSpecialTokens: dto.add_special_tokens ?? true, promptName: dto.prompt_name ?? undefined },
       field: 'inputs',
       label: (index) => (single ? 'inputs' : `inputs[${index}]`),
+      admit: (model) => admission.admit(tokensAnswerBytes(texts, model)),
     });
   }
 
-  decode(dto: TeiDecodeRequestDto): Promise<string[]> {
+  decode(dto: TeiDecodeRequestDto, admission: AnswerAdmission): Promise<string[]> {
     const single = dto.ids.length === 0 || !Array.isArray(dto.ids[0]);
+    const texts = single ? [dto.ids as number[]] : (dto.ids as number[][]);
     const call = {
       model: dto.model ?? undefined,
-      texts: single ? [dto.ids as number[]] : (dto.ids as number[][]),
+      texts,
       field: 'ids',
       label: (index: number) => (single ? 'ids' : `ids[${index}]`),
+      admit: () => admission.admit(decodedAnswerBytes(texts)),
     };
     return this.embeddings.decode(call, dto.skip_special_tokens ?? true);
   }

@@ -1,4 +1,6 @@
-import { Controller, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { Controller, HttpCode, Post, UseFilters, UseInterceptors } from '@nestjs/common';
+import { Admission, AnswerInterceptor } from '../answer.interceptor';
+import { AnswerAdmission } from '../answer-admission';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTeiErrors } from '../embedding-api-docs';
 import { TEI_BODY_EXAMPLES } from '../embedding-api-examples';
@@ -12,6 +14,7 @@ import { TeiDecodeRequestDto, TeiTokenizeRequestDto } from './tei-requests.dto';
 @ApiTags('tei')
 @Controller()
 @UseFilters(TeiCompatExceptionFilter)
+@UseInterceptors(AnswerInterceptor)
 @ApiExtraModels(TeiTokenDto)
 export class TeiTokensController {
   constructor(private readonly service: TeiCompatService) {}
@@ -21,9 +24,12 @@ export class TeiTokensController {
   @ApiOperation({ summary: "TEI-compatible tokenizing: each input's tokens, with their text and byte offsets" })
   @ApiBody({ type: TeiTokenizeRequestDto, examples: TEI_BODY_EXAMPLES.tokenize })
   @ApiOkResponse({ schema: TEI_TOKENIZE_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
-  tokenize(@TeiBody(TeiTokenizeRequestDto) dto: unknown): Promise<TeiTokenDto[][]> {
-    return this.service.tokenize(dto as TeiTokenizeRequestDto);
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
+  tokenize(
+    @TeiBody(TeiTokenizeRequestDto) dto: unknown,
+    @Admission() admission: AnswerAdmission,
+  ): Promise<TeiTokenDto[][]> {
+    return this.service.tokenize(dto as TeiTokenizeRequestDto, admission);
   }
 
   @Post('decode')
@@ -31,8 +37,8 @@ export class TeiTokensController {
   @ApiOperation({ summary: 'TEI-compatible decoding: token ids back to text' })
   @ApiBody({ type: TeiDecodeRequestDto, examples: TEI_BODY_EXAMPLES.decode })
   @ApiOkResponse({ schema: TEI_DECODE_RESPONSE_SCHEMA })
-  @ApiTeiErrors(400, 404, 422, 424, 503)
-  decode(@TeiBody(TeiDecodeRequestDto) dto: unknown): Promise<string[]> {
-    return this.service.decode(dto as TeiDecodeRequestDto);
+  @ApiTeiErrors(400, 404, 422, 424, 429, 503)
+  decode(@TeiBody(TeiDecodeRequestDto) dto: unknown, @Admission() admission: AnswerAdmission): Promise<string[]> {
+    return this.service.decode(dto as TeiDecodeRequestDto, admission);
   }
 }
