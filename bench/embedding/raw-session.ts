@@ -1,7 +1,7 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { inspectGraph } from '../../src/embedding/providers/onnx/graph-signature';
 import { readModelFiles } from '../../src/embedding/providers/onnx/model-files/model-files';
-import { createOnnxSession, sessionOptions } from '../../src/embedding/providers/onnx/onnx-session';
+import { sessionOptions } from '../../src/embedding/providers/onnx/onnx-session';
 import { TextTokenizer } from '../../src/embedding/providers/tokenizer/text-tokenizer';
 import { TokenizedText, truncateTokens } from '../../src/embedding/providers/tokenizer/tokenized-text';
 import { BatchLimits, padBatch, planBatches, runCostTokens } from '../../src/embedding/providers/onnx/token-batches';
@@ -33,10 +33,10 @@ export class RawSession {
     const files = await readModelFiles('raw', modelDir, modelFile);
     const tokenizer = TextTokenizer.fromFile(files.tokenizerPath);
     const padId = (files.padToken === undefined ? undefined : tokenizer.tokenId(files.padToken)) ?? 0;
-    // The provider's defaults (every core for intra-op threads), with the overrides on top.
-    const session = overrides
-      ? await InferenceSession.create(files.onnxPath, { ...sessionOptions({ device: 'cpu' }, ['cpu']), ...overrides })
-      : (await createOnnxSession({ cpu: files.onnxPath }, { device: 'cpu' })).session;
+    // The provider's defaults (every core for intra-op threads), with the overrides on top; on the calling thread,
+    // so the baseline is onnxruntime alone (the provider runs its session on a thread of its own).
+    const options = { ...sessionOptions({ device: 'cpu' }, ['cpu']), ...overrides };
+    const session = await InferenceSession.create(files.onnxPath, options);
     const graph = inspectGraph('raw', session);
     return new RawSession(session, tokenizer, files.maxTokens, padId, graph.outputName, graph.feedsTokenTypes);
   }

@@ -1,5 +1,5 @@
-import { InferenceSession } from 'onnxruntime-node';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
+import { RunnableSession } from './session-thread';
 
 /** How to feed a graph and which output to read, decided once from the session's own metadata. */
 export interface GraphSignature {
@@ -16,7 +16,7 @@ const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
 const OPTIONAL_INPUTS = ['token_type_ids'];
 const TOKEN_OUTPUTS = ['last_hidden_state', 'token_embeddings'];
 
-export function inspectGraph(modelId: string, session: InferenceSession): GraphSignature {
+export function inspectGraph(modelId: string, session: RunnableSession): GraphSignature {
   const missing = REQUIRED_INPUTS.filter((name) => !session.inputNames.includes(name));
   const unknown = session.inputNames.filter((name) => ![...REQUIRED_INPUTS, ...OPTIONAL_INPUTS].includes(name));
   if (missing.length > 0 || unknown.length > 0) {
@@ -42,12 +42,12 @@ export function inspectGraph(modelId: string, session: InferenceSession): GraphS
 /** float16 outputs (an fp16 graph converted without keep_io_types) are widened when read (see outputFloats). */
 const FLOAT_OUTPUTS = ['float32', 'float16'];
 
-function isFloat(session: InferenceSession, outputName: string): boolean {
+function isFloat(session: RunnableSession, outputName: string): boolean {
   const metadata = session.outputMetadata.find((output) => output.name === outputName);
   return !metadata?.isTensor || FLOAT_OUTPUTS.includes(metadata.type);
 }
 
-function assertFloatOutput(modelId: string, session: InferenceSession, outputName: string): void {
+function assertFloatOutput(modelId: string, session: RunnableSession, outputName: string): void {
   const metadata = session.outputMetadata.find((output) => output.name === outputName);
   if (metadata?.isTensor && !FLOAT_OUTPUTS.includes(metadata.type)) {
     throw new EmbeddingError(

@@ -5,6 +5,7 @@ import { InferenceSession } from 'onnxruntime-node';
 import { messageOf } from '../../../common/message-of';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding.errors';
 import { EmbeddingLogger, ExecutionDevice } from '../embedding-model';
+import { RunnableSession, ThreadedSession } from './session-thread';
 
 export interface SessionSettings {
   device: ExecutionDevice;
@@ -17,7 +18,8 @@ export interface SessionSettings {
 }
 
 export interface OnnxSession {
-  session: InferenceSession;
+  /** On a thread of its own, so runs leave the event loop free (see ThreadedSession). */
+  session: RunnableSession;
   device: ExecutionDevice;
   /** The file loaded: the CUDA variant on CUDA, the CPU one on CPU (also after a fallback). */
   path: string;
@@ -40,7 +42,7 @@ export async function createOnnxSession(
   logger?: EmbeddingLogger,
 ): Promise<OnnxSession> {
   if (settings.device === 'cpu') {
-    const session = await InferenceSession.create(paths.cpu, sessionOptions(settings, ['cpu']));
+    const session = await ThreadedSession.create(paths.cpu, sessionOptions(settings, ['cpu']));
     return { session, device: 'cpu', path: paths.cpu };
   }
   const path = paths.cuda ?? paths.cpu;
@@ -59,7 +61,7 @@ export async function createOnnxSession(
   }
 }
 
-async function createCudaSession(onnxPath: string, settings: SessionSettings): Promise<InferenceSession> {
+async function createCudaSession(onnxPath: string, settings: SessionSettings): Promise<RunnableSession> {
   const missingFiles = missingCudaProviderFiles();
   if (missingFiles.length > 0) {
     throw deviceUnavailable(
@@ -68,7 +70,7 @@ async function createCudaSession(onnxPath: string, settings: SessionSettings): P
   }
   const deviceId = settings.deviceId ?? 0;
   try {
-    return await InferenceSession.create(onnxPath, sessionOptions(settings, [{ name: 'cuda', deviceId }]));
+    return await ThreadedSession.create(onnxPath, sessionOptions(settings, [{ name: 'cuda', deviceId }]));
   } catch (error) {
     const reason = stripAnsi(messageOf(error));
     throw deviceUnavailable(
