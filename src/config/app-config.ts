@@ -210,6 +210,8 @@ export class AppConfig {
     indexIntervalMs: number;
     /** pgvector's hnsw.ef_search (raised to k when k is larger). */
     efSearch: number;
+    /** Bytes of stored vectors the exact search keeps in memory between searches (0: none). */
+    exactCacheBytes: number;
   };
 }
 

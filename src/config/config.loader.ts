@@ -213,6 +213,7 @@ function toAppConfig(env: EnvDto): AppConfig {
       timeoutMs: env.SEARCH_TIMEOUT_MS,
       indexIntervalMs: env.SEARCH_INDEX_INTERVAL_MS,
       efSearch: env.SEARCH_HNSW_EF_SEARCH,
+      exactCacheBytes: parseSize(env.SEARCH_EXACT_CACHE_SIZE),
     },
   };
 }

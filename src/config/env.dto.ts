@@ -287,6 +287,9 @@ export class EnvDto {
   @IntRange('SEARCH_HNSW_EF_SEARCH', 1, 1000)
   SEARCH_HNSW_EF_SEARCH: number;
 
+  @Matches(/^\d+(b|kb|mb|gb)?$/i, { message: 'SEARCH_EXACT_CACHE_SIZE must be a byte count or a size such as 256mb' })
+  SEARCH_EXACT_CACHE_SIZE: string;
+
   @Matches(/^\d+(b|kb|mb|gb)?$/i, { message: 'HTTP_RESPONSE_LIMIT must be a byte count or a size such as 64mb' })
   HTTP_RESPONSE_LIMIT: string;
 

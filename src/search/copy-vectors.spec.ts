@@ -1,7 +1,16 @@
 import { CopyVectorReader, VectorView } from './copy-vectors';
 
-/** COPY's binary format as PostgreSQL writes it: the header, rows of (bigint, real[]), the trailer. */
-function copyStream(rows: { id: number; values: number[] | null; nulls?: boolean }[]): Buffer {
+interface Row {
+  id: number;
+  values: number[] | null;
+  nulls?: boolean;
+  version?: { xmin: number; block: number; offset: number };
+  /** Only the id and version (no vector field). */
+  versionOnly?: boolean;
+}
+
+/** COPY's binary format as PostgreSQL writes it: the header, rows of (bigint[, bigint, tid][, real[]]), the trailer. */
+function copyStream(rows: Row[]): Buffer {
   const parts = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), int32(0), int32(4), Buffer.from([1, 2, 3, 4])];
   for (const row of rows) {
     const values = row.values ?? [];
@@ -14,7 +23,9 @@ function copyStream(rows: { id: number; values: number[] | null; nulls?: boolean
     ]);
     const id = Buffer.alloc(8);
     id.writeBigInt64BE(BigInt(row.id));
-    parts.push(int16(2), int32(8), id, int32(array.length), array);
+    const version = row.version ? [int32(8), int64(row.version.xmin), int32(6), tid(row.version)] : [];
+    const vector = row.versionOnly ? [] : [int32(array.length), array];
+    parts.push(int16(1 + version.length / 2 + vector.length / 2), int32(8), id, ...version, ...vector);
   }
   parts.push(int16(-1));
   return Buffer.concat(parts);
@@ -26,18 +37,32 @@ const int32 = (value: number) => {
   bytes.writeInt32BE(value);
   return bytes;
 };
+const int64 = (value: number) => {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigInt64BE(BigInt(value));
+  return bytes;
+};
+const tid = ({ block, offset }: { block: number; offset: number }) => {
+  const bytes = Buffer.alloc(6);
+  bytes.writeUInt32BE(block);
+  bytes.writeUInt16BE(offset, 4);
+  return bytes;
+};
 const float32 = (value: number) => {
   const bytes = Buffer.alloc(4);
   bytes.writeFloatBE(value);
   return bytes;
 };
 
-function read(stream: Buffer, cuts: number[]): { rows: { id: number; values: number[] }[]; complete: boolean } {
-  const rows: { id: number; values: number[] }[] = [];
+type ReadRow = { id: number; values: number[]; version?: Row['version'] };
+
+function read(stream: Buffer, cuts: number[]): { rows: ReadRow[]; complete: boolean } {
+  const rows: ReadRow[] = [];
   const reader = new CopyVectorReader((row: VectorView) =>
     rows.push({
       id: row.chunkId,
       values: Array.from({ length: row.dimensions }, (_, i) => row.bytes.readFloatBE(row.first + 8 * i)),
+      ...(row.version ? { version: row.version } : {}),
     }),
   );
   let from = 0;
@@ -59,11 +84,13 @@ describe('CopyVectorReader', () => {
   const expected = [
     { id: 1, values: [0.5, -1.25, 3] },
     { id: 2 ** 40, values: [Math.fround(0.1), 0, 0] },
+    { id: 3, values: [] },
+    { id: 4, values: [] },
     { id: 5, values: [7, 8, 9] },
   ];
   const stream = copyStream(rows);
 
-  it('reads every row, leaving out empty arrays and arrays with NULLs', () => {
+  it('reads every row; an empty array or one holding NULLs has no dimensions', () => {
     expect(read(stream, [])).toEqual({ rows: expected, complete: true });
   });
 
@@ -76,5 +103,22 @@ describe('CopyVectorReader', () => {
 
   it('says a stream without its trailer is incomplete', () => {
     expect(read(stream.subarray(0, stream.length - 2), []).complete).toBe(false);
+  });
+
+  it("reads each row's version (xmin, ctid) when the select has one, with or without the vector", () => {
+    const versioned: Row[] = [
+      { id: 9, values: [1, 2], version: { xmin: 4_000_000_000, block: 2 ** 32 - 1, offset: 65_535 } },
+      { id: 10, values: null, version: { xmin: 3, block: 0, offset: 1 }, versionOnly: true },
+    ];
+    const versionStream = copyStream(versioned);
+    for (let cut = 1; cut < versionStream.length; cut++) {
+      expect(read(versionStream, [cut])).toEqual({
+        rows: [
+          { id: 9, values: [1, 2], version: versioned[0].version },
+          { id: 10, values: [], version: versioned[1].version },
+        ],
+        complete: true,
+      });
+    }
   });
 });

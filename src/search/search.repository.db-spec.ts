@@ -109,28 +109,42 @@ describe('Exact search (real PostgreSQL)', () => {
       .slice(0, query.k);
   }
 
-  const search = (streams: number) => new ExactVectorSearch(repository, new SearchBackend(streams), config);
+  const search = (streams: number, cacheBytes = config.search.exactCacheBytes) =>
+    new ExactVectorSearch(repository, new SearchBackend(streams), {
+      ...config,
+      search: { ...config.search, exactCacheBytes: cacheBytes },
+    });
 
-  it.each([1, 2, 3])('equals the brute-force top k, read in %i stream(s)', async (streams) => {
-    const next = random(streams);
-    const exact = search(streams);
-    const queries: Omit<VectorQuery, 'vector'>[] = [
-      { model: 'm', dimensions: DIMENSIONS, k: 10 },
-      { model: 'm', dimensions: DIMENSIONS, k: 1 },
-      { model: 'm', dimensions: DIMENSIONS, k: 1000 },
-      { model: 'm', dimensions: DIMENSIONS, k: 25, taskId: tasks[1] },
-      { model: 'm', dimensions: DIMENSIONS, k: 25, filter: { colour: 'red' } },
-      { model: 'm', dimensions: DIMENSIONS, k: 25, filter: { colour: 'blue', tags: ['odd'] } },
-      { model: 'm', dimensions: DIMENSIONS, k: 500, taskId: tasks[2], filter: { size: 3 } },
-      { model: 'm', dimensions: DIMENSIONS, k: 10, taskId: tasks[0], filter: { colour: 'nothing' } },
-    ];
-    for (const shape of queries) {
-      const query = { ...shape, vector: Array.from({ length: DIMENSIONS }, () => next() * 2 - 1) };
-      const answer = await exact.search(query);
-      expect(answer.exact).toBe(true);
-      expect(answer.hits).toEqual(bruteForce(query));
-    }
-  });
+  /** Searches that read every vector, keep none, or keep a model's only while it fits in 20 KB (it does not). */
+  const cacheSizes: [string, number | undefined][] = [
+    ['kept in memory', undefined],
+    ['not kept (SEARCH_EXACT_CACHE_SIZE 0)', 0],
+    ['too many to keep', 20_000],
+  ];
+
+  it.each([1, 2, 3].flatMap((streams) => cacheSizes.map(([name, bytes]) => [streams, name, bytes] as const)))(
+    'equals the brute-force top k, read in %i stream(s), vectors %s',
+    async (streams, _name, cacheBytes) => {
+      const next = random(streams);
+      const exact = search(streams, cacheBytes);
+      const queries: Omit<VectorQuery, 'vector'>[] = [
+        { model: 'm', dimensions: DIMENSIONS, k: 10 },
+        { model: 'm', dimensions: DIMENSIONS, k: 1 },
+        { model: 'm', dimensions: DIMENSIONS, k: 1000 },
+        { model: 'm', dimensions: DIMENSIONS, k: 25, taskId: tasks[1] },
+        { model: 'm', dimensions: DIMENSIONS, k: 25, filter: { colour: 'red' } },
+        { model: 'm', dimensions: DIMENSIONS, k: 25, filter: { colour: 'blue', tags: ['odd'] } },
+        { model: 'm', dimensions: DIMENSIONS, k: 500, taskId: tasks[2], filter: { size: 3 } },
+        { model: 'm', dimensions: DIMENSIONS, k: 10, taskId: tasks[0], filter: { colour: 'nothing' } },
+      ];
+      for (const shape of queries) {
+        const query = { ...shape, vector: Array.from({ length: DIMENSIONS }, () => next() * 2 - 1) };
+        const answer = await exact.search(query);
+        expect(answer.exact).toBe(true);
+        expect(answer.hits).toEqual(bruteForce(query));
+      }
+    },
+  );
 
   it('ranks an exact duplicate right after the original (equal scores, chunk id order), and never a zero vector', async () => {
     const original = chunks[49];
@@ -154,5 +168,45 @@ describe('Exact search (real PostgreSQL)', () => {
     ).rejects.toMatchObject({ code: '57014' });
     // The connections went back to the pool in a usable state.
     expect(await repository.storedDimensions('m')).toBe(DIMENSIONS);
+  });
+
+  it('a search with the vectors in memory still sees what changed since: updated, deleted, added and emptied rows', async () => {
+    const exact = search(2);
+    const next = random(7);
+    const query = () => ({ model: 'm', dimensions: DIMENSIONS, k: 1000, vector: chunks[300].vector });
+    expect((await exact.search(query())).hits).toEqual(bruteForce(query()));
+    const scoped = { ...query(), taskId: tasks[1], k: 50 };
+    expect((await exact.search(scoped)).hits).toEqual(bruteForce(scoped));
+
+    // Changed by SQL, as any writer may: one vector updated, one row deleted, one added, one emptied.
+    const [updated, deleted, emptied] = [chunks[10], chunks[11], chunks[12]];
+    updated.vector = Array.from({ length: DIMENSIONS }, () => Math.fround(next() - 0.5));
+    await dataSource.query(`UPDATE mgmt.embedding SET embedding = $2 WHERE chunk_id = $1 AND model = 'm'`, [
+      updated.id,
+      updated.vector,
+    ]);
+    await dataSource.query(`DELETE FROM mgmt.embedding WHERE chunk_id = $1 AND model = 'm'`, [deleted.id]);
+    chunks.splice(chunks.indexOf(deleted), 1);
+    await dataSource.query(`UPDATE mgmt.embedding SET embedding = '{}' WHERE chunk_id = $1 AND model = 'm'`, [
+      emptied.id,
+    ]);
+    emptied.vector = new Array(DIMENSIONS).fill(0);
+    const [{ id, content_hash }] = await dataSource.query(
+      `INSERT INTO mgmt.embed_chunk (text, metadata) VALUES ('added', '{}') RETURNING id, content_hash`,
+    );
+    const added = { id: Number(id), vector: chunks[300].vector.map((value) => -value), task: -1, metadata: {} };
+    await dataSource.query(
+      `INSERT INTO mgmt.embedding (chunk_id, model, dimensions, embedding, content_hash) VALUES ($1, 'm', $2, $3, $4)`,
+      [added.id, DIMENSIONS, added.vector, content_hash],
+    );
+    chunks.push(added);
+
+    for (const changed of [query(), { ...query(), vector: updated.vector, k: 5 }, scoped]) {
+      expect((await exact.search(changed)).hits).toEqual(bruteForce(changed));
+    }
+    const far = (await exact.search({ ...query(), k: 2000 })).hits.map((hit) => hit.chunkId);
+    expect(far).toContain(added.id);
+    expect(far).not.toContain(deleted.id);
+    expect(far).not.toContain(emptied.id);
   });
 });

@@ -54,6 +54,12 @@ export function vectorIndexName(model: string): string {
   return `embedding_hnsw_${createHash('sha256').update(model).digest('hex').slice(0, 16)}`;
 }
 
+/** A stored vector's chunk id and row version (vector-cache.ts), as CopyVectorReader reads them. */
+const VERSIONED = 'e.chunk_id, e.xmin::text::int8, e.ctid';
+
+/** Chunk ids inlined in one COPY of changed vectors (COPY takes no parameters): about 80 KB of SQL. */
+const CHANGED_IDS_PER_COPY = 10_000;
+
 /** One advisory lock for index builds, so one instance at a time builds (and a second one does not wait). */
 const INDEX_BUILD_LOCK = `hashtext('embedding-tasks: search index build')`;
 
@@ -108,11 +114,11 @@ export class SearchRepository {
   }
 
   /**
-   * Every stored vector of the scope, visited as it streams in, in `streams` parts read side by side (chunk id modulo
-   * `streams`), each through `COPY … TO STDOUT (FORMAT binary)` on a connection of its own: PostgreSQL's binary array
-   * format costs the server far less than float text, and COPY hands Node the bytes as they are. All parts read one
-   * snapshot (the first transaction exports it, the others import it), so the scan is a consistent picture of the
-   * store. Memory stays bounded: a stream pauses while its pieces are visited.
+   * Every stored vector of the scope with its row version, visited as it streams in, in `streams` parts read side by
+   * side (chunk id modulo `streams`), each through `COPY … TO STDOUT (FORMAT binary)` on a connection of its own:
+   * PostgreSQL's binary array format costs the server far less than float text, and COPY hands Node the bytes as they
+   * are. All parts read one snapshot (the first transaction exports it, the others import it), so the scan is a
+   * consistent picture of the store. Memory stays bounded: a stream pauses while its pieces are visited.
    */
   async scanVectors(
     scope: VectorScope,
@@ -120,7 +126,44 @@ export class SearchRepository {
     timeoutMs: number,
     visit: (row: VectorView) => void,
   ): Promise<void> {
-    const runners = Array.from({ length: streams }, () => this.dataSource.createQueryRunner());
+    const part = (index: number) => (streams === 1 ? '' : ` AND e.chunk_id % ${streams} = ${index}`);
+    const select = (index: number) =>
+      `SELECT ${VERSIONED}, e.embedding FROM mgmt.embedding e WHERE ${scopeConditions(scope)}${part(index)}`;
+    await this.inSnapshot(streams, timeoutMs, (clients) =>
+      Promise.all(clients.map((client, index) => copyVectors(client, select(index), visit))),
+    );
+  }
+
+  /**
+   * The row version of every stored vector of the scope (a few bytes a row), then the vectors of the rows `stale`
+   * picks among them, in one snapshot: what a search with most vectors already in memory reads.
+   */
+  async scanChangedVectors(
+    scope: VectorScope,
+    timeoutMs: number,
+    stale: (row: VectorView) => boolean,
+    visit: (row: VectorView) => void,
+  ): Promise<void> {
+    await this.inSnapshot(1, timeoutMs, async ([client]) => {
+      const ids: number[] = [];
+      await copyVectors(client, `SELECT ${VERSIONED} FROM mgmt.embedding e WHERE ${scopeConditions(scope)}`, (row) => {
+        if (stale(row)) ids.push(row.chunkId);
+      });
+      for (let from = 0; from < ids.length; from += CHANGED_IDS_PER_COPY) {
+        const list = ids.slice(from, from + CHANGED_IDS_PER_COPY).join(',');
+        const where = `e.model = ${escapeLiteral(scope.model)} AND e.chunk_id = ANY('{${list}}'::int8[])`;
+        await copyVectors(client, `SELECT ${VERSIONED}, e.embedding FROM mgmt.embedding e WHERE ${where}`, visit);
+      }
+    });
+  }
+
+  /** Runs `work` on `count` pooled connections reading one snapshot, each statement within `timeoutMs`. */
+  private async inSnapshot<T>(
+    count: number,
+    timeoutMs: number,
+    work: (clients: PoolClient[]) => Promise<T>,
+  ): Promise<T> {
+    const runners = Array.from({ length: count }, () => this.dataSource.createQueryRunner());
     const clients: PoolClient[] = [];
     try {
       for (const runner of runners) clients.push((await runner.connect()) as PoolClient);
@@ -128,10 +171,7 @@ export class SearchRepository {
       for (const client of clients) {
         await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
       }
-      const part = (index: number) => (streams === 1 ? '' : ` AND e.chunk_id % ${streams} = ${index}`);
-      const select = (index: number) =>
-        `SELECT e.chunk_id, e.embedding FROM mgmt.embedding e WHERE ${scopeConditions(scope)}${part(index)}`;
-      await Promise.all(clients.map((client, index) => copyVectors(client, select(index), visit)));
+      return await work(clients);
     } finally {
       // Read only: ending with ROLLBACK is the same as COMMIT, and also ends a transaction a failure left open.
       await Promise.all(clients.map((client) => client.query('ROLLBACK').catch(() => undefined)));

@@ -5,6 +5,8 @@ import { EXACT_SCAN_STREAMS, SearchBackend } from './search-backend';
 import { SearchError, SearchErrorCode } from './search.errors';
 import { IndexedType, SearchRepository, vectorIndexName, VectorScope } from './search.repository';
 import { ScoredChunk, TopK } from './top-k';
+import { VectorView } from './copy-vectors';
+import { CachedVector, entryBytes, ModelVectors, sameVersion, VectorCache } from './vector-cache';
 
 export interface VectorQuery extends VectorScope {
   /** The query, as many values as the model's stored vectors have (`dimensions`), not all zero. */
@@ -25,13 +27,17 @@ export abstract class VectorSearch {
 }
 
 /**
- * The true top k on any PostgreSQL: every stored vector in scope streams to Node (ExactScan) and is scored in
- * float64. Searches at once are limited so that they take at most 40% of the pool (DATABASE_POOL_SIZE), leaving the
- * rest to the sender and the other routes; the others wait their turn.
+ * The true top k on any PostgreSQL: every stored vector in scope is scored in float64, from memory where this
+ * instance has read it before and its row is unchanged (VectorCache), else as it streams from the database. Searches
+ * at once are limited so that they take at most 40% of the pool (DATABASE_POOL_SIZE), leaving the rest to the sender
+ * and the other routes; the others wait their turn.
  */
 @Injectable()
 export class ExactVectorSearch extends VectorSearch {
   private readonly slots: Slots;
+  private readonly cache: VectorCache;
+  /** Models whose vectors did not fit in the cache, with the bytes they needed: streamed, not collected again. */
+  private readonly tooLarge = new Map<string, number>();
 
   constructor(
     private readonly repository: SearchRepository,
@@ -40,12 +46,11 @@ export class ExactVectorSearch extends VectorSearch {
   ) {
     super();
     this.slots = new Slots(Math.max(1, Math.floor((config.database.poolSize * 0.4) / EXACT_SCAN_STREAMS)));
+    this.cache = new VectorCache(config.search.exactCacheBytes);
   }
 
   async search(query: VectorQuery): Promise<VectorAnswer> {
-    const top = new TopK(query.k);
-    const target = Float64Array.from(query.vector);
-    const targetNorm = target.reduce((total, value) => total + value * value, 0);
+    const scorer = new Scorer(query);
     const { timeoutMs } = this.config.search;
     const queued = Date.now();
     await this.slots.run(() => {
@@ -53,21 +58,116 @@ export class ExactVectorSearch extends VectorSearch {
       const left = timeoutMs - (Date.now() - queued);
       if (left <= 0)
         throw new SearchError(SearchErrorCode.Unavailable, `the search ran past SEARCH_TIMEOUT_MS (${timeoutMs} ms)`);
-      return this.repository.scanVectors(query, this.backend.scanStreams, left, (row) => {
-        // A vector of another length (stored by SQL, bypassing the receiver's check) cannot be compared.
-        if (row.dimensions !== target.length) return;
-        let [dot, norm] = [0, 0];
-        for (let index = 0, at = row.first; index < target.length; index++, at += 8) {
-          const value = row.bytes.readFloatBE(at);
-          dot += value * target[index];
-          norm += value * value;
-        }
-        // The same arithmetic as common/cosine.ts; a zero (or NaN) vector has no direction and matches nothing.
-        const score = dot / Math.sqrt(norm * targetNorm);
-        if (norm > 0 && Number.isFinite(score)) top.offer(row.chunkId, score);
-      });
+      return this.scan(query, left, scorer);
     });
-    return { exact: true, hits: top.best() };
+    return { exact: true, hits: scorer.top.best() };
+  }
+
+  private async scan(query: VectorQuery, timeoutMs: number, scorer: Scorer): Promise<void> {
+    const cached = this.cache.enabled ? this.cache.take(query.model) : undefined;
+    if (cached) return this.scanChanged(query, timeoutMs, scorer, cached);
+    if (!this.cache.enabled || (this.tooLarge.get(query.model) ?? 0) > this.cache.maxBytes) {
+      // Scored straight from the received bytes; only the bytes the model would need are counted, to notice when it fits.
+      let bytes = 0;
+      await this.repository.scanVectors(query, this.backend.scanStreams, timeoutMs, (row) => {
+        bytes += entryBytes(row.dimensions);
+        scorer.offerBytes(row);
+      });
+      if (this.cache.enabled && isWholeModel(query)) this.tooLarge.set(query.model, bytes);
+      return;
+    }
+    const vectors = new ModelVectors();
+    await this.repository.scanVectors(query, this.backend.scanStreams, timeoutMs, (row) => {
+      const vector = cachedVector(row);
+      if (vector && vectors.bytes <= this.cache.maxBytes) vectors.set(row.chunkId, vector);
+      if (vector) scorer.offer(row.chunkId, vector);
+    });
+    if (vectors.bytes > this.cache.maxBytes && isWholeModel(query)) this.tooLarge.set(query.model, vectors.bytes);
+    else this.cache.keep(query.model, vectors);
+  }
+
+  /** Reads every row's version, and the vectors of the rows that are new or changed since they were kept. */
+  private async scanChanged(query: VectorQuery, timeoutMs: number, scorer: Scorer, vectors: ModelVectors) {
+    const generation = ++vectors.generation;
+    let seen = 0;
+    await this.repository.scanChangedVectors(
+      query,
+      timeoutMs,
+      (row) => {
+        seen++;
+        const kept = vectors.byChunk.get(row.chunkId);
+        if (!kept || !sameVersion(kept, row.version!)) return true;
+        kept.generation = generation;
+        scorer.offer(row.chunkId, kept);
+        return false;
+      },
+      (row) => {
+        const vector = cachedVector(row);
+        if (!vector) return vectors.delete(row.chunkId);
+        vector.generation = generation;
+        vectors.set(row.chunkId, vector);
+        scorer.offer(row.chunkId, vector);
+      },
+    );
+    // A search of the whole model saw every stored row: the others were deleted.
+    if (isWholeModel(query) && vectors.byChunk.size > seen) vectors.dropOlderThan(generation);
+    this.cache.keep(query.model, vectors);
+  }
+}
+
+function isWholeModel(query: VectorQuery): boolean {
+  return query.taskId === undefined && query.filter === undefined;
+}
+
+/** The row's vector decoded from the received bytes, or undefined when it has none (NULL, empty, holding NULLs). */
+function cachedVector(row: VectorView): CachedVector | undefined {
+  if (row.dimensions === 0) return undefined;
+  const values = new Float32Array(row.dimensions);
+  let norm = 0;
+  for (let index = 0, at = row.first; index < values.length; index++, at += 8) {
+    values[index] = row.bytes.readFloatBE(at);
+    norm += values[index] * values[index];
+  }
+  return { ...row.version!, values, norm, generation: 0 };
+}
+
+/**
+ * The top k by cosine of one query. The same arithmetic as common/cosine.ts, in float64; a zero (or NaN) vector has
+ * no direction and matches nothing, and a vector of another length (stored by SQL, bypassing the receiver's check)
+ * cannot be compared.
+ */
+class Scorer {
+  readonly top: TopK;
+  private readonly target: Float64Array;
+  private readonly targetNorm: number;
+
+  constructor(query: VectorQuery) {
+    this.top = new TopK(query.k);
+    this.target = Float64Array.from(query.vector);
+    this.targetNorm = this.target.reduce((total, value) => total + value * value, 0);
+  }
+
+  offer(chunkId: number, { values, norm }: CachedVector): void {
+    if (values.length !== this.target.length) return;
+    let dot = 0;
+    for (let index = 0; index < values.length; index++) dot += values[index] * this.target[index];
+    this.offerScore(chunkId, dot, norm);
+  }
+
+  offerBytes(row: VectorView): void {
+    if (row.dimensions !== this.target.length) return;
+    let [dot, norm] = [0, 0];
+    for (let index = 0, at = row.first; index < row.dimensions; index++, at += 8) {
+      const value = row.bytes.readFloatBE(at);
+      dot += value * this.target[index];
+      norm += value * value;
+    }
+    this.offerScore(row.chunkId, dot, norm);
+  }
+
+  private offerScore(chunkId: number, dot: number, norm: number): void {
+    const score = dot / Math.sqrt(norm * this.targetNorm);
+    if (norm > 0 && Number.isFinite(score)) this.top.offer(chunkId, score);
   }
 }
 
