@@ -22,13 +22,13 @@ export interface Sweep {
 
 /** Session options tried over the service's own (onnx-session.ts): each one change from it. */
 const SESSION_VARIANTS: { name: string; options?: InferenceSession.SessionOptions }[] = [
-  { name: 'service: intra-op = cores, spinning off, arena on, all optimisations' },
+  { name: 'service: intra-op = cores, spinning off, arena on, memory pattern off, all optimisations' },
   {
     name: 'thread spinning on',
     options: { extra: { session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } } } },
   },
   { name: 'memory arena off', options: { enableCpuMemArena: false } },
-  { name: 'memory pattern off', options: { enableMemPattern: false } },
+  { name: 'memory pattern on', options: { enableMemPattern: true } },
   { name: 'graph optimisation: extended', options: { graphOptimizationLevel: 'extended' } },
   { name: 'graph optimisation: basic', options: { graphOptimizationLevel: 'basic' } },
   { name: 'intra-op threads: 1', options: { intraOpNumThreads: 1 } },

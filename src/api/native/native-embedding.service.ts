@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { vectorsAsArrays } from '../../common/vectors-as-arrays';
 import { createHash } from 'node:crypto';
 import { assertUnreachable } from '../../common/assert-unreachable';
 import { ChunkOutcome, DeliveryService } from '../../delivery/delivery.service';
@@ -42,10 +43,11 @@ export class NativeEmbeddingService {
     const admit = admitVectors(texts.length, dto, admission);
     const call = { model: dto.model, texts, options: toOptions(dto), field: 'chunks', label: chunkLabel, admit };
     const { model, dimensions, vectors } = await this.embeddings.embed(call);
+    const embeddings = await vectorsAsArrays(vectors);
     const items = dto.chunks.map(({ id }, index) => ({
       id,
       status: 'embedded' as const,
-      embedding: Array.from(vectors[index]),
+      embedding: embeddings[index],
     }));
     return { model, dimensions, ...(dto.task_id === undefined ? {} : { task_id: dto.task_id }), items };
   }

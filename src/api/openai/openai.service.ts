@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { vectorsAsArrays } from '../../common/vectors-as-arrays';
 import { encodeFloat32Base64 } from '../../common/float32-base64';
 import { unknownModel } from '../../embedding/embedding.errors';
 import { EmbeddingService } from '../../embedding/embedding.service';
@@ -6,7 +7,6 @@ import { toInputs } from '../embedding-fields';
 import { AnswerAdmission } from '../answer-admission';
 import { BASE64_NUMBER_BYTES, JSON_NUMBER_BYTES, vectorsAnswerBytes } from '../answer-size';
 import {
-  EncodingFormat,
   OpenAiEmbeddingRequestDto,
   OpenAiEmbeddingResponseDto,
   OpenAiModelDto,
@@ -45,9 +45,12 @@ export class OpenAiService {
       admit: (model) =>
         admission.admit(vectorsAnswerBytes(inputs.length, dto.dimensions ?? model.dimensions, numberBytes)),
     });
+    // base64 holds the float32 values as little-endian bytes, which is what the OpenAI SDKs decode.
+    const embeddings =
+      format === 'float' ? await vectorsAsArrays(vectors) : vectors.map((vector) => encodeFloat32Base64(vector));
     return {
       object: 'list',
-      data: vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(vector, format) })),
+      data: embeddings.map((embedding, index) => ({ object: 'embedding', index, embedding })),
       model,
       usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     };
@@ -56,9 +59,4 @@ export class OpenAiService {
   private modelObject(id: string): OpenAiModelDto {
     return { id, object: 'model', created: this.startedAt, owned_by: 'embedding-tasks' };
   }
-}
-
-/** base64 holds the float32 values as little-endian bytes, which is what the OpenAI SDKs decode. */
-function encode(vector: Float32Array, format: EncodingFormat): number[] | string {
-  return format === 'float' ? Array.from(vector) : encodeFloat32Base64(vector);
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { tokenVectorsAsArrays, vectorsAsArrays } from '../../common/vectors-as-arrays';
 import { EmbeddingError, EmbeddingErrorCode } from '../../embedding/embedding.errors';
 import { EmbedCall, EmbeddingService } from '../../embedding/embedding.service';
 import { EmbedInput, EmbedOptions, ModelInfo } from '../../embedding/providers/embedding-model';
@@ -33,14 +34,14 @@ export class TeiCompatService {
     const admit = (model: ModelInfo) =>
       admission.admit(vectorsAnswerBytes(call.texts.length, dto.dimensions ?? model.dimensions));
     const { vectors } = await this.embeddings.embed({ ...call, admit });
-    return vectors.map((vector) => Array.from(vector));
+    return vectorsAsArrays(vectors);
   }
 
   async embedAll(dto: TeiInputsRequestDto, admission: AnswerAdmission): Promise<number[][][]> {
     const call = this.call(dto, this.truncation(dto));
     const admit = (model: ModelInfo) => admission.admit(tokenVectorsAnswerBytes(call.texts, model));
     const { vectors } = await this.embeddings.embedTokens({ ...call, admit });
-    return vectors.map((tokens) => tokens.map((vector) => Array.from(vector)));
+    return tokenVectorsAsArrays(vectors);
   }
 
   /** No back end here serves a SPLADE model, so this answers TEI's own error for other models, after its checks. */
