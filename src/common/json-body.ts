@@ -6,6 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { assertUnreachable } from './assert-unreachable';
 import { BODY_MAX_DEPTH } from './json-shape';
 import { ScanProblem, ScanProblemCode, scanJson } from './json-scan';
+import { Slots } from './slots';
 
 /**
  * A body that cannot be taken as sent. A SyntaxError, like body-parser's own for a body that is not JSON, so that
@@ -83,12 +84,13 @@ const PARSE_IN_TURNS_FROM_BYTES = 256 * 1024;
  * requests are served between them.
  */
 export class ParseTurns {
-  private last: Promise<unknown> = Promise.resolve();
+  private readonly oneAtATime = new Slots(1);
 
   run<T>(parse: () => T): Promise<T> {
-    const turn = this.last.then(() => nextTurn()).then(parse);
-    this.last = turn.catch(() => undefined);
-    return turn;
+    return this.oneAtATime.run(async () => {
+      await nextTurn();
+      return parse();
+    });
   }
 }
 

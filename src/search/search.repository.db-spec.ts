@@ -170,6 +170,22 @@ describe('Exact search (real PostgreSQL)', () => {
     expect(await repository.storedDimensions('m')).toBe(DIMENSIONS);
   });
 
+  it('a search of the whole model after a narrow one reads the other vectors in batches, and equals brute force', async () => {
+    const exact = search(2);
+    const narrow = {
+      model: 'm',
+      dimensions: DIMENSIONS,
+      k: 5,
+      vector: chunks[3].vector,
+      filter: { size: 3, colour: 'red' },
+    };
+    expect((await exact.search(narrow)).hits).toEqual(bruteForce(narrow));
+    // About 80 vectors are kept; the whole model's 1,120 others come by id, more than one COPY's 1,000. k covers all.
+    const whole = { model: 'm', dimensions: DIMENSIONS, k: 2000, vector: chunks[3].vector };
+    expect((await exact.search(whole)).hits).toEqual(bruteForce(whole));
+    expect((await exact.search(whole)).hits).toEqual(bruteForce(whole));
+  });
+
   it('a search with the vectors in memory still sees what changed since: updated, deleted, added and emptied rows', async () => {
     const exact = search(2);
     const next = random(7);

@@ -57,8 +57,12 @@ export function vectorIndexName(model: string): string {
 /** A stored vector's chunk id and row version (vector-cache.ts), as CopyVectorReader reads them. */
 const VERSIONED = 'e.chunk_id, e.xmin::text::int8, e.ctid';
 
-/** Chunk ids inlined in one COPY of changed vectors (COPY takes no parameters): about 80 KB of SQL. */
-const CHANGED_IDS_PER_COPY = 10_000;
+/**
+ * Chunk ids inlined in one COPY of changed vectors (COPY takes no parameters). Few enough that the planner reads
+ * them through the primary key: on a 2M-row mgmt.embedding, 10,000 ids got a parallel seq scan of the whole table
+ * (173 ms, and it grows with every model's history), 1,000 an index scan (6 ms), with fresh statistics or none.
+ */
+const CHANGED_IDS_PER_COPY = 1_000;
 
 /** One advisory lock for index builds, so one instance at a time builds (and a second one does not wait). */
 const INDEX_BUILD_LOCK = `hashtext('embedding-tasks: search index build')`;
